@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Feather: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "feather",
+        abstract: "Run lightweight open LLMs locally and weigh them against each other.",
+        subcommands: [Inspect.self, Models.self]
+    )
+}

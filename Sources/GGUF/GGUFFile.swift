@@ -1,0 +1,294 @@
+/// One tensor of the table: where its bytes are and how to read them.
+public struct GGUFTensorInfo: Sendable, Equatable {
+    public let name: String
+    /// Dimensions in ggml order: `shape[0]` is the contiguous row length.
+    public let shape: [Int]
+    public let type: GGMLType
+    /// Offset of the first byte relative to the start of the data section.
+    public let offset: Int
+    public let byteSize: Int
+    public let elementCount: Int
+}
+
+/// A GGUF file, memory-mapped: metadata parsed at open, tensor data never copied.
+/// Layout (ggml docs/gguf.md): magic, version, tensor count, metadata count, metadata,
+/// tensor infos, padding to `general.alignment`, tensor data.
+public final class GGUFFile: Sendable {
+    public static let magic: UInt32 = 0x4655_4747  // "GGUF" little-endian
+    public static let defaultAlignment = 32
+    /// ggml's GGML_MAX_DIMS.
+    public static let maxDimensions = 4
+
+    public let storage: MappedFile
+    public let version: UInt32
+    /// Metadata in file order.
+    public let metadata: [(key: String, value: GGUFValue)]
+    public let tensors: [GGUFTensorInfo]
+    public let alignment: Int
+    /// Absolute offset of the data section.
+    public let dataOffset: Int
+    private let keyIndex: [String: Int]
+    private let tensorIndex: [String: Int]
+
+    public var path: String { storage.path }
+    public var fileSize: Int { storage.size }
+
+    /// Maps and parses the file at `path`.
+    public convenience init(path: String) throws(GGUFError) {
+        try self.init(storage: MappedFile(path: path))
+    }
+
+    /// Parses bytes already in memory (tests and fuzzing).
+    public convenience init(bytes: [UInt8]) throws(GGUFError) {
+        try self.init(storage: MappedFile(copying: bytes))
+    }
+
+    public init(storage: MappedFile) throws(GGUFError) {
+        self.storage = storage
+        var r = ByteReader(bytes: storage.bytes)
+
+        let magic = try r.read(UInt32.self, "magic")
+        guard magic == Self.magic else { throw .badMagic(found: magic) }
+        version = try r.read(UInt32.self, "version")
+        guard version == 2 || version == 3 else { throw .unsupportedVersion(version) }
+        let tensorCountOffset = r.offset
+        let tensorCount = try r.read(UInt64.self, "tensor count")
+        let kvCountOffset = r.offset
+        let kvCount = try r.read(UInt64.self, "metadata count")
+        // Each entry takes at least 8 (key length) + 4 (type) + 1 bytes; each tensor info at least 8 + 4 + 4 + 8.
+        guard kvCount <= UInt64(r.remaining / 13) else {
+            throw .countTooLarge(what: "metadata", count: kvCount, offset: kvCountOffset)
+        }
+        guard tensorCount <= UInt64(r.remaining / 24) else {
+            throw .countTooLarge(what: "tensor", count: tensorCount, offset: tensorCountOffset)
+        }
+
+        var metadata: [(key: String, value: GGUFValue)] = []
+        metadata.reserveCapacity(Int(kvCount))
+        var keyIndex: [String: Int] = [:]
+        for _ in 0..<Int(kvCount) {
+            let key = try r.readString("metadata key")
+            guard keyIndex[key] == nil else { throw .duplicateKey(key) }
+            let rawType = try r.read(UInt32.self, "value type of '\(key)'")
+            guard let type = GGUFValueType(rawValue: rawType) else { throw .unknownValueType(rawType, key: key) }
+            let value = try r.readValue(type, key: key, depth: 0)
+            keyIndex[key] = metadata.count
+            metadata.append((key, value))
+        }
+        self.metadata = metadata
+        self.keyIndex = keyIndex
+
+        var alignment = Self.defaultAlignment
+        if let i = keyIndex["general.alignment"] {
+            guard case .uint32(let a) = metadata[i].value else {
+                throw .badMetadata(key: "general.alignment", reason: "must be a uint32")
+            }
+            guard a != 0, a & (a - 1) == 0 else { throw .badAlignment(UInt64(a)) }
+            alignment = Int(a)
+        }
+        self.alignment = alignment
+
+        var infos: [(name: String, shape: [Int], type: GGMLType, offset: UInt64, elements: Int, bytes: Int)] = []
+        infos.reserveCapacity(Int(tensorCount))
+        var tensorIndex: [String: Int] = [:]
+        for _ in 0..<Int(tensorCount) {
+            let name = try r.readString("tensor name")
+            guard tensorIndex[name] == nil else { throw .duplicateTensor(name) }
+            let nDims = try r.read(UInt32.self, "dimension count of '\(name)'")
+            guard nDims >= 1, nDims <= UInt32(Self.maxDimensions) else {
+                throw .badTensorDimensions(name: name, reason: "has \(nDims) dimensions (1 to \(Self.maxDimensions) allowed)")
+            }
+            var shape: [Int] = []
+            var elements = 1
+            for _ in 0..<Int(nDims) {
+                let d = try r.read(UInt64.self, "dimensions of '\(name)'")
+                guard d <= UInt64(Int32.max) else {
+                    throw .badTensorDimensions(name: name, reason: "has dimension \(d), too large")
+                }
+                let (product, overflow) = elements.multipliedReportingOverflow(by: Int(d))
+                guard !overflow, product <= Int(Int64.max) / 8 else {
+                    throw .badTensorDimensions(name: name, reason: "has too many elements")
+                }
+                elements = product
+                shape.append(Int(d))
+            }
+            let rawType = try r.read(UInt32.self, "type of '\(name)'")
+            guard let type = GGMLType(rawValue: rawType) else { throw .unknownTensorType(rawType, tensor: name) }
+            guard shape[0] % type.blockLayout.weights == 0, let bytes = type.byteSize(elements: elements) else {
+                throw .badTensorDimensions(
+                    name: name, reason: "row length \(shape[0]) is not a multiple of the \(type.name) block size \(type.blockLayout.weights)")
+            }
+            let offset = try r.read(UInt64.self, "data offset of '\(name)'")
+            guard offset % UInt64(alignment) == 0 else {
+                throw .misalignedTensor(name: name, offset: offset, alignment: alignment)
+            }
+            tensorIndex[name] = infos.count
+            infos.append((name, shape, type, offset, elements, bytes))
+        }
+        self.tensorIndex = tensorIndex
+
+        let headerEnd = r.offset
+        let padded = (headerEnd + alignment - 1) / alignment * alignment
+        // A file without tensors may end right after its header, without padding.
+        dataOffset = infos.isEmpty ? min(padded, storage.size) : padded
+        let dataSize = storage.size - dataOffset
+        if !infos.isEmpty, dataSize < 0 {
+            throw .truncated(offset: headerEnd, needed: padded - headerEnd, fileSize: storage.size, what: "padding before tensor data")
+        }
+
+        var tensors: [GGUFTensorInfo] = []
+        tensors.reserveCapacity(infos.count)
+        for t in infos {
+            guard t.offset <= UInt64(dataSize), t.bytes <= dataSize - Int(t.offset) else {
+                throw .tensorOutOfBounds(name: t.name, offset: t.offset, bytes: t.bytes, dataSize: max(dataSize, 0))
+            }
+            tensors.append(GGUFTensorInfo(
+                name: t.name, shape: t.shape, type: t.type, offset: Int(t.offset), byteSize: t.bytes, elementCount: t.elements))
+        }
+        let byOffset = tensors.sorted { $0.offset < $1.offset }
+        for (a, b) in zip(byOffset, byOffset.dropFirst()) where a.offset + a.byteSize > b.offset {
+            throw .overlappingTensors(a.name, b.name)
+        }
+        self.tensors = tensors
+    }
+
+    // MARK: Metadata access
+
+    public subscript(key: String) -> GGUFValue? {
+        keyIndex[key].map { metadata[$0].value }
+    }
+
+    public func string(_ key: String) -> String? { self[key]?.string }
+    public func int(_ key: String) -> Int? { self[key]?.int }
+    public func double(_ key: String) -> Double? { self[key]?.double }
+    public func bool(_ key: String) -> Bool? { self[key]?.bool }
+    public func array(_ key: String) -> GGUFArray? { self[key]?.array }
+
+    /// The model's architecture (`general.architecture`), the prefix of its hyperparameter keys.
+    public var architecture: String? { string("general.architecture") }
+
+    // MARK: Tensor access
+
+    public func tensor(named name: String) -> GGUFTensorInfo? {
+        tensorIndex[name].map { tensors[$0] }
+    }
+
+    /// The bytes of a tensor, straight from the mapping.
+    public func data(of tensor: GGUFTensorInfo) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: storage.bytes[(dataOffset + tensor.offset)..<(dataOffset + tensor.offset + tensor.byteSize)])
+    }
+
+    /// The bytes of a tensor that is about to be computed with: its type must be supported.
+    public func computableData(of name: String) throws(GGUFError) -> (GGUFTensorInfo, UnsafeRawBufferPointer) {
+        guard let t = tensor(named: name) else { throw .missingTensor(name) }
+        guard t.type.isSupported else { throw .unsupportedTensorType(tensor: name, type: t.type) }
+        return (t, data(of: t))
+    }
+}
+
+/// Bounds-checked little-endian reads over the mapping.
+struct ByteReader {
+    let bytes: UnsafeRawBufferPointer
+    var offset = 0
+    /// Nested arrays deeper than this are rejected (the format allows any depth; no real file nests twice).
+    static let maxDepth = 8
+
+    init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    var remaining: Int { bytes.count - offset }
+
+    mutating func need(_ n: Int, _ what: @autoclosure () -> String) throws(GGUFError) {
+        guard n >= 0, n <= remaining else {
+            throw .truncated(offset: offset, needed: n, fileSize: bytes.count, what: what())
+        }
+    }
+
+    mutating func read<T: FixedWidthInteger>(_: T.Type, _ what: @autoclosure () -> String) throws(GGUFError) -> T {
+        try need(MemoryLayout<T>.size, what())
+        let v = T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
+        offset += MemoryLayout<T>.size
+        return v
+    }
+
+    mutating func readString(_ what: @autoclosure () -> String) throws(GGUFError) -> String {
+        let start = offset
+        let len = try read(UInt64.self, what())
+        guard len <= UInt64(remaining) else {
+            throw .truncated(offset: start, needed: len > UInt64(Int.max) ? Int.max : Int(len) + 8, fileSize: bytes.count, what: what())
+        }
+        let s = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + Int(len))]), as: UTF8.self)
+        offset += Int(len)
+        return s
+    }
+
+    mutating func readArray<T: FixedWidthInteger>(_: T.Type, count: Int) -> [T] {
+        let base = offset
+        let result = [T](unsafeUninitializedCapacity: count) { buf, initialized in
+            for i in 0..<count {
+                buf[i] = T(littleEndian: bytes.loadUnaligned(fromByteOffset: base + i * MemoryLayout<T>.size, as: T.self))
+            }
+            initialized = count
+        }
+        offset += count * MemoryLayout<T>.size
+        return result
+    }
+
+    mutating func readValue(_ type: GGUFValueType, key: String, depth: Int) throws(GGUFError) -> GGUFValue {
+        switch type {
+        case .uint8: return .uint8(try read(UInt8.self, "value of '\(key)'"))
+        case .int8: return .int8(try read(Int8.self, "value of '\(key)'"))
+        case .uint16: return .uint16(try read(UInt16.self, "value of '\(key)'"))
+        case .int16: return .int16(try read(Int16.self, "value of '\(key)'"))
+        case .uint32: return .uint32(try read(UInt32.self, "value of '\(key)'"))
+        case .int32: return .int32(try read(Int32.self, "value of '\(key)'"))
+        case .uint64: return .uint64(try read(UInt64.self, "value of '\(key)'"))
+        case .int64: return .int64(try read(Int64.self, "value of '\(key)'"))
+        case .float32: return .float32(Float(bitPattern: try read(UInt32.self, "value of '\(key)'")))
+        case .float64: return .float64(Double(bitPattern: try read(UInt64.self, "value of '\(key)'")))
+        case .bool:
+            let b = try read(UInt8.self, "value of '\(key)'")
+            guard b <= 1 else { throw .badMetadata(key: key, reason: "bool value \(b) is neither 0 nor 1") }
+            return .bool(b == 1)
+        case .string: return .string(try readString("value of '\(key)'"))
+        case .array: return .array(try readArrayValue(key: key, depth: depth))
+        }
+    }
+
+    mutating func readArrayValue(key: String, depth: Int) throws(GGUFError) -> GGUFArray {
+        guard depth < Self.maxDepth else { throw .badMetadata(key: key, reason: "arrays nested more than \(Self.maxDepth) deep") }
+        let rawType = try read(UInt32.self, "array type of '\(key)'")
+        guard let type = GGUFValueType(rawValue: rawType) else { throw .unknownValueType(rawType, key: key) }
+        let countOffset = offset
+        let rawCount = try read(UInt64.self, "array count of '\(key)'")
+        guard rawCount <= UInt64(remaining / type.minimumEncodedSize) else {
+            throw .countTooLarge(what: "array '\(key)'", count: rawCount, offset: countOffset)
+        }
+        let n = Int(rawCount)
+        switch type {
+        case .uint8: return .uint8(readArray(UInt8.self, count: n))
+        case .int8: return .int8(readArray(Int8.self, count: n))
+        case .uint16: return .uint16(readArray(UInt16.self, count: n))
+        case .int16: return .int16(readArray(Int16.self, count: n))
+        case .uint32: return .uint32(readArray(UInt32.self, count: n))
+        case .int32: return .int32(readArray(Int32.self, count: n))
+        case .uint64: return .uint64(readArray(UInt64.self, count: n))
+        case .int64: return .int64(readArray(Int64.self, count: n))
+        case .float32: return .float32(readArray(UInt32.self, count: n).map(Float.init(bitPattern:)))
+        case .float64: return .float64(readArray(UInt64.self, count: n).map(Double.init(bitPattern:)))
+        case .bool:
+            let raw = readArray(UInt8.self, count: n)
+            guard raw.allSatisfy({ $0 <= 1 }) else { throw .badMetadata(key: key, reason: "bool array holds a value other than 0 or 1") }
+            return .bool(raw.map { $0 == 1 })
+        case .string:
+            var out: [String] = []
+            out.reserveCapacity(n)
+            for _ in 0..<n { out.append(try readString("string in array '\(key)'")) }
+            return .string(out)
+        case .array:
+            var out: [GGUFArray] = []
+            out.reserveCapacity(n)
+            for _ in 0..<n { out.append(try readArrayValue(key: key, depth: depth + 1)) }
+            return .array(out)
+        }
+    }
+}
