@@ -33,6 +33,8 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, Codable {
     case tq1_0 = 34
     case tq2_0 = 35
     case mxfp4 = 39
+    case nvfp4 = 40
+    case q1_0 = 41
 
     /// The name ggml prints (`ggml_type_name`): "f16", "q4_K", "iq2_xxs".
     public var name: String { "\(self)" }
@@ -72,6 +74,8 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, Codable {
         case .tq1_0: (256, 54)
         case .tq2_0: (256, 66)
         case .mxfp4: (32, 17)
+        case .nvfp4: (64, 36)
+        case .q1_0: (128, 18)
         }
     }
 

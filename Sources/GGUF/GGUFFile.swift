@@ -18,6 +18,8 @@ public final class GGUFFile: Sendable {
     public static let defaultAlignment = 32
     /// ggml's GGML_MAX_DIMS.
     public static let maxDimensions = 4
+    /// ggml's GGML_MAX_NAME: tensor names are shorter than this (llama.cpp rejects longer ones).
+    public static let maxNameLength = 64
 
     public let storage: MappedFile
     public let version: UInt32
@@ -93,6 +95,9 @@ public final class GGUFFile: Sendable {
         var tensorIndex: [String: Int] = [:]
         for _ in 0..<Int(tensorCount) {
             let name = try r.readString("tensor name")
+            guard name.utf8.count < Self.maxNameLength else {
+                throw .badTensorDimensions(name: String(name.prefix(80)), reason: "has a name longer than \(Self.maxNameLength - 1) bytes")
+            }
             guard tensorIndex[name] == nil else { throw .duplicateTensor(name) }
             let nDims = try r.read(UInt32.self, "dimension count of '\(name)'")
             guard nDims >= 1, nDims <= UInt32(Self.maxDimensions) else {
@@ -216,9 +221,75 @@ struct ByteReader {
         guard len <= UInt64(remaining) else {
             throw .truncated(offset: start, needed: len > UInt64(Int.max) ? Int.max : Int(len) + 8, fileSize: bytes.count, what: what())
         }
-        let s = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + Int(len))]), as: UTF8.self)
+        let raw = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + Int(len))])
         offset += Int(len)
-        return s
+        return Self.decodeUTF8(raw)
+    }
+
+    /// Decodes UTF-8, replacing each maximal invalid subpart with U+FFFD (as `String(decoding:)` does)
+    /// in one linear pass: the standard library's repair path throws internally and is slow under a throw hook.
+    static func decodeUTF8(_ raw: UnsafeRawBufferPointer) -> String {
+        let b = raw.assumingMemoryBound(to: UInt8.self)
+        var i = 0
+        var runStart = 0
+        var repaired: [UInt8] = []
+        var didRepair = false
+        while i < b.count {
+            let valid = validSequenceLength(b, at: i)
+            if valid > 0 {
+                i += valid
+                continue
+            }
+            if !didRepair {
+                didRepair = true
+                repaired.reserveCapacity(b.count + 64)
+            }
+            repaired.append(contentsOf: UnsafeBufferPointer(rebasing: b[runStart..<i]))
+            repaired.append(0xEF)
+            repaired.append(0xBF)
+            repaired.append(0xBD)
+            i += max(1, invalidSubpartLength(b, at: i))
+            runStart = i
+        }
+        guard didRepair else { return String(decoding: b, as: UTF8.self) }
+        repaired.append(contentsOf: UnsafeBufferPointer(rebasing: b[runStart..<b.count]))
+        return String(decoding: repaired, as: UTF8.self)
+    }
+
+    /// Allowed second-byte range and length of a sequence starting with `lead` (RFC 3629), nil if no sequence starts so.
+    static func sequenceShape(_ lead: UInt8) -> (length: Int, lo: UInt8, hi: UInt8)? {
+        switch lead {
+        case 0x00...0x7F: (1, 0, 0)
+        case 0xC2...0xDF: (2, 0x80, 0xBF)
+        case 0xE0: (3, 0xA0, 0xBF)
+        case 0xE1...0xEC, 0xEE...0xEF: (3, 0x80, 0xBF)
+        case 0xED: (3, 0x80, 0x9F)
+        case 0xF0: (4, 0x90, 0xBF)
+        case 0xF1...0xF3: (4, 0x80, 0xBF)
+        case 0xF4: (4, 0x80, 0x8F)
+        default: nil
+        }
+    }
+
+    /// Length of the well-formed sequence at `i`, or 0.
+    static func validSequenceLength(_ b: UnsafeBufferPointer<UInt8>, at i: Int) -> Int {
+        guard let (len, lo, hi) = sequenceShape(b[i]) else { return 0 }
+        if len == 1 { return 1 }
+        guard i + len <= b.count, (lo...hi).contains(b[i + 1]) else { return 0 }
+        for k in 2..<len where !(0x80...0xBF).contains(b[i + k]) { return 0 }
+        return len
+    }
+
+    /// Bytes of the maximal invalid subpart at `i`: a valid lead and as many valid continuations as follow.
+    static func invalidSubpartLength(_ b: UnsafeBufferPointer<UInt8>, at i: Int) -> Int {
+        guard let (len, lo, hi) = sequenceShape(b[i]), len > 1 else { return 1 }
+        var n = 1
+        while n < len, i + n < b.count {
+            let ok = n == 1 ? (lo...hi).contains(b[i + 1]) : (0x80...0xBF).contains(b[i + n])
+            guard ok else { break }
+            n += 1
+        }
+        return n
     }
 
     mutating func readArray<T: FixedWidthInteger>(_: T.Type, count: Int) -> [T] {

@@ -10,9 +10,11 @@ public final class MappedFile: @unchecked Sendable {
     public let path: String
     public let bytes: UnsafeRawBufferPointer
 
-    public init(path: String) throws(GGUFError) {
+    /// Maps `path` read-only; with `privateWritable`, writable copy-on-write (tests mutate headers in place).
+    public init(path: String, privateWritable: Bool = false) throws(GGUFError) {
         self.path = path
         isMapped = true
+        owner = nil
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
@@ -24,7 +26,7 @@ public final class MappedFile: @unchecked Sendable {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
             return
         }
-        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+        guard let p = mmap(nil, size, privateWritable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
             throw .cannotOpen(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
         }
         bytes = UnsafeRawBufferPointer(start: p, count: size)
@@ -34,15 +36,26 @@ public final class MappedFile: @unchecked Sendable {
     public init(copying data: [UInt8]) {
         path = "<memory>"
         isMapped = false
+        owner = nil
         let p = UnsafeMutableRawBufferPointer.allocate(byteCount: max(data.count, 1), alignment: 64)
         p.copyBytes(from: data)
         bytes = UnsafeRawBufferPointer(start: p.baseAddress, count: data.count)
     }
 
     private let isMapped: Bool
+    /// Set for a view onto another file's bytes, which that file owns.
+    private let owner: MappedFile?
+
+    /// The first `length` bytes of `file`, shared, not copied (tests of truncated files).
+    public init(prefixOf file: MappedFile, length: Int) {
+        path = file.path
+        isMapped = false
+        owner = file
+        bytes = UnsafeRawBufferPointer(rebasing: file.bytes[0..<min(max(length, 0), file.size)])
+    }
 
     deinit {
-        guard let base = bytes.baseAddress else { return }
+        guard owner == nil, let base = bytes.baseAddress else { return }
         if isMapped {
             munmap(UnsafeMutableRawPointer(mutating: base), bytes.count)
         } else {

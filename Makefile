@@ -1,0 +1,27 @@
+# Featherweight: `make demo` runs the main job, `make test` the test suite. Both fetch what they need.
+SWIFT ?= swift
+FEATHER := .build/release/feather
+
+.PHONY: demo test models data build release clean
+
+demo: models data release
+	$(FEATHER) inspect gemma3-270m smollm2-135m
+
+test: models data
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+models:
+	scripts/fetch-models.sh
+
+data:
+	scripts/fetch-data.sh
+
+build:
+	$(SWIFT) build
+
+release:
+	$(SWIFT) build -c release
+
+clean:
+	rm -rf .build
