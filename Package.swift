@@ -14,6 +14,9 @@ let package = Package(
     targets: [
         // Layers, bottom up (see DESIGN.md): GGUF → CKernels → Compute → Tokenizers → Models → Weigh → FeatherCLI.
         .target(name: "GGUF"),
+        // Numeric kernels in C; SIMD paths use per-function target attributes, never global -march.
+        .target(name: "CKernels"),
+        .target(name: "Compute", dependencies: ["CKernels", "GGUF"]),
         .target(name: "Models", dependencies: ["GGUF"]),
         .target(name: "Weigh", dependencies: ["GGUF", "Models"]),
         .executableTarget(
@@ -25,6 +28,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], resources: []),
+        .testTarget(name: "ComputeTests", dependencies: ["CKernels", "Compute", "GGUF"]),
         .testTarget(name: "ModelsTests", dependencies: ["GGUF", "Models"]),
         .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Weigh"]),
     ],

@@ -1,0 +1,348 @@
+// AVX2 + FMA + F16C dot products. Each mirrors its scalar twin in dot_scalar.c: the integer sum
+// of every block is the same, only the float accumulation order differs.
+#include "fw_internal.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define FW_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+FW_AVX2 static inline float hsum_ps(__m256 v) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+
+// Eight int32 sums of products of 32 signed bytes: |a| * (b with a's sign) keeps vpmaddubsw's
+// unsigned-times-signed form.
+FW_AVX2 static inline __m256i dot_i8_i8(__m256i a, __m256i b) {
+    const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
+    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
+}
+
+// Eight int32 sums of products of 32 unsigned bytes (< 128) with 32 signed bytes.
+FW_AVX2 static inline __m256i dot_u8_i8(__m256i a, __m256i b) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1));
+}
+
+// 16 bytes of nibbles -> 32 bytes: low nibbles first, then high nibbles.
+FW_AVX2 static inline __m256i unpack_nibbles16(const uint8_t *qs) {
+    const __m128i b = _mm_loadu_si128((const __m128i *)qs);
+    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+// The 32 bits of qh -> 32 bytes, 0xFF where the bit is set.
+FW_AVX2 static inline __m256i bits_to_bytes(uint32_t qh) {
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh),
+        _mm256_setr_epi64x(0x0000000000000000LL, 0x0101010101010101LL, 0x0202020202020202LL, 0x0303030303030303LL));
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+}
+
+FW_AVX2 static void dot_f32(int64_t n, float *s, const void *w, const void *x) {
+    const float *a = w, *b = x;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+    }
+    float sum = hsum_ps(_mm256_add_ps(acc0, acc1));
+    for (; i < n; i++) sum += a[i] * b[i];
+    *s = sum;
+}
+
+FW_AVX2 static void dot_f16(int64_t n, float *s, const void *w, const void *x) {
+    const fw_half *a = w;
+    const float *b = x;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256 a0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i)));
+        const __m256 a1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i + 8)));
+        acc0 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(b + i), acc0);
+        acc1 = _mm256_fmadd_ps(a1, _mm256_loadu_ps(b + i + 8), acc1);
+    }
+    float sum = hsum_ps(_mm256_add_ps(acc0, acc1));
+    for (; i < n; i++) sum += fw_h2f(a[i]) * b[i];
+    *s = sum;
+}
+
+FW_AVX2 static inline __m256 load_bf16(const uint16_t *p) {
+    const __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+}
+
+FW_AVX2 static void dot_bf16(int64_t n, float *s, const void *w, const void *x) {
+    const uint16_t *a = w;
+    const float *b = x;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        acc0 = _mm256_fmadd_ps(load_bf16(a + i), _mm256_loadu_ps(b + i), acc0);
+        acc1 = _mm256_fmadd_ps(load_bf16(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+    }
+    float sum = hsum_ps(_mm256_add_ps(acc0, acc1));
+    for (; i < n; i++) sum += fw_bf2f(a[i]) * b[i];
+    *s = sum;
+}
+
+FW_AVX2 static void dot_q4_0(int64_t n, float *s, const void *w, const void *x) {
+    const block_q4_0 *a = w;
+    const block_q8_0 *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK; i++) {
+        const __m256i qa = _mm256_sub_epi8(unpack_nibbles16(a[i].qs), _mm256_set1_epi8(8));
+        const __m256i qb = _mm256_loadu_si256((const __m256i *)b[i].qs);
+        const __m256 d = _mm256_set1_ps(fw_h2f(a[i].d) * fw_h2f(b[i].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8_i8(qa, qb)), acc);
+    }
+    *s = hsum_ps(acc);
+}
+
+FW_AVX2 static void dot_q4_1(int64_t n, float *s, const void *w, const void *x) {
+    const block_q4_1 *a = w;
+    const block_q8_1 *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    float summ = 0;
+    for (int64_t i = 0; i < n / QK; i++) {
+        const __m256i qa = unpack_nibbles16(a[i].qs);
+        const __m256i qb = _mm256_loadu_si256((const __m256i *)b[i].qs);
+        const __m256 d = _mm256_set1_ps(fw_h2f(a[i].d) * fw_h2f(b[i].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_u8_i8(qa, qb)), acc);
+        summ += fw_h2f(a[i].m) * fw_h2f(b[i].s);
+    }
+    *s = hsum_ps(acc) + summ;
+}
+
+FW_AVX2 static void dot_q5_0(int64_t n, float *s, const void *w, const void *x) {
+    const block_q5_0 *a = w;
+    const block_q8_0 *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK; i++) {
+        uint32_t qh;
+        memcpy(&qh, a[i].qh, 4);
+        const __m256i hi = _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10));
+        const __m256i qa = _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles16(a[i].qs), hi), _mm256_set1_epi8(16));
+        const __m256i qb = _mm256_loadu_si256((const __m256i *)b[i].qs);
+        const __m256 d = _mm256_set1_ps(fw_h2f(a[i].d) * fw_h2f(b[i].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8_i8(qa, qb)), acc);
+    }
+    *s = hsum_ps(acc);
+}
+
+FW_AVX2 static void dot_q5_1(int64_t n, float *s, const void *w, const void *x) {
+    const block_q5_1 *a = w;
+    const block_q8_1 *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    float summ = 0;
+    for (int64_t i = 0; i < n / QK; i++) {
+        uint32_t qh;
+        memcpy(&qh, a[i].qh, 4);
+        const __m256i hi = _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10));
+        const __m256i qa = _mm256_or_si256(unpack_nibbles16(a[i].qs), hi);
+        const __m256i qb = _mm256_loadu_si256((const __m256i *)b[i].qs);
+        const __m256 d = _mm256_set1_ps(fw_h2f(a[i].d) * fw_h2f(b[i].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_u8_i8(qa, qb)), acc);
+        summ += fw_h2f(a[i].m) * fw_h2f(b[i].s);
+    }
+    *s = hsum_ps(acc) + summ;
+}
+
+FW_AVX2 static void dot_q8_0(int64_t n, float *s, const void *w, const void *x) {
+    const block_q8_0 *a = w;
+    const block_q8_0 *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK; i++) {
+        const __m256i qa = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        const __m256i qb = _mm256_loadu_si256((const __m256i *)b[i].qs);
+        const __m256 d = _mm256_set1_ps(fw_h2f(a[i].d) * fw_h2f(b[i].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8_i8(qa, qb)), acc);
+    }
+    *s = hsum_ps(acc);
+}
+
+// Two 16-weight group scales for one 32-byte run of vpmaddubsw output (int16 lanes 0-7 | 8-15).
+FW_AVX2 static inline __m256i scale_pair(int s0, int s1) {
+    return _mm256_set_m128i(_mm_set1_epi16((short)s1), _mm_set1_epi16((short)s0));
+}
+
+FW_AVX2 static void dot_q2_K(int64_t n, float *s, const void *w, const void *x) {
+    const block_q2_K *a = w;
+    const block_q8_K *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    float accm = 0;
+    const __m256i m3 = _mm256_set1_epi8(3);
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        int summs = 0;
+        for (int g = 0; g < 16; g++) summs += (a[i].scales[g] >> 4) * b[i].bsums[g];
+        __m256i sumi = _mm256_setzero_si256();
+        for (int c = 0; c < 2; c++) {
+            const __m256i q2 = _mm256_loadu_si256((const __m256i *)(a[i].qs + c * 32));
+            for (int sh = 0; sh < 4; sh++) {
+                const __m256i q = _mm256_and_si256(_mm256_srli_epi16(q2, 2 * sh), m3);
+                const __m256i y = _mm256_loadu_si256((const __m256i *)(b[i].qs + c * 128 + sh * 32));
+                const int g = c * 8 + sh * 2;
+                const __m256i p16 = _mm256_maddubs_epi16(q, y);
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p16, scale_pair(a[i].scales[g] & 0xF, a[i].scales[g + 1] & 0xF)));
+            }
+        }
+        const float dall = b[i].d * fw_h2f(a[i].d);
+        const float dmin = b[i].d * fw_h2f(a[i].dmin);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dall), _mm256_cvtepi32_ps(sumi), acc);
+        accm += dmin * (float)summs;
+    }
+    *s = hsum_ps(acc) - accm;
+}
+
+FW_AVX2 static void dot_q3_K(int64_t n, float *s, const void *w, const void *x) {
+    const block_q3_K *a = w;
+    const block_q8_K *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i m3 = _mm256_set1_epi8(3);
+    const __m256i four = _mm256_set1_epi8(4);
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        int sc[16];
+        for (int g = 0; g < 16; g++) sc[g] = fw_q3k_scale(a[i].scales, g);
+        const __m256i hm = _mm256_loadu_si256((const __m256i *)a[i].hmask);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int c = 0; c < 2; c++) {
+            const __m256i q2 = _mm256_loadu_si256((const __m256i *)(a[i].qs + c * 32));
+            for (int sh = 0; sh < 4; sh++) {
+                const int bit = c * 4 + sh;
+                const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(q2, 2 * sh), m3);
+                const __m256i hb = _mm256_and_si256(_mm256_srli_epi16(hm, bit), _mm256_set1_epi8(1));
+                // Value = (lo | hbit << 2) - 4, as unsigned q times y minus 4 times y.
+                const __m256i q = _mm256_or_si256(lo, _mm256_slli_epi16(hb, 2));
+                const __m256i y = _mm256_loadu_si256((const __m256i *)(b[i].qs + c * 128 + sh * 32));
+                const __m256i p16 = _mm256_sub_epi16(_mm256_maddubs_epi16(q, y), _mm256_maddubs_epi16(four, y));
+                const int g = c * 8 + sh * 2;
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p16, scale_pair(sc[g], sc[g + 1])));
+            }
+        }
+        const float d = fw_h2f(a[i].d) * b[i].d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    *s = hsum_ps(acc);
+}
+
+FW_AVX2 static void dot_q4_K(int64_t n, float *s, const void *w, const void *x) {
+    const block_q4_K *a = w;
+    const block_q8_K *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    float accm = 0;
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        uint8_t sc[8], mn[8];
+        for (int j = 0; j < 8; j++) fw_scale_min_k4(j, a[i].scales, &sc[j], &mn[j]);
+        int summs = 0;
+        for (int j = 0; j < 8; j++) summs += mn[j] * (b[i].bsums[2 * j] + b[i].bsums[2 * j + 1]);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            const __m256i q4 = _mm256_loadu_si256((const __m256i *)(a[i].qs + c * 32));
+            const __m256i lo = _mm256_and_si256(q4, m4);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), m4);
+            const __m256i y0 = _mm256_loadu_si256((const __m256i *)(b[i].qs + c * 64));
+            const __m256i y1 = _mm256_loadu_si256((const __m256i *)(b[i].qs + c * 64 + 32));
+            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), _mm256_set1_epi16(sc[2 * c]));
+            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), _mm256_set1_epi16(sc[2 * c + 1]));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+        }
+        const float d = b[i].d * fw_h2f(a[i].d);
+        const float dmin = b[i].d * fw_h2f(a[i].dmin);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        accm += dmin * (float)summs;
+    }
+    *s = hsum_ps(acc) - accm;
+}
+
+FW_AVX2 static void dot_q5_K(int64_t n, float *s, const void *w, const void *x) {
+    const block_q5_K *a = w;
+    const block_q8_K *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    float accm = 0;
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m256i b16 = _mm256_set1_epi8(0x10);
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        uint8_t sc[8], mn[8];
+        for (int j = 0; j < 8; j++) fw_scale_min_k4(j, a[i].scales, &sc[j], &mn[j]);
+        int summs = 0;
+        for (int j = 0; j < 8; j++) summs += mn[j] * (b[i].bsums[2 * j] + b[i].bsums[2 * j + 1]);
+        const __m256i qh = _mm256_loadu_si256((const __m256i *)a[i].qh);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            const __m256i q4 = _mm256_loadu_si256((const __m256i *)(a[i].qs + c * 32));
+            // Fifth bit of sub-block j is bit j of qh[l]: shift it to bit 4.
+            const __m256i h0 = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * c), 4), b16);
+            const __m256i h1 = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * c + 1), 4), b16);
+            const __m256i lo = _mm256_or_si256(_mm256_and_si256(q4, m4), h0);
+            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4, 4), m4), h1);
+            const __m256i y0 = _mm256_loadu_si256((const __m256i *)(b[i].qs + c * 64));
+            const __m256i y1 = _mm256_loadu_si256((const __m256i *)(b[i].qs + c * 64 + 32));
+            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), _mm256_set1_epi16(sc[2 * c]));
+            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), _mm256_set1_epi16(sc[2 * c + 1]));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+        }
+        const float d = b[i].d * fw_h2f(a[i].d);
+        const float dmin = b[i].d * fw_h2f(a[i].dmin);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        accm += dmin * (float)summs;
+    }
+    *s = hsum_ps(acc) - accm;
+}
+
+FW_AVX2 static void dot_q6_K(int64_t n, float *s, const void *w, const void *x) {
+    const block_q6_K *a = w;
+    const block_q8_K *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m256i m3 = _mm256_set1_epi8(3);
+    const __m256i off = _mm256_set1_epi8(32);
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        __m256i sumi = _mm256_setzero_si256();
+        for (int c = 0; c < 2; c++) {
+            const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(a[i].ql + c * 64));
+            const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(a[i].ql + c * 64 + 32));
+            const __m256i qh = _mm256_loadu_si256((const __m256i *)(a[i].qh + c * 32));
+            for (int sh = 0; sh < 4; sh++) {
+                const __m256i src = (sh & 1) ? ql1 : ql0;
+                const __m256i lo = _mm256_and_si256((sh >> 1) ? _mm256_srli_epi16(src, 4) : src, m4);
+                const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * sh), m3);
+                const __m256i q = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
+                const __m256i y = _mm256_loadu_si256((const __m256i *)(b[i].qs + c * 128 + sh * 32));
+                // (q - 32) y as q y - 32 y, keeping vpmaddubsw's unsigned first operand.
+                const __m256i p16 = _mm256_sub_epi16(_mm256_maddubs_epi16(q, y), _mm256_maddubs_epi16(off, y));
+                const int g = c * 8 + sh * 2;
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p16, scale_pair(a[i].scales[g], a[i].scales[g + 1])));
+            }
+        }
+        const float d = fw_h2f(a[i].d) * b[i].d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    *s = hsum_ps(acc);
+}
+
+fw_vec_dot_fn fw_vec_dot_avx2(int t) {
+    switch (t) {
+    case FW_TYPE_F32: return dot_f32;
+    case FW_TYPE_F16: return dot_f16;
+    case FW_TYPE_BF16: return dot_bf16;
+    case FW_TYPE_Q4_0: return dot_q4_0;
+    case FW_TYPE_Q4_1: return dot_q4_1;
+    case FW_TYPE_Q5_0: return dot_q5_0;
+    case FW_TYPE_Q5_1: return dot_q5_1;
+    case FW_TYPE_Q8_0: return dot_q8_0;
+    case FW_TYPE_Q2_K: return dot_q2_K;
+    case FW_TYPE_Q3_K: return dot_q3_K;
+    case FW_TYPE_Q4_K: return dot_q4_K;
+    case FW_TYPE_Q5_K: return dot_q5_K;
+    case FW_TYPE_Q6_K: return dot_q6_K;
+    default: return NULL;
+    }
+}
+
+#else
+fw_vec_dot_fn fw_vec_dot_avx2(int t) { (void)t; return NULL; }
+#endif
