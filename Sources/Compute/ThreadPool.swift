@@ -180,10 +180,12 @@ private final class PoolShared: @unchecked Sendable {
             pthread_mutex_lock(mutex)
             while fw_atomic_load(counters) == seen { pthread_cond_wait(workReady, mutex) }
             seen = fw_atomic_load(counters)
-            let work = job
+            var work = job
             pthread_mutex_unlock(mutex)
             if fw_atomic_load(counters + 2) != 0 { return }
             work?(index)
+            // Drop the closure before reporting done: run() checks it did not escape.
+            work = nil
             if fw_atomic_add(counters + 1, -1) == 0 {
                 pthread_mutex_lock(mutex)
                 pthread_cond_signal(workDone)

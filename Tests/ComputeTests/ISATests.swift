@@ -1,0 +1,39 @@
+import CKernels
+@testable import Compute
+import Testing
+
+struct ISATests {
+    @Test func scalarIsAlwaysAvailable() throws {
+        #expect(ISA.scalar.isSupported)
+        #expect(try ISA.select("scalar") == .scalar)
+        #expect(ISA.best.isSupported)
+    }
+
+    @Test func unknownNameIsRefused() {
+        #expect(throws: ComputeError.unknownISA("sse9")) { try ISA.select("sse9") }
+    }
+
+    @Test func unsupportedISAIsRefused() throws {
+        for isa in ISA.allCases where !isa.isSupported {
+            #expect(throws: ComputeError.isaUnsupported(isa.rawValue)) { try ISA.select(isa.rawValue) }
+            var out = FW_ISA_SCALAR
+            #expect(fw_isa_select(isa.rawValue, &out) == FW_ERR_ISA_UNSUPPORTED)
+        }
+    }
+
+    /// The best ISA never names one the CPU lacks (AVX-512 on this AVX2-only machine).
+    @Test func bestIsRunnable() {
+        #expect(ISA.best.isSupported)
+        #if arch(x86_64)
+        if !ISA.avx512.isSupported { #expect(ISA.best != .avx512) }
+        #endif
+    }
+
+    @Test func unsupportedISAKernelCallsFail() {
+        let x = [Float](repeating: 1, count: 32)
+        var out = [UInt8](repeating: 0, count: 34)
+        for isa in ISA.allCases where !isa.isSupported {
+            #expect(fw_quantize_row(isa.raw, 8, x, &out, 32) == FW_ERR_ISA_UNSUPPORTED)
+        }
+    }
+}

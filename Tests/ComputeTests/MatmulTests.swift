@@ -1,0 +1,98 @@
+import CKernels
+import Compute
+import Foundation
+import GGUF
+import Testing
+
+struct MatmulTests {
+    static let types: [GGMLType] = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
+
+    /// matvec row r is exactly the vec_dot of row r with the quantized x, whatever the thread count.
+    @Test(arguments: types)
+    func matvecEqualsRowDots(type: GGMLType) throws {
+        var rng = SeededRandom(seed: 0x3A7 &+ UInt64(type.rawValue))
+        let rows = 37, cols = 512
+        let w = randomWeights(type, count: rows * cols, rng: &rng)
+        let x = randomFloats(cols, rng: &rng)
+        for threads in [1, 2, 3] {
+            let pool = ThreadPool(threads: threads)
+            var y = [Float](repeating: .nan, count: rows)
+            try w.withUnsafeBytes { wp in
+                let m = try QuantizedMatrix(type: type, rows: rows, cols: cols, data: wp.baseAddress!)
+                try Compute.matvec(weights: m, x: x, y: &y, pool: pool)
+                let a = try VecDotTests.activations(x, for: type)
+                for r in 0..<rows {
+                    let row = Array(UnsafeRawBufferPointer(rebasing: wp[(r * m.rowBytes)..<((r + 1) * m.rowBytes)]))
+                    let expected = try VecDotTests.dot(type, row, a, cols, ISA.preferred)
+                    #expect(y[r] == expected, "\(type.name) row \(r), \(threads) threads")
+                }
+            }
+        }
+    }
+
+    /// matmul column j equals matvec of activation row j, exactly (same kernel, same order).
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q8_0, .q4_K, .q6_K, .f16, .f32])
+    func matmulEqualsMatvecPerRow(type: GGMLType) throws {
+        var rng = SeededRandom(seed: 0x77 &+ UInt64(type.rawValue))
+        let rows = 70, cols = 256, n = 37  // not multiples of the tiles
+        let w = randomWeights(type, count: rows * cols, rng: &rng)
+        let x = randomFloats(n * cols, rng: &rng)
+        let pool = ThreadPool(threads: 2)
+        var y = [Float](repeating: .nan, count: n * rows)
+        try w.withUnsafeBytes { wp in
+            let m = try QuantizedMatrix(type: type, rows: rows, cols: cols, data: wp.baseAddress!)
+            try Compute.matmul(weights: m, x: x, count: n, y: &y, pool: pool)
+            for j in 0..<n {
+                var yj = [Float](repeating: .nan, count: rows)
+                try x.withUnsafeBufferPointer { xp in
+                    try Compute.matvec(weights: m, x: xp.baseAddress! + j * cols, y: &yj, pool: pool)
+                }
+                #expect(Array(y[(j * rows)..<((j + 1) * rows)]) == yj, "\(type.name) activation row \(j)")
+            }
+        }
+    }
+
+    @Test func rejectsBadShapes() throws {
+        let w = [UInt8](repeating: 0, count: 1024)
+        w.withUnsafeBytes { wp in
+            #expect(throws: ComputeError.self) { try QuantizedMatrix(type: .q4_K, rows: 1, cols: 100, data: wp.baseAddress!) }
+            #expect(throws: ComputeError.unsupportedType(.iq4_xs)) {
+                try QuantizedMatrix(type: .iq4_xs, rows: 1, cols: 256, data: wp.baseAddress!)
+            }
+        }
+    }
+}
+
+struct ThreadPoolTests {
+    @Test(arguments: [1, 2, 4])
+    func parallelForCoversEveryIndexOnce(threads: Int) {
+        let pool = ThreadPool(threads: threads)
+        for count in [0, 1, 5, 16, 17, 1000] {
+            let hits = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
+            hits.initialize(repeating: 0, count: max(count, 1))
+            pool.parallelFor(count, granularity: 4) { range in
+                for i in range { hits[i] += 1 }
+            }
+            #expect((0..<count).allSatisfy { hits[$0] == 1 }, "count \(count), \(threads) threads")
+            hits.deallocate()
+        }
+    }
+
+    /// Many back-to-back dispatches (spinning and sleeping workers both) lose no work.
+    @Test func manyDispatchesComplete() {
+        let pool = ThreadPool(threads: 2)
+        let counter = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+        counter.initialize(to: 0)
+        defer { counter.deallocate() }
+        for round in 0..<2000 {
+            pool.run { _ in _ = fw_atomic_add(counter, 1) }
+            if round % 500 == 0 { usleep(2000) }  // let workers fall asleep now and then
+        }
+        #expect(fw_atomic_load(counter) == 4000)
+    }
+
+    @Test func defaultsToPhysicalCores() {
+        #expect(ThreadPool.physicalCores >= 1)
+        #expect(ThreadPool().threads == ThreadPool.physicalCores)
+    }
+}
