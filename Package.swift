@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "feather", targets: ["FeatherCLI"]),
+        .executable(name: "kernel-bench", targets: ["KernelBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -17,6 +18,7 @@ let package = Package(
         // Numeric kernels in C; SIMD paths use per-function target attributes, never global -march.
         .target(name: "CKernels"),
         .target(name: "Compute", dependencies: ["CKernels", "GGUF"]),
+        .executableTarget(name: "KernelBench", dependencies: ["Compute"]),
         .target(name: "Models", dependencies: ["GGUF"]),
         .target(name: "Weigh", dependencies: ["GGUF", "Models"]),
         .executableTarget(

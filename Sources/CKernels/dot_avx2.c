@@ -7,6 +7,9 @@
 
 #define FW_AVX2 __attribute__((target("avx2,fma,f16c")))
 
+// F16C conversion: exact like fw_h2f, one instruction.
+#define fw_h2f(h) _cvtsh_ss(h)
+
 FW_AVX2 static inline float hsum_ps(__m256 v) {
     __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     h = _mm_add_ps(h, _mm_movehl_ps(h, h));
