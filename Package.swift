@@ -18,7 +18,7 @@ let package = Package(
         // Numeric kernels in C; SIMD paths use per-function target attributes, never global -march.
         .target(name: "CKernels"),
         .target(name: "Compute", dependencies: ["CKernels", "GGUF"]),
-        .executableTarget(name: "KernelBench", dependencies: ["Compute"]),
+        .executableTarget(name: "KernelBench", dependencies: ["Compute", "GGUF"]),
         .target(name: "Models", dependencies: ["GGUF"]),
         .target(name: "Weigh", dependencies: ["GGUF", "Models"]),
         .executableTarget(

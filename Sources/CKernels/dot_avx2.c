@@ -17,12 +17,7 @@ FW_AVX2 static inline float hsum_ps(__m256 v) {
     return _mm_cvtss_f32(h);
 }
 
-// Eight int32 sums of products of 32 signed bytes: |a| * (b with a's sign) keeps vpmaddubsw's
-// unsigned-times-signed form.
-FW_AVX2 static inline __m256i dot_i8_i8(__m256i a, __m256i b) {
-    const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
-    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
-}
+// Signed int8 products use |a| * (b with a's sign) to fit vpmaddubsw's unsigned-times-signed form.
 
 // Eight int32 sums of products of 32 unsigned bytes (< 128) with 32 signed bytes.
 FW_AVX2 static inline __m256i dot_u8_i8(__m256i a, __m256i b) {
@@ -92,50 +87,6 @@ FW_AVX2 static void dot_bf16(int64_t n, float *s, const void *w, const void *x) 
     *s = sum;
 }
 
-FW_AVX2 static void dot_q4_0(int64_t n, float *s, const void *w, const void *x) {
-    const block_q4_0 *a = w;
-    const block_q8_0 *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK; i++) {
-        const __m256i qa = _mm256_sub_epi8(unpack_nibbles16(a[i].qs), _mm256_set1_epi8(8));
-        const __m256i qb = _mm256_loadu_si256((const __m256i *)b[i].qs);
-        const __m256 d = _mm256_set1_ps(fw_h2f(a[i].d) * fw_h2f(b[i].d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8_i8(qa, qb)), acc);
-    }
-    *s = hsum_ps(acc);
-}
-
-FW_AVX2 static void dot_q4_1(int64_t n, float *s, const void *w, const void *x) {
-    const block_q4_1 *a = w;
-    const block_q8_1 *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    float summ = 0;
-    for (int64_t i = 0; i < n / QK; i++) {
-        const __m256i qa = unpack_nibbles16(a[i].qs);
-        const __m256i qb = _mm256_loadu_si256((const __m256i *)b[i].qs);
-        const __m256 d = _mm256_set1_ps(fw_h2f(a[i].d) * fw_h2f(b[i].d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_u8_i8(qa, qb)), acc);
-        summ += fw_h2f(a[i].m) * fw_h2f(b[i].s);
-    }
-    *s = hsum_ps(acc) + summ;
-}
-
-FW_AVX2 static void dot_q5_0(int64_t n, float *s, const void *w, const void *x) {
-    const block_q5_0 *a = w;
-    const block_q8_0 *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK; i++) {
-        uint32_t qh;
-        memcpy(&qh, a[i].qh, 4);
-        const __m256i hi = _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10));
-        const __m256i qa = _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles16(a[i].qs), hi), _mm256_set1_epi8(16));
-        const __m256i qb = _mm256_loadu_si256((const __m256i *)b[i].qs);
-        const __m256 d = _mm256_set1_ps(fw_h2f(a[i].d) * fw_h2f(b[i].d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8_i8(qa, qb)), acc);
-    }
-    *s = hsum_ps(acc);
-}
-
 FW_AVX2 static void dot_q5_1(int64_t n, float *s, const void *w, const void *x) {
     const block_q5_1 *a = w;
     const block_q8_1 *b = x;
@@ -152,19 +103,6 @@ FW_AVX2 static void dot_q5_1(int64_t n, float *s, const void *w, const void *x) 
         summ += fw_h2f(a[i].m) * fw_h2f(b[i].s);
     }
     *s = hsum_ps(acc) + summ;
-}
-
-FW_AVX2 static void dot_q8_0(int64_t n, float *s, const void *w, const void *x) {
-    const block_q8_0 *a = w;
-    const block_q8_0 *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK; i++) {
-        const __m256i qa = _mm256_loadu_si256((const __m256i *)a[i].qs);
-        const __m256i qb = _mm256_loadu_si256((const __m256i *)b[i].qs);
-        const __m256 d = _mm256_set1_ps(fw_h2f(a[i].d) * fw_h2f(b[i].d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8_i8(qa, qb)), acc);
-    }
-    *s = hsum_ps(acc);
 }
 
 // Two 16-weight group scales for one 32-byte run of vpmaddubsw output (int16 lanes 0-7 | 8-15).
@@ -231,36 +169,6 @@ FW_AVX2 static void dot_q3_K(int64_t n, float *s, const void *w, const void *x) 
     *s = hsum_ps(acc);
 }
 
-FW_AVX2 static void dot_q4_K(int64_t n, float *s, const void *w, const void *x) {
-    const block_q4_K *a = w;
-    const block_q8_K *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    float accm = 0;
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        uint8_t sc[8], mn[8];
-        for (int j = 0; j < 8; j++) fw_scale_min_k4(j, a[i].scales, &sc[j], &mn[j]);
-        int summs = 0;
-        for (int j = 0; j < 8; j++) summs += mn[j] * (b[i].bsums[2 * j] + b[i].bsums[2 * j + 1]);
-        __m256i sumi = _mm256_setzero_si256();
-        for (int c = 0; c < 4; c++) {
-            const __m256i q4 = _mm256_loadu_si256((const __m256i *)(a[i].qs + c * 32));
-            const __m256i lo = _mm256_and_si256(q4, m4);
-            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), m4);
-            const __m256i y0 = _mm256_loadu_si256((const __m256i *)(b[i].qs + c * 64));
-            const __m256i y1 = _mm256_loadu_si256((const __m256i *)(b[i].qs + c * 64 + 32));
-            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), _mm256_set1_epi16(sc[2 * c]));
-            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), _mm256_set1_epi16(sc[2 * c + 1]));
-            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
-        }
-        const float d = b[i].d * fw_h2f(a[i].d);
-        const float dmin = b[i].d * fw_h2f(a[i].dmin);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-        accm += dmin * (float)summs;
-    }
-    *s = hsum_ps(acc) - accm;
-}
-
 FW_AVX2 static void dot_q5_K(int64_t n, float *s, const void *w, const void *x) {
     const block_q5_K *a = w;
     const block_q8_K *b = x;
@@ -296,15 +204,134 @@ FW_AVX2 static void dot_q5_K(int64_t n, float *s, const void *w, const void *x) 
     *s = hsum_ps(acc) - accm;
 }
 
-FW_AVX2 static void dot_q6_K(int64_t n, float *s, const void *w, const void *x) {
+// Kernels in "NR" form: one weight row against nr activation rows (x + r * xs), so matmul unpacks
+// each weight block once for several activations. Each row's operations run in the same order
+// as with nr = 1, so the single-row and multi-row results are bit-identical.
+#define FW_NR_MAX 4
+#define FW_INLINE __attribute__((always_inline)) inline
+
+FW_AVX2 static FW_INLINE void dot_q4_0_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
+    const block_q4_0 *a = w;
+    __m256 acc[FW_NR_MAX];
+    for (int r = 0; r < nr; r++) acc[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK; i++) {
+        const __m256i qa = _mm256_sub_epi8(unpack_nibbles16(a[i].qs), _mm256_set1_epi8(8));
+        const __m256i ua = _mm256_sign_epi8(qa, qa);
+        const float da = fw_h2f(a[i].d);
+        for (int r = 0; r < nr; r++) {
+            const block_q8_0 *b = (const block_q8_0 *)((const uint8_t *)x + r * xs) + i;
+            const __m256i qb = _mm256_loadu_si256((const __m256i *)b->qs);
+            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ua, _mm256_sign_epi8(qb, qa)), _mm256_set1_epi16(1));
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(da * fw_h2f(b->d)), _mm256_cvtepi32_ps(p), acc[r]);
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]);
+}
+
+FW_AVX2 static FW_INLINE void dot_q4_1_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
+    const block_q4_1 *a = w;
+    __m256 acc[FW_NR_MAX];
+    float summ[FW_NR_MAX];
+    for (int r = 0; r < nr; r++) { acc[r] = _mm256_setzero_ps(); summ[r] = 0; }
+    for (int64_t i = 0; i < n / QK; i++) {
+        const __m256i qa = unpack_nibbles16(a[i].qs);
+        const float da = fw_h2f(a[i].d), ma = fw_h2f(a[i].m);
+        for (int r = 0; r < nr; r++) {
+            const block_q8_1 *b = (const block_q8_1 *)((const uint8_t *)x + r * xs) + i;
+            const __m256i qb = _mm256_loadu_si256((const __m256i *)b->qs);
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(da * fw_h2f(b->d)), _mm256_cvtepi32_ps(dot_u8_i8(qa, qb)), acc[r]);
+            summ[r] += ma * fw_h2f(b->s);
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]) + summ[r];
+}
+
+FW_AVX2 static FW_INLINE void dot_q5_0_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
+    const block_q5_0 *a = w;
+    __m256 acc[FW_NR_MAX];
+    for (int r = 0; r < nr; r++) acc[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK; i++) {
+        uint32_t qh;
+        memcpy(&qh, a[i].qh, 4);
+        const __m256i hi = _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10));
+        const __m256i qa = _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles16(a[i].qs), hi), _mm256_set1_epi8(16));
+        const __m256i ua = _mm256_sign_epi8(qa, qa);
+        const float da = fw_h2f(a[i].d);
+        for (int r = 0; r < nr; r++) {
+            const block_q8_0 *b = (const block_q8_0 *)((const uint8_t *)x + r * xs) + i;
+            const __m256i qb = _mm256_loadu_si256((const __m256i *)b->qs);
+            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ua, _mm256_sign_epi8(qb, qa)), _mm256_set1_epi16(1));
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(da * fw_h2f(b->d)), _mm256_cvtepi32_ps(p), acc[r]);
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]);
+}
+
+FW_AVX2 static FW_INLINE void dot_q8_0_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
+    const block_q8_0 *a = w;
+    __m256 acc[FW_NR_MAX];
+    for (int r = 0; r < nr; r++) acc[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK; i++) {
+        const __m256i qa = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        const __m256i ua = _mm256_sign_epi8(qa, qa);
+        const float da = fw_h2f(a[i].d);
+        for (int r = 0; r < nr; r++) {
+            const block_q8_0 *b = (const block_q8_0 *)((const uint8_t *)x + r * xs) + i;
+            const __m256i qb = _mm256_loadu_si256((const __m256i *)b->qs);
+            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ua, _mm256_sign_epi8(qb, qa)), _mm256_set1_epi16(1));
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(da * fw_h2f(b->d)), _mm256_cvtepi32_ps(p), acc[r]);
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]);
+}
+
+FW_AVX2 static FW_INLINE void dot_q4_K_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
+    const block_q4_K *a = w;
+    __m256 acc[FW_NR_MAX];
+    float accm[FW_NR_MAX];
+    for (int r = 0; r < nr; r++) { acc[r] = _mm256_setzero_ps(); accm[r] = 0; }
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        uint8_t sc[8], mn[8];
+        for (int j = 0; j < 8; j++) fw_scale_min_k4(j, a[i].scales, &sc[j], &mn[j]);
+        __m256i sumi[FW_NR_MAX];
+        for (int r = 0; r < nr; r++) sumi[r] = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            const __m256i q4 = _mm256_loadu_si256((const __m256i *)(a[i].qs + c * 32));
+            const __m256i lo = _mm256_and_si256(q4, m4);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), m4);
+            const __m256i s0 = _mm256_set1_epi16(sc[2 * c]), s1 = _mm256_set1_epi16(sc[2 * c + 1]);
+            for (int r = 0; r < nr; r++) {
+                const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
+                const __m256i y0 = _mm256_loadu_si256((const __m256i *)(b->qs + c * 64));
+                const __m256i y1 = _mm256_loadu_si256((const __m256i *)(b->qs + c * 64 + 32));
+                const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), s0);
+                const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), s1);
+                sumi[r] = _mm256_add_epi32(sumi[r], _mm256_add_epi32(p0, p1));
+            }
+        }
+        const float da = fw_h2f(a[i].d), dmina = fw_h2f(a[i].dmin);
+        for (int r = 0; r < nr; r++) {
+            const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
+            int summs = 0;
+            for (int j = 0; j < 8; j++) summs += mn[j] * (b->bsums[2 * j] + b->bsums[2 * j + 1]);
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(b->d * da), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+            accm[r] += (b->d * dmina) * (float)summs;
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]) - accm[r];
+}
+
+FW_AVX2 static FW_INLINE void dot_q6_K_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
     const block_q6_K *a = w;
-    const block_q8_K *b = x;
-    __m256 acc = _mm256_setzero_ps();
+    __m256 acc[FW_NR_MAX];
+    for (int r = 0; r < nr; r++) acc[r] = _mm256_setzero_ps();
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     const __m256i m3 = _mm256_set1_epi8(3);
     const __m256i off = _mm256_set1_epi8(32);
     for (int64_t i = 0; i < n / QK_K; i++) {
-        __m256i sumi = _mm256_setzero_si256();
+        __m256i sumi[FW_NR_MAX];
+        for (int r = 0; r < nr; r++) sumi[r] = _mm256_setzero_si256();
         for (int c = 0; c < 2; c++) {
             const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(a[i].ql + c * 64));
             const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(a[i].ql + c * 64 + 32));
@@ -314,18 +341,39 @@ FW_AVX2 static void dot_q6_K(int64_t n, float *s, const void *w, const void *x) 
                 const __m256i lo = _mm256_and_si256((sh >> 1) ? _mm256_srli_epi16(src, 4) : src, m4);
                 const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * sh), m3);
                 const __m256i q = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
-                const __m256i y = _mm256_loadu_si256((const __m256i *)(b[i].qs + c * 128 + sh * 32));
-                // (q - 32) y as q y - 32 y, keeping vpmaddubsw's unsigned first operand.
-                const __m256i p16 = _mm256_sub_epi16(_mm256_maddubs_epi16(q, y), _mm256_maddubs_epi16(off, y));
                 const int g = c * 8 + sh * 2;
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p16, scale_pair(a[i].scales[g], a[i].scales[g + 1])));
+                const __m256i scale = scale_pair(a[i].scales[g], a[i].scales[g + 1]);
+                for (int r = 0; r < nr; r++) {
+                    const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
+                    const __m256i y = _mm256_loadu_si256((const __m256i *)(b->qs + c * 128 + sh * 32));
+                    // (q - 32) y as q y - 32 y, keeping vpmaddubsw's unsigned first operand.
+                    const __m256i p16 = _mm256_sub_epi16(_mm256_maddubs_epi16(q, y), _mm256_maddubs_epi16(off, y));
+                    sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(p16, scale));
+                }
             }
         }
-        const float d = fw_h2f(a[i].d) * b[i].d;
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        const float da = fw_h2f(a[i].d);
+        for (int r = 0; r < nr; r++) {
+            const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(da * b->d), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+        }
     }
-    *s = hsum_ps(acc);
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]);
 }
+
+#define FW_NR_WRAPPERS(name)                                                                       \
+    FW_AVX2 static void dot_##name(int64_t n, float *s, const void *w, const void *x) {            \
+        dot_##name##_nr(n, s, w, x, 0, 1);                                                         \
+    }                                                                                              \
+    FW_AVX2 static void dot_##name##_x4(int64_t n, float *s, const void *w, const void *x, size_t xs) { \
+        dot_##name##_nr(n, s, w, x, xs, 4);                                                        \
+    }
+FW_NR_WRAPPERS(q4_0)
+FW_NR_WRAPPERS(q4_1)
+FW_NR_WRAPPERS(q5_0)
+FW_NR_WRAPPERS(q8_0)
+FW_NR_WRAPPERS(q4_K)
+FW_NR_WRAPPERS(q6_K)
 
 fw_vec_dot_fn fw_vec_dot_avx2(int t) {
     switch (t) {
@@ -346,6 +394,19 @@ fw_vec_dot_fn fw_vec_dot_avx2(int t) {
     }
 }
 
+fw_vec_dot_x4_fn fw_vec_dot_x4_avx2(int t) {
+    switch (t) {
+    case FW_TYPE_Q4_0: return dot_q4_0_x4;
+    case FW_TYPE_Q4_1: return dot_q4_1_x4;
+    case FW_TYPE_Q5_0: return dot_q5_0_x4;
+    case FW_TYPE_Q8_0: return dot_q8_0_x4;
+    case FW_TYPE_Q4_K: return dot_q4_K_x4;
+    case FW_TYPE_Q6_K: return dot_q6_K_x4;
+    default: return NULL;
+    }
+}
+
 #else
 fw_vec_dot_fn fw_vec_dot_avx2(int t) { (void)t; return NULL; }
+fw_vec_dot_x4_fn fw_vec_dot_x4_avx2(int t) { (void)t; return NULL; }
 #endif

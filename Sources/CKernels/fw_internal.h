@@ -138,6 +138,9 @@ void fw_vec_dot_q5_K_q8_K_scalar(int64_t n, float *s, const void *w, const void 
 void fw_vec_dot_q6_K_q8_K_scalar(int64_t n, float *s, const void *w, const void *x);
 
 fw_vec_dot_fn fw_vec_dot_avx2(int weight_type);
+// s[r] = dot(w, activation row at x + r * x_stride) for r < 4; bit-identical to four vec_dot calls.
+typedef void (*fw_vec_dot_x4_fn)(int64_t n, float *s, const void *w, const void *x, size_t x_stride);
+fw_vec_dot_x4_fn fw_vec_dot_x4_avx2(int weight_type);
 fw_vec_dot_fn fw_vec_dot_avx512(int weight_type);
 fw_vec_dot_fn fw_vec_dot_neon(int weight_type);
 

@@ -33,11 +33,26 @@ int fw_matmul(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int6
     const int rc = check(isa, weight_type, cols, &dot);
     if (rc != FW_OK) return rc;
     const uint8_t *wb = w, *xb = xq;
+    // Four activation rows per weight-block unpack where the ISA has such a kernel.
+    // (Not where AVX-512 has its own single-row kernel: results must not depend on the batch.)
+    fw_vec_dot_x4_fn dot4 = (isa == FW_ISA_AVX2 || isa == FW_ISA_AVX512) ? fw_vec_dot_x4_avx2(weight_type) : NULL;
+    if (isa == FW_ISA_AVX512 && fw_vec_dot_avx512(weight_type)) dot4 = NULL;
     for (int64_t rb = r0; rb < r1; rb += ROW_TILE) {
         const int64_t re = rb + ROW_TILE < r1 ? rb + ROW_TILE : r1;
         for (int64_t jb = 0; jb < nx; jb += ACT_TILE) {
             const int64_t je = jb + ACT_TILE < nx ? jb + ACT_TILE : nx;
-            for (int64_t j = jb; j < je; j++) {
+            int64_t j = jb;
+            if (dot4) {
+                for (; j + 4 <= je; j += 4) {
+                    const void *xr = xb + (size_t)j * x_bytes;
+                    for (int64_t r = rb; r < re; r++) {
+                        float s4[4];
+                        dot4(cols, s4, wb + (size_t)r * row_bytes, xr, x_bytes);
+                        for (int k = 0; k < 4; k++) y[(j + k) * y_stride + r] = s4[k];
+                    }
+                }
+            }
+            for (; j < je; j++) {
                 const void *xr = xb + (size_t)j * x_bytes;
                 float *yr = y + j * y_stride;
                 for (int64_t r = rb; r < re; r++) dot(cols, &yr[r], wb + (size_t)r * row_bytes, xr);
