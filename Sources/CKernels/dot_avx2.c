@@ -87,121 +87,9 @@ FW_AVX2 static void dot_bf16(int64_t n, float *s, const void *w, const void *x) 
     *s = sum;
 }
 
-FW_AVX2 static void dot_q5_1(int64_t n, float *s, const void *w, const void *x) {
-    const block_q5_1 *a = w;
-    const block_q8_1 *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    float summ = 0;
-    for (int64_t i = 0; i < n / QK; i++) {
-        uint32_t qh;
-        memcpy(&qh, a[i].qh, 4);
-        const __m256i hi = _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10));
-        const __m256i qa = _mm256_or_si256(unpack_nibbles16(a[i].qs), hi);
-        const __m256i qb = _mm256_loadu_si256((const __m256i *)b[i].qs);
-        const __m256 d = _mm256_set1_ps(fw_h2f(a[i].d) * fw_h2f(b[i].d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_u8_i8(qa, qb)), acc);
-        summ += fw_h2f(a[i].m) * fw_h2f(b[i].s);
-    }
-    *s = hsum_ps(acc) + summ;
-}
-
 // Two 16-weight group scales for one 32-byte run of vpmaddubsw output (int16 lanes 0-7 | 8-15).
 FW_AVX2 static inline __m256i scale_pair(int s0, int s1) {
     return _mm256_set_m128i(_mm_set1_epi16((short)s1), _mm_set1_epi16((short)s0));
-}
-
-FW_AVX2 static void dot_q2_K(int64_t n, float *s, const void *w, const void *x) {
-    const block_q2_K *a = w;
-    const block_q8_K *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    float accm = 0;
-    const __m256i m3 = _mm256_set1_epi8(3);
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        int summs = 0;
-        for (int g = 0; g < 16; g++) summs += (a[i].scales[g] >> 4) * b[i].bsums[g];
-        __m256i sumi = _mm256_setzero_si256();
-        for (int c = 0; c < 2; c++) {
-            const __m256i q2 = _mm256_loadu_si256((const __m256i *)(a[i].qs + c * 32));
-            for (int sh = 0; sh < 4; sh++) {
-                const __m256i q = _mm256_and_si256(_mm256_srli_epi16(q2, 2 * sh), m3);
-                const __m256i y = _mm256_loadu_si256((const __m256i *)(b[i].qs + c * 128 + sh * 32));
-                const int g = c * 8 + sh * 2;
-                const __m256i p16 = _mm256_maddubs_epi16(q, y);
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p16, scale_pair(a[i].scales[g] & 0xF, a[i].scales[g + 1] & 0xF)));
-            }
-        }
-        const float dall = b[i].d * fw_h2f(a[i].d);
-        const float dmin = b[i].d * fw_h2f(a[i].dmin);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(dall), _mm256_cvtepi32_ps(sumi), acc);
-        accm += dmin * (float)summs;
-    }
-    *s = hsum_ps(acc) - accm;
-}
-
-FW_AVX2 static void dot_q3_K(int64_t n, float *s, const void *w, const void *x) {
-    const block_q3_K *a = w;
-    const block_q8_K *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    const __m256i m3 = _mm256_set1_epi8(3);
-    const __m256i four = _mm256_set1_epi8(4);
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        int sc[16];
-        for (int g = 0; g < 16; g++) sc[g] = fw_q3k_scale(a[i].scales, g);
-        const __m256i hm = _mm256_loadu_si256((const __m256i *)a[i].hmask);
-        __m256i sumi = _mm256_setzero_si256();
-        for (int c = 0; c < 2; c++) {
-            const __m256i q2 = _mm256_loadu_si256((const __m256i *)(a[i].qs + c * 32));
-            for (int sh = 0; sh < 4; sh++) {
-                const int bit = c * 4 + sh;
-                const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(q2, 2 * sh), m3);
-                const __m256i hb = _mm256_and_si256(_mm256_srli_epi16(hm, bit), _mm256_set1_epi8(1));
-                // Value = (lo | hbit << 2) - 4, as unsigned q times y minus 4 times y.
-                const __m256i q = _mm256_or_si256(lo, _mm256_slli_epi16(hb, 2));
-                const __m256i y = _mm256_loadu_si256((const __m256i *)(b[i].qs + c * 128 + sh * 32));
-                const __m256i p16 = _mm256_sub_epi16(_mm256_maddubs_epi16(q, y), _mm256_maddubs_epi16(four, y));
-                const int g = c * 8 + sh * 2;
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p16, scale_pair(sc[g], sc[g + 1])));
-            }
-        }
-        const float d = fw_h2f(a[i].d) * b[i].d;
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-    }
-    *s = hsum_ps(acc);
-}
-
-FW_AVX2 static void dot_q5_K(int64_t n, float *s, const void *w, const void *x) {
-    const block_q5_K *a = w;
-    const block_q8_K *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    float accm = 0;
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    const __m256i b16 = _mm256_set1_epi8(0x10);
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        uint8_t sc[8], mn[8];
-        for (int j = 0; j < 8; j++) fw_scale_min_k4(j, a[i].scales, &sc[j], &mn[j]);
-        int summs = 0;
-        for (int j = 0; j < 8; j++) summs += mn[j] * (b[i].bsums[2 * j] + b[i].bsums[2 * j + 1]);
-        const __m256i qh = _mm256_loadu_si256((const __m256i *)a[i].qh);
-        __m256i sumi = _mm256_setzero_si256();
-        for (int c = 0; c < 4; c++) {
-            const __m256i q4 = _mm256_loadu_si256((const __m256i *)(a[i].qs + c * 32));
-            // Fifth bit of sub-block j is bit j of qh[l]: shift it to bit 4.
-            const __m256i h0 = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * c), 4), b16);
-            const __m256i h1 = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * c + 1), 4), b16);
-            const __m256i lo = _mm256_or_si256(_mm256_and_si256(q4, m4), h0);
-            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4, 4), m4), h1);
-            const __m256i y0 = _mm256_loadu_si256((const __m256i *)(b[i].qs + c * 64));
-            const __m256i y1 = _mm256_loadu_si256((const __m256i *)(b[i].qs + c * 64 + 32));
-            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), _mm256_set1_epi16(sc[2 * c]));
-            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), _mm256_set1_epi16(sc[2 * c + 1]));
-            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
-        }
-        const float d = b[i].d * fw_h2f(a[i].d);
-        const float dmin = b[i].d * fw_h2f(a[i].dmin);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-        accm += dmin * (float)summs;
-    }
-    *s = hsum_ps(acc) - accm;
 }
 
 // Kernels in "NR" form: one weight row against nr activation rows (x + r * xs), so matmul unpacks
@@ -361,6 +249,142 @@ FW_AVX2 static FW_INLINE void dot_q6_K_nr(int64_t n, float *s, const void *w, co
     for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]);
 }
 
+FW_AVX2 static FW_INLINE void dot_q5_1_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
+    const block_q5_1 *a = w;
+    __m256 acc[FW_NR_MAX];
+    float summ[FW_NR_MAX];
+    for (int r = 0; r < nr; r++) { acc[r] = _mm256_setzero_ps(); summ[r] = 0; }
+    for (int64_t i = 0; i < n / QK; i++) {
+        uint32_t qh;
+        memcpy(&qh, a[i].qh, 4);
+        const __m256i hi = _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10));
+        const __m256i qa = _mm256_or_si256(unpack_nibbles16(a[i].qs), hi);
+        const float da = fw_h2f(a[i].d), ma = fw_h2f(a[i].m);
+        for (int r = 0; r < nr; r++) {
+            const block_q8_1 *b = (const block_q8_1 *)((const uint8_t *)x + r * xs) + i;
+            const __m256i qb = _mm256_loadu_si256((const __m256i *)b->qs);
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(da * fw_h2f(b->d)), _mm256_cvtepi32_ps(dot_u8_i8(qa, qb)), acc[r]);
+            summ[r] += ma * fw_h2f(b->s);
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]) + summ[r];
+}
+
+FW_AVX2 static FW_INLINE void dot_q2_K_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
+    const block_q2_K *a = w;
+    __m256 acc[FW_NR_MAX];
+    float accm[FW_NR_MAX];
+    for (int r = 0; r < nr; r++) { acc[r] = _mm256_setzero_ps(); accm[r] = 0; }
+    const __m256i m3 = _mm256_set1_epi8(3);
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        __m256i sumi[FW_NR_MAX];
+        for (int r = 0; r < nr; r++) sumi[r] = _mm256_setzero_si256();
+        for (int c = 0; c < 2; c++) {
+            const __m256i q2 = _mm256_loadu_si256((const __m256i *)(a[i].qs + c * 32));
+            for (int sh = 0; sh < 4; sh++) {
+                const __m256i q = _mm256_and_si256(_mm256_srli_epi16(q2, 2 * sh), m3);
+                const int g = c * 8 + sh * 2;
+                const __m256i scale = scale_pair(a[i].scales[g] & 0xF, a[i].scales[g + 1] & 0xF);
+                for (int r = 0; r < nr; r++) {
+                    const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
+                    const __m256i y = _mm256_loadu_si256((const __m256i *)(b->qs + c * 128 + sh * 32));
+                    sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), scale));
+                }
+            }
+        }
+        const float da = fw_h2f(a[i].d), dmina = fw_h2f(a[i].dmin);
+        for (int r = 0; r < nr; r++) {
+            const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
+            int summs = 0;
+            for (int g = 0; g < 16; g++) summs += (a[i].scales[g] >> 4) * b->bsums[g];
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(b->d * da), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+            accm[r] += (b->d * dmina) * (float)summs;
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]) - accm[r];
+}
+
+FW_AVX2 static FW_INLINE void dot_q3_K_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
+    const block_q3_K *a = w;
+    __m256 acc[FW_NR_MAX];
+    for (int r = 0; r < nr; r++) acc[r] = _mm256_setzero_ps();
+    const __m256i m3 = _mm256_set1_epi8(3);
+    const __m256i four = _mm256_set1_epi8(4);
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        int sc[16];
+        for (int g = 0; g < 16; g++) sc[g] = fw_q3k_scale(a[i].scales, g);
+        const __m256i hm = _mm256_loadu_si256((const __m256i *)a[i].hmask);
+        __m256i sumi[FW_NR_MAX];
+        for (int r = 0; r < nr; r++) sumi[r] = _mm256_setzero_si256();
+        for (int c = 0; c < 2; c++) {
+            const __m256i q2 = _mm256_loadu_si256((const __m256i *)(a[i].qs + c * 32));
+            for (int sh = 0; sh < 4; sh++) {
+                const int bit = c * 4 + sh;
+                const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(q2, 2 * sh), m3);
+                const __m256i hb = _mm256_and_si256(_mm256_srli_epi16(hm, bit), _mm256_set1_epi8(1));
+                // Value = (lo | hbit << 2) - 4, as unsigned q times y minus 4 times y.
+                const __m256i q = _mm256_or_si256(lo, _mm256_slli_epi16(hb, 2));
+                const int g = c * 8 + sh * 2;
+                const __m256i scale = scale_pair(sc[g], sc[g + 1]);
+                for (int r = 0; r < nr; r++) {
+                    const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
+                    const __m256i y = _mm256_loadu_si256((const __m256i *)(b->qs + c * 128 + sh * 32));
+                    const __m256i p16 = _mm256_sub_epi16(_mm256_maddubs_epi16(q, y), _mm256_maddubs_epi16(four, y));
+                    sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(p16, scale));
+                }
+            }
+        }
+        const float da = fw_h2f(a[i].d);
+        for (int r = 0; r < nr; r++) {
+            const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(da * b->d), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]);
+}
+
+FW_AVX2 static FW_INLINE void dot_q5_K_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
+    const block_q5_K *a = w;
+    __m256 acc[FW_NR_MAX];
+    float accm[FW_NR_MAX];
+    for (int r = 0; r < nr; r++) { acc[r] = _mm256_setzero_ps(); accm[r] = 0; }
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m256i b16 = _mm256_set1_epi8(0x10);
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        uint8_t sc[8], mn[8];
+        for (int j = 0; j < 8; j++) fw_scale_min_k4(j, a[i].scales, &sc[j], &mn[j]);
+        const __m256i qh = _mm256_loadu_si256((const __m256i *)a[i].qh);
+        __m256i sumi[FW_NR_MAX];
+        for (int r = 0; r < nr; r++) sumi[r] = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            const __m256i q4 = _mm256_loadu_si256((const __m256i *)(a[i].qs + c * 32));
+            // Fifth bit of sub-block j is bit j of qh[l]: shift it to bit 4.
+            const __m256i h0 = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * c), 4), b16);
+            const __m256i h1 = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * c + 1), 4), b16);
+            const __m256i lo = _mm256_or_si256(_mm256_and_si256(q4, m4), h0);
+            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4, 4), m4), h1);
+            const __m256i s0 = _mm256_set1_epi16(sc[2 * c]), s1 = _mm256_set1_epi16(sc[2 * c + 1]);
+            for (int r = 0; r < nr; r++) {
+                const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
+                const __m256i y0 = _mm256_loadu_si256((const __m256i *)(b->qs + c * 64));
+                const __m256i y1 = _mm256_loadu_si256((const __m256i *)(b->qs + c * 64 + 32));
+                const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), s0);
+                const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), s1);
+                sumi[r] = _mm256_add_epi32(sumi[r], _mm256_add_epi32(p0, p1));
+            }
+        }
+        const float da = fw_h2f(a[i].d), dmina = fw_h2f(a[i].dmin);
+        for (int r = 0; r < nr; r++) {
+            const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
+            int summs = 0;
+            for (int j = 0; j < 8; j++) summs += mn[j] * (b->bsums[2 * j] + b->bsums[2 * j + 1]);
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(b->d * da), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+            accm[r] += (b->d * dmina) * (float)summs;
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]) - accm[r];
+}
+
 #define FW_NR_WRAPPERS(name)                                                                       \
     FW_AVX2 static void dot_##name(int64_t n, float *s, const void *w, const void *x) {            \
         dot_##name##_nr(n, s, w, x, 0, 1);                                                         \
@@ -374,6 +398,10 @@ FW_NR_WRAPPERS(q5_0)
 FW_NR_WRAPPERS(q8_0)
 FW_NR_WRAPPERS(q4_K)
 FW_NR_WRAPPERS(q6_K)
+FW_NR_WRAPPERS(q5_1)
+FW_NR_WRAPPERS(q2_K)
+FW_NR_WRAPPERS(q3_K)
+FW_NR_WRAPPERS(q5_K)
 
 fw_vec_dot_fn fw_vec_dot_avx2(int t) {
     switch (t) {
@@ -402,6 +430,10 @@ fw_vec_dot_x4_fn fw_vec_dot_x4_avx2(int t) {
     case FW_TYPE_Q8_0: return dot_q8_0_x4;
     case FW_TYPE_Q4_K: return dot_q4_K_x4;
     case FW_TYPE_Q6_K: return dot_q6_K_x4;
+    case FW_TYPE_Q5_1: return dot_q5_1_x4;
+    case FW_TYPE_Q2_K: return dot_q2_K_x4;
+    case FW_TYPE_Q3_K: return dot_q3_K_x4;
+    case FW_TYPE_Q5_K: return dot_q5_K_x4;
     default: return NULL;
     }
 }

@@ -1,5 +1,6 @@
 import CKernels
 @testable import Compute
+import Foundation
 import Testing
 
 struct ISATests {
@@ -35,5 +36,25 @@ struct ISATests {
         for isa in ISA.allCases where !isa.isSupported {
             #expect(fw_quantize_row(isa.raw, 8, x, &out, 32) == FW_ERR_ISA_UNSUPPORTED)
         }
+    }
+}
+
+extension ISATests {
+    /// FEATHER_ISA is read when no name is given. (ISA.preferred may already be cached; this
+    /// goes through the C selector directly.)
+    @Test func environmentOverrideIsReadAndChecked() {
+        let saved = getenv("FEATHER_ISA").map { String(cString: $0) }
+        defer { if let saved { setenv("FEATHER_ISA", saved, 1) } else { unsetenv("FEATHER_ISA") } }
+        var out = FW_ISA_AVX2
+        setenv("FEATHER_ISA", "scalar", 1)
+        #expect(fw_isa_select(nil, &out) == FW_OK && out == FW_ISA_SCALAR)
+        setenv("FEATHER_ISA", "sse9", 1)
+        #expect(fw_isa_select(nil, &out) == FW_ERR_UNKNOWN_ISA)
+        if !ISA.avx512.isSupported {
+            setenv("FEATHER_ISA", "avx512", 1)
+            #expect(fw_isa_select(nil, &out) == FW_ERR_ISA_UNSUPPORTED)
+        }
+        unsetenv("FEATHER_ISA")
+        #expect(fw_isa_select(nil, &out) == FW_OK && ISA(raw: out) == ISA.best)
     }
 }
