@@ -296,3 +296,75 @@ void fw_mul(fw_isa isa, const float *a, const float *b, float *y, int64_t n) {
 #endif
     for (int64_t i = 0; i < n; i++) y[i] = a[i] * b[i];
 }
+
+#ifdef FW_X86
+FW_AVX2 static void axpy_f32_avx2(float a, const float *x, float *y, int64_t n) {
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+FW_AVX2 static void axpy_f16_avx2(float a, const uint16_t *x, float *y, int64_t n) {
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i)));
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, v, _mm256_loadu_ps(y + i)));
+    }
+    for (; i < n; i++) y[i] += a * fw_h2f(x[i]);
+}
+
+FW_AVX2 static void scale_avx2(float *x, float a, int64_t n) {
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(va, _mm256_loadu_ps(x + i)));
+    for (; i < n; i++) x[i] *= a;
+}
+
+FW_AVX2 static void f32_to_f16_avx2(const float *x, uint16_t *y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    for (; i < n; i++) y[i] = fw_f2h(x[i]);
+}
+#endif
+
+int fw_axpy(fw_isa isa, float a, int x_type, const void *x, float *y, int64_t n) {
+    if (x_type != FW_TYPE_F32 && x_type != FW_TYPE_F16) return FW_ERR_TYPE;
+#ifdef FW_X86
+    if (use_avx2(isa)) {
+        if (x_type == FW_TYPE_F32) axpy_f32_avx2(a, x, y, n);
+        else axpy_f16_avx2(a, x, y, n);
+        return FW_OK;
+    }
+#else
+    (void)isa;
+#endif
+    if (x_type == FW_TYPE_F32) {
+        const float *xf = x;
+        for (int64_t i = 0; i < n; i++) y[i] += a * xf[i];
+    } else {
+        const fw_half *xh = x;
+        for (int64_t i = 0; i < n; i++) y[i] += a * fw_h2f(xh[i]);
+    }
+    return FW_OK;
+}
+
+void fw_scale(fw_isa isa, float *x, float a, int64_t n) {
+#ifdef FW_X86
+    if (use_avx2(isa)) { scale_avx2(x, a, n); return; }
+#else
+    (void)isa;
+#endif
+    for (int64_t i = 0; i < n; i++) x[i] *= a;
+}
+
+void fw_f32_to_f16_row(fw_isa isa, const float *x, uint16_t *y, int64_t n) {
+#ifdef FW_X86
+    if (use_avx2(isa)) { f32_to_f16_avx2(x, y, n); return; }
+#else
+    (void)isa;
+#endif
+    for (int64_t i = 0; i < n; i++) y[i] = fw_f2h(x[i]);
+}

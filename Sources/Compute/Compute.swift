@@ -124,6 +124,29 @@ public enum Compute {
         fw_mul(isa.raw, a, b, y, Int64(count))
     }
 
+    /// y += a · x (attention: weighted sum of value rows).
+    public static func axpy(_ a: Float, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int,
+                            isa: ISA = .preferred) {
+        _ = fw_axpy(isa.raw, a, Int32(FW_TYPE_F32), x, y, Int64(count))
+    }
+
+    /// y += a · x with x in fp16 bits (an F16 KV-cache row).
+    public static func axpy(_ a: Float, f16 x: UnsafePointer<UInt16>, into y: UnsafeMutablePointer<Float>, count: Int,
+                            isa: ISA = .preferred) {
+        _ = fw_axpy(isa.raw, a, Int32(FW_TYPE_F16), x, y, Int64(count))
+    }
+
+    /// x *= a.
+    public static func scale(_ x: UnsafeMutablePointer<Float>, by a: Float, count: Int, isa: ISA = .preferred) {
+        fw_scale(isa.raw, x, a, Int64(count))
+    }
+
+    /// f32 → fp16 bits, round to nearest even (identical on every ISA).
+    public static func toF16(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<UInt16>, count: Int,
+                             isa: ISA = .preferred) {
+        fw_f32_to_f16_row(isa.raw, x, y, Int64(count))
+    }
+
     private static func check(_ rc: Int32, type: GGMLType, what: String) throws(ComputeError) {
         switch rc {
         case Int32(FW_OK): return

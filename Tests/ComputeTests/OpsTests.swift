@@ -1,3 +1,4 @@
+import CKernels
 import Compute
 import Foundation
 import Testing
@@ -89,5 +90,40 @@ struct OpsTests {
         #expect(y == zip(a, b).map { $0 + $1 })
         Compute.mul(a, b, into: &y, count: 77, isa: isa)
         #expect(y == zip(a, b).map { $0 * $1 })
+    }
+}
+
+extension OpsTests {
+    @Test(arguments: runnableISAs)
+    func axpyAndScale(isa: ISA) {
+        var rng = SeededRandom(seed: 6)
+        let n = 203
+        let x = randomFloats(n, rng: &rng), y0 = randomFloats(n, rng: &rng)
+        let a: Float = 0.37
+        var y = y0
+        Compute.axpy(a, x, into: &y, count: n, isa: isa)
+        // FMA (AVX2) vs multiply-then-add (scalar) differ by at most one rounding: 1 ulp-ish.
+        #expect(Self.close(y, (0..<n).map { Double(y0[$0]) + Double(a) * Double(x[$0]) }, rel: 1e-6, abs: 1e-7))
+        let h = x.map { fw_fp32_to_fp16($0) }
+        y = y0
+        Compute.axpy(a, f16: h, into: &y, count: n, isa: isa)
+        #expect(Self.close(y, (0..<n).map { Double(y0[$0]) + Double(a) * Double(fw_fp16_to_fp32(h[$0])) }, rel: 1e-6, abs: 1e-7))
+        y = x
+        Compute.scale(&y, by: a, count: n, isa: isa)
+        #expect(y == x.map { $0 * a })
+    }
+
+    /// The F16C conversion and the scalar one agree bit for bit, specials and ties included.
+    @Test(arguments: runnableISAs)
+    func f16RowConversionIsExact(isa: ISA) {
+        var rng = SeededRandom(seed: 7)
+        var x: [Float] = (0..<4000).map { _ in
+            let f = Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &rng) & 0xC7FF_FFFF | 0x3000_0000)
+            return f.isNaN ? 0 : f
+        }
+        x += [0, -0.0, 65504, 65519.99, 65520, -65520, 0x1p-24, 0x1p-25, 0x1.8p-25, 1 + 0x1p-11, 1 + 0x1.8p-10, .infinity, -.infinity, Float(bitPattern: 0x0001_0000)]  // last: an f32 subnormal
+        var y = [UInt16](repeating: 0, count: x.count)
+        Compute.toF16(x, into: &y, count: x.count, isa: isa)
+        #expect(y == x.map { fw_fp32_to_fp16($0) })
     }
 }

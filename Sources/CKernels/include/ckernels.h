@@ -100,6 +100,14 @@ void fw_silu(fw_isa isa, const float *x, float *y, int64_t n);
 void fw_add(fw_isa isa, const float *a, const float *b, float *y, int64_t n);
 void fw_mul(fw_isa isa, const float *a, const float *b, float *y, int64_t n);
 
+// Attention helpers (the KV cache is F16 by default).
+// y[i] += a * x[i], x of type FW_TYPE_F32 or FW_TYPE_F16; returns FW_ERR_TYPE for others.
+int fw_axpy(fw_isa isa, float a, int x_type, const void *x, float *y, int64_t n);
+// x[i] *= a.
+void fw_scale(fw_isa isa, float *x, float a, int64_t n);
+// f32 -> f16 with round to nearest even (same bits on every ISA).
+void fw_f32_to_f16_row(fw_isa isa, const float *x, uint16_t *y, int64_t n);
+
 // --- fp16 / bf16 helpers --------------------------------------------------------------------
 float fw_fp16_to_fp32(uint16_t h);
 uint16_t fw_fp32_to_fp16(float f);  // round to nearest even, like _cvtss_sh and numpy
