@@ -11,7 +11,8 @@ import Darwin
 
 /// A fixed set of worker threads, started once and reused for every parallel op. The calling
 /// thread takes part as worker 0. Workers wait for work by spinning briefly, then sleeping on a
-/// condition variable; the caller waits for them the same way.
+/// condition variable; the caller waits for them the same way. Calls from several threads at once
+/// take turns; a `run` body must not call `run` on the same pool (it would wait on itself).
 public final class ThreadPool: @unchecked Sendable {
     /// Threads that run a `parallelFor`, the caller included.
     public let threads: Int
@@ -120,6 +121,7 @@ private final class PoolShared: @unchecked Sendable {
     // counters[0]: generation (bumped per dispatch), [1]: workers still running, [2]: shutdown flag
     private let counters = UnsafeMutablePointer<Int64>.allocate(capacity: 3)
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let callers = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let workReady = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let workDone = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var job: ((Int) -> Void)?
@@ -127,6 +129,7 @@ private final class PoolShared: @unchecked Sendable {
     init() {
         counters.initialize(repeating: 0, count: 3)
         pthread_mutex_init(mutex, nil)
+        pthread_mutex_init(callers, nil)
         pthread_cond_init(workReady, nil)
         pthread_cond_init(workDone, nil)
     }
@@ -135,6 +138,8 @@ private final class PoolShared: @unchecked Sendable {
         pthread_cond_destroy(workDone)
         pthread_cond_destroy(workReady)
         pthread_mutex_destroy(mutex)
+        pthread_mutex_destroy(callers)
+        callers.deallocate()
         workDone.deallocate()
         workReady.deallocate()
         mutex.deallocate()
@@ -142,6 +147,9 @@ private final class PoolShared: @unchecked Sendable {
     }
 
     func dispatch(_ body: @escaping (Int) -> Void, workers: Int) {
+        // One dispatch at a time: concurrent callers queue here.
+        pthread_mutex_lock(callers)
+        defer { pthread_mutex_unlock(callers) }
         pthread_mutex_lock(mutex)
         job = body
         fw_atomic_store(counters + 1, Int64(workers))

@@ -96,3 +96,27 @@ struct ThreadPoolTests {
         #expect(ThreadPool().threads == ThreadPool.physicalCores)
     }
 }
+
+extension ThreadPoolTests {
+    /// Callers on several threads share one pool: each run completes with its own work.
+    @Test func concurrentCallersTakeTurns() async {
+        let pool = ThreadPool(threads: 2)
+        let totals = await withTaskGroup(of: Int.self) { group in
+            for caller in 0..<4 {
+                group.addTask {
+                    var total = 0
+                    for _ in 0..<200 {
+                        let sums = UnsafeMutablePointer<Int>.allocate(capacity: 2)
+                        sums.initialize(repeating: 0, count: 2)
+                        pool.run { worker in sums[worker] = caller + 1 }
+                        total += sums[0] + sums[1]
+                        sums.deallocate()
+                    }
+                    return total
+                }
+            }
+            return await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(totals.sorted() == [400, 800, 1200, 1600])
+    }
+}
