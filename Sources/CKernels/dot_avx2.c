@@ -7,8 +7,13 @@
 
 #define FW_AVX2 __attribute__((target("avx2,fma,f16c")))
 
-// F16C conversion: exact like fw_h2f, one instruction.
+// F16C conversion, exact like the portable fw_h2f.
 #define fw_h2f(h) _cvtsh_ss(h)
+
+// A block scale in all eight lanes. Converting a broadcast keeps every lane in use: with
+// _cvtsh_ss clang inserted the half into the live accumulator register (vpinsrw), a false
+// dependency that tripled the per-block latency of the 32-weight kernels.
+FW_AVX2 static inline __m256 h2f8(fw_half h) { return _mm256_cvtph_ps(_mm_set1_epi16((short)h)); }
 
 FW_AVX2 static inline float hsum_ps(__m256 v) {
     __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -105,12 +110,12 @@ FW_AVX2 static FW_INLINE void dot_q4_0_nr(int64_t n, float *s, const void *w, co
     for (int64_t i = 0; i < n / QK; i++) {
         const __m256i qa = _mm256_sub_epi8(unpack_nibbles16(a[i].qs), _mm256_set1_epi8(8));
         const __m256i ua = _mm256_sign_epi8(qa, qa);
-        const float da = fw_h2f(a[i].d);
+        const __m256 vda = h2f8(a[i].d);
         for (int r = 0; r < nr; r++) {
             const block_q8_0 *b = (const block_q8_0 *)((const uint8_t *)x + r * xs) + i;
             const __m256i qb = _mm256_loadu_si256((const __m256i *)b->qs);
             const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ua, _mm256_sign_epi8(qb, qa)), _mm256_set1_epi16(1));
-            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(da * fw_h2f(b->d)), _mm256_cvtepi32_ps(p), acc[r]);
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(vda, h2f8(b->d)), _mm256_cvtepi32_ps(p), acc[r]);
         }
     }
     for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]);
@@ -119,19 +124,20 @@ FW_AVX2 static FW_INLINE void dot_q4_0_nr(int64_t n, float *s, const void *w, co
 FW_AVX2 static FW_INLINE void dot_q4_1_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
     const block_q4_1 *a = w;
     __m256 acc[FW_NR_MAX];
-    float summ[FW_NR_MAX];
-    for (int r = 0; r < nr; r++) { acc[r] = _mm256_setzero_ps(); summ[r] = 0; }
+    __m256 summ[FW_NR_MAX];  // m * s per block, kept in vectors (see h2f8)
+    for (int r = 0; r < nr; r++) { acc[r] = _mm256_setzero_ps(); summ[r] = _mm256_setzero_ps(); }
     for (int64_t i = 0; i < n / QK; i++) {
         const __m256i qa = unpack_nibbles16(a[i].qs);
-        const float da = fw_h2f(a[i].d), ma = fw_h2f(a[i].m);
+        const __m256 vda = h2f8(a[i].d);
+        const __m256 vma = h2f8(a[i].m);
         for (int r = 0; r < nr; r++) {
             const block_q8_1 *b = (const block_q8_1 *)((const uint8_t *)x + r * xs) + i;
             const __m256i qb = _mm256_loadu_si256((const __m256i *)b->qs);
-            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(da * fw_h2f(b->d)), _mm256_cvtepi32_ps(dot_u8_i8(qa, qb)), acc[r]);
-            summ[r] += ma * fw_h2f(b->s);
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(vda, h2f8(b->d)), _mm256_cvtepi32_ps(dot_u8_i8(qa, qb)), acc[r]);
+            summ[r] = _mm256_add_ps(summ[r], _mm256_mul_ps(vma, h2f8(b->s)));
         }
     }
-    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]) + summ[r];
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]) + _mm256_cvtss_f32(summ[r]);
 }
 
 FW_AVX2 static FW_INLINE void dot_q5_0_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
@@ -144,12 +150,12 @@ FW_AVX2 static FW_INLINE void dot_q5_0_nr(int64_t n, float *s, const void *w, co
         const __m256i hi = _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10));
         const __m256i qa = _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles16(a[i].qs), hi), _mm256_set1_epi8(16));
         const __m256i ua = _mm256_sign_epi8(qa, qa);
-        const float da = fw_h2f(a[i].d);
+        const __m256 vda = h2f8(a[i].d);
         for (int r = 0; r < nr; r++) {
             const block_q8_0 *b = (const block_q8_0 *)((const uint8_t *)x + r * xs) + i;
             const __m256i qb = _mm256_loadu_si256((const __m256i *)b->qs);
             const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ua, _mm256_sign_epi8(qb, qa)), _mm256_set1_epi16(1));
-            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(da * fw_h2f(b->d)), _mm256_cvtepi32_ps(p), acc[r]);
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(vda, h2f8(b->d)), _mm256_cvtepi32_ps(p), acc[r]);
         }
     }
     for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]);
@@ -162,12 +168,12 @@ FW_AVX2 static FW_INLINE void dot_q8_0_nr(int64_t n, float *s, const void *w, co
     for (int64_t i = 0; i < n / QK; i++) {
         const __m256i qa = _mm256_loadu_si256((const __m256i *)a[i].qs);
         const __m256i ua = _mm256_sign_epi8(qa, qa);
-        const float da = fw_h2f(a[i].d);
+        const __m256 vda = h2f8(a[i].d);
         for (int r = 0; r < nr; r++) {
             const block_q8_0 *b = (const block_q8_0 *)((const uint8_t *)x + r * xs) + i;
             const __m256i qb = _mm256_loadu_si256((const __m256i *)b->qs);
             const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ua, _mm256_sign_epi8(qb, qa)), _mm256_set1_epi16(1));
-            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(da * fw_h2f(b->d)), _mm256_cvtepi32_ps(p), acc[r]);
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(vda, h2f8(b->d)), _mm256_cvtepi32_ps(p), acc[r]);
         }
     }
     for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]);
@@ -240,10 +246,10 @@ FW_AVX2 static FW_INLINE void dot_q6_K_nr(int64_t n, float *s, const void *w, co
                 }
             }
         }
-        const float da = fw_h2f(a[i].d);
+        const __m256 vda = h2f8(a[i].d);
         for (int r = 0; r < nr; r++) {
             const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
-            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(da * b->d), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(vda, _mm256_set1_ps(b->d)), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
         }
     }
     for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]);
@@ -252,22 +258,23 @@ FW_AVX2 static FW_INLINE void dot_q6_K_nr(int64_t n, float *s, const void *w, co
 FW_AVX2 static FW_INLINE void dot_q5_1_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
     const block_q5_1 *a = w;
     __m256 acc[FW_NR_MAX];
-    float summ[FW_NR_MAX];
-    for (int r = 0; r < nr; r++) { acc[r] = _mm256_setzero_ps(); summ[r] = 0; }
+    __m256 summ[FW_NR_MAX];  // m * s per block, kept in vectors (see h2f8)
+    for (int r = 0; r < nr; r++) { acc[r] = _mm256_setzero_ps(); summ[r] = _mm256_setzero_ps(); }
     for (int64_t i = 0; i < n / QK; i++) {
         uint32_t qh;
         memcpy(&qh, a[i].qh, 4);
         const __m256i hi = _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10));
         const __m256i qa = _mm256_or_si256(unpack_nibbles16(a[i].qs), hi);
-        const float da = fw_h2f(a[i].d), ma = fw_h2f(a[i].m);
+        const __m256 vda = h2f8(a[i].d);
+        const __m256 vma = h2f8(a[i].m);
         for (int r = 0; r < nr; r++) {
             const block_q8_1 *b = (const block_q8_1 *)((const uint8_t *)x + r * xs) + i;
             const __m256i qb = _mm256_loadu_si256((const __m256i *)b->qs);
-            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(da * fw_h2f(b->d)), _mm256_cvtepi32_ps(dot_u8_i8(qa, qb)), acc[r]);
-            summ[r] += ma * fw_h2f(b->s);
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(vda, h2f8(b->d)), _mm256_cvtepi32_ps(dot_u8_i8(qa, qb)), acc[r]);
+            summ[r] = _mm256_add_ps(summ[r], _mm256_mul_ps(vma, h2f8(b->s)));
         }
     }
-    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]) + summ[r];
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]) + _mm256_cvtss_f32(summ[r]);
 }
 
 FW_AVX2 static FW_INLINE void dot_q2_K_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
@@ -334,10 +341,10 @@ FW_AVX2 static FW_INLINE void dot_q3_K_nr(int64_t n, float *s, const void *w, co
                 }
             }
         }
-        const float da = fw_h2f(a[i].d);
+        const __m256 vda = h2f8(a[i].d);
         for (int r = 0; r < nr; r++) {
             const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
-            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(da * b->d), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(vda, _mm256_set1_ps(b->d)), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
         }
     }
     for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]);
