@@ -37,6 +37,32 @@ struct DequantizeTests {
         }
     }
 
+    /// The SIMD quantizers equal the scalar ones (which equal the reference) on many random rows,
+    /// including rows of half-integers with |max| = 127, where roundf and round-to-even differ.
+    @Test(arguments: [GGMLType.q8_0, .q8_1, .q8_K])
+    func simdQuantizersEqualScalarOnRandomRows(type: GGMLType) throws {
+        var rng = SeededRandom(seed: 0x0A8 &+ UInt64(type.rawValue))
+        let n = 4096
+        for trial in 0..<12 {
+            var x: [Float]
+            if trial % 3 == 2 {
+                x = (0..<n).map { _ in Float(Int.random(in: -254...254, using: &rng)) / 2 }
+                x[0] = 127
+            } else {
+                let scale = Float(pow(10.0, Double(trial) - 4))
+                x = randomFloats(n, rng: &rng).map { $0 * scale }
+            }
+            let bytes = Compute.rowBytes(type, count: n)!
+            var reference = [UInt8](repeating: 0, count: bytes)
+            try reference.withUnsafeMutableBytes { try Compute.quantize(x, to: type, into: $0.baseAddress!, count: n, isa: .scalar) }
+            for isa in runnableISAs where isa != .scalar {
+                var out = [UInt8](repeating: 0, count: bytes)
+                try out.withUnsafeMutableBytes { try Compute.quantize(x, to: type, into: $0.baseAddress!, count: n, isa: isa) }
+                #expect(out == reference, "\(type.name) \(isa) trial \(trial)")
+            }
+        }
+    }
+
     @Test func fp16ConversionRoundsToNearestEven() {
         #expect(fw_fp32_to_fp16(65504) == 0x7BFF)
         #expect(fw_fp32_to_fp16(65520) == 0x7C00)       // the tie above the largest finite rounds to inf
