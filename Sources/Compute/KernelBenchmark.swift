@@ -26,6 +26,7 @@ public enum KernelBenchmark {
         var results: [Result] = []
         let pools = threads.map { ThreadPool(threads: $0) }
         results += memoryProbe(pools: pools, isa: isa, report: report)
+        results += dispatchProbe(pools: pools, isa: isa, report: report)
         for type in types {
             guard let rowBytes = Compute.rowBytes(type, count: cols) else { continue }
             let rows = max(16, matvecMiB << 20 / rowBytes)
@@ -88,6 +89,20 @@ public enum KernelBenchmark {
             report(line(r))
         }
         return out
+    }
+
+    /// Cost of one empty `parallelFor` round trip (wake the workers, wait for them), in seconds.
+    static func dispatchProbe(pools: [ThreadPool], isa: ISA, report: (String) -> Void) -> [Result] {
+        pools.map { pool in
+            let rounds = 2000
+            let t = best(of: 3) {
+                for _ in 0..<rounds { pool.parallelFor(pool.threads) { _ in } }
+            } / Double(rounds)
+            let r = Result(kernel: "dispatch", type: "-", threads: pool.threads, isa: isa.rawValue, seconds: t,
+                           gigabytesPerSecond: 0, gigaflopsPerSecond: 0)
+            report("dispatch          threads \(pool.threads): " + String(format: "%8.2f µs per parallelFor", t * 1e6))
+            return r
+        }
     }
 
     /// Deterministic bytes with small finite fp16 scales, so kernels run on realistic values.
