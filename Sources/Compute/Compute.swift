@@ -36,33 +36,63 @@ public enum Compute {
     /// weights' activation type, then the rows are split across the pool.
     public static func matvec(weights: QuantizedMatrix, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
                               pool: ThreadPool, isa: ISA = .preferred) throws(ComputeError) {
-        try matmul(weights: weights, x: x, count: 1, y: y, pool: pool, isa: isa)
+        try matmul(weights: [weights], x: x, count: 1, outputs: [y], pool: pool, isa: isa)
     }
 
     /// Y = X Wᵀ for `count` activation rows: X is count × cols (row-major), Y is count × rows.
     /// The weight rows are split across the pool; each thread runs the tiled C kernel on its rows.
     public static func matmul(weights: QuantizedMatrix, x: UnsafePointer<Float>, count: Int,
                               y: UnsafeMutablePointer<Float>, pool: ThreadPool, isa: ISA = .preferred) throws(ComputeError) {
-        guard count > 0, weights.rows > 0 else { return }
-        let act = weights.activationType
-        guard let xBytes = rowBytes(act, count: weights.cols) else {
-            throw .shape("\(weights.cols) columns is not a whole number of \(act.name) blocks")
+        try matmul(weights: [weights], x: x, count: count, outputs: [y], pool: pool, isa: isa)
+    }
+
+    /// Several matrices with the same input (e.g. the Q, K and V projections, or FFN gate and up):
+    /// x is quantized once per activation type and all rows share one parallel dispatch.
+    /// outputs[k] receives count × weights[k].rows values. With count 1 this is a matvec.
+    public static func matmul(weights: [QuantizedMatrix], x: UnsafePointer<Float>, count: Int,
+                              outputs: [UnsafeMutablePointer<Float>], pool: ThreadPool,
+                              isa: ISA = .preferred) throws(ComputeError) {
+        precondition(weights.count == outputs.count, "one output per matrix")
+        guard count > 0, let first = weights.first else { return }
+        let cols = first.cols
+        guard weights.allSatisfy({ $0.cols == cols }) else { throw .shape("matrices with one input differ in columns") }
+        // One quantized copy of x per activation type in use.
+        var quantized: [GGMLType: (buffer: UnsafeMutableRawPointer, rowBytes: Int)] = [:]
+        defer { for q in quantized.values { q.buffer.deallocate() } }
+        for act in Set(weights.map(\.activationType)) {
+            guard let xBytes = rowBytes(act, count: cols) else {
+                throw .shape("\(cols) columns is not a whole number of \(act.name) blocks")
+            }
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: xBytes * count, alignment: 64)
+            quantized[act] = (buffer, xBytes)
+            for j in 0..<count {
+                try quantize(x + j * cols, to: act, into: buffer + j * xBytes, count: cols, isa: isa)
+            }
         }
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: xBytes * count, alignment: 64)
-        defer { buffer.deallocate() }
-        for j in 0..<count {
-            try quantize(x + j * weights.cols, to: act, into: buffer + j * xBytes, count: weights.cols, isa: isa)
+        // Rows of all matrices, end to end; each thread takes a contiguous stretch (multiples of
+        // 16, the C tile height) and runs the kernels on the part that falls in each matrix.
+        struct Job { let m: QuantizedMatrix; let y: UnsafeMutablePointer<Float>; let x: UnsafeMutableRawPointer; let xBytes: Int; let start: Int }
+        var jobs: [Job] = []
+        var total = 0
+        for (m, y) in zip(weights, outputs) {
+            let q = quantized[m.activationType]!
+            jobs.append(Job(m: m, y: y, x: q.buffer, xBytes: q.rowBytes, start: total))
+            total += (m.rows + 15) / 16 * 16
         }
-        let wtype = Int32(weights.type.rawValue)
-        let w = weights.data, rowBytes = weights.rowBytes, cols = Int64(weights.cols), rows = weights.rows
-        // The inputs were checked above (quantize validated the ISA and the shape), so the
+        // The inputs were checked above (quantize validated the ISA and the shapes), so the
         // kernels below cannot fail.
-        pool.parallelFor(rows, granularity: 16) { range in
-            let (r0, r1) = (Int64(range.lowerBound), Int64(range.upperBound))
-            let rc = count == 1
-                ? fw_matvec(isa.raw, wtype, w, rowBytes, cols, buffer, y, r0, r1)
-                : fw_matmul(isa.raw, wtype, w, rowBytes, cols, buffer, xBytes, Int64(count), y, Int64(rows), r0, r1)
-            precondition(rc == FW_OK, "matrix kernel failed: \(rc)")
+        pool.parallelFor(total, granularity: 16) { range in
+            for job in jobs {
+                let lo = max(range.lowerBound, job.start) - job.start
+                let hi = min(range.upperBound, job.start + job.m.rows) - job.start
+                guard lo < hi else { continue }
+                let wtype = Int32(job.m.type.rawValue)
+                let rc = count == 1
+                    ? fw_matvec(isa.raw, wtype, job.m.data, job.m.rowBytes, Int64(cols), job.x, job.y, Int64(lo), Int64(hi))
+                    : fw_matmul(isa.raw, wtype, job.m.data, job.m.rowBytes, Int64(cols), job.x, job.xBytes, Int64(count),
+                                job.y, Int64(job.m.rows), Int64(lo), Int64(hi))
+                precondition(rc == FW_OK, "matrix kernel failed: \(rc)")
+            }
         }
     }
 

@@ -120,3 +120,35 @@ extension ThreadPoolTests {
         #expect(totals.sorted() == [400, 800, 1200, 1600])
     }
 }
+
+extension MatmulTests {
+    /// Several matrices sharing x (mixed types, so two activation types) give exactly what separate
+    /// calls give, for one activation row and for a batch.
+    @Test(arguments: [1, 5])
+    func fusedMatricesEqualSeparateCalls(count: Int) throws {
+        var rng = SeededRandom(seed: 0xF05E)
+        let cols = 512
+        let specs: [(GGMLType, Int)] = [(.q5_0, 40), (.q4_K, 23), (.q8_0, 17), (.q4_1, 9)]
+        let x = randomFloats(count * cols, rng: &rng)
+        let pool = ThreadPool(threads: 2)
+        // Weights and outputs in manually allocated memory, so the pointers stay valid throughout.
+        let matrices = try specs.map { type, rows in
+            let bytes = randomWeights(type, count: rows * cols, rng: &rng)
+            let p = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 64)
+            p.copyMemory(from: bytes, byteCount: bytes.count)
+            return try QuantizedMatrix(type: type, rows: rows, cols: cols, data: p)
+        }
+        let outs = specs.map { UnsafeMutablePointer<Float>.allocate(capacity: count * $0.1) }
+        defer {
+            for m in matrices { m.data.deallocate() }
+            for o in outs { o.deallocate() }
+        }
+        try Compute.matmul(weights: matrices, x: x, count: count, outputs: outs, pool: pool)
+        let fused = zip(outs, specs).map { Array(UnsafeBufferPointer(start: $0, count: count * $1.1)) }
+        var separate = specs.map { [Float](repeating: .nan, count: count * $0.1) }
+        for k in 0..<specs.count {
+            try Compute.matmul(weights: matrices[k], x: x, count: count, y: &separate[k], pool: pool)
+        }
+        #expect(fused == separate)
+    }
+}
