@@ -43,6 +43,12 @@ public struct QuantizedMatrix: @unchecked Sendable {
         GGMLType(rawValue: UInt32(fw_vec_dot_type(Int32(type.rawValue))))!
     }
 
+    /// Row `r` as f32 into `out` (cols values), e.g. a token's embedding.
+    public func dequantizeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+        precondition(r >= 0 && r < rows)
+        fw_dequantize_row(Int32(type.rawValue), data + r * rowBytes, out, Int64(cols))
+    }
+
     /// Row `r` as f32.
     public func dequantizedRow(_ r: Int) -> [Float] {
         precondition(r >= 0 && r < rows)

@@ -25,8 +25,12 @@ public final class ThreadPool: @unchecked Sendable {
         shared = PoolShared()
         for index in 1..<self.threads {
             let context = Unmanaged.passRetained(WorkerContext(shared: shared, index: index)).toOpaque()
-            var tid = pthread_t()
-            let rc = pthread_create(&tid, nil, { raw in
+            #if canImport(Darwin)
+            var handle: pthread_t?  // an optional pointer on Darwin, an integer on Linux
+            #else
+            var handle = pthread_t()
+            #endif
+            let rc = pthread_create(&handle, nil, { raw in
                 #if canImport(Darwin)
                 let context = Unmanaged<WorkerContext>.fromOpaque(raw).takeRetainedValue()
                 #else
@@ -36,7 +40,11 @@ public final class ThreadPool: @unchecked Sendable {
                 return nil
             }, context)
             precondition(rc == 0, "pthread_create failed: \(rc)")
-            workers.append(tid)
+            #if canImport(Darwin)
+            workers.append(handle!)
+            #else
+            workers.append(handle)
+            #endif
         }
     }
 

@@ -20,6 +20,9 @@ struct QuantizedMatrixTests {
         var expected = [Float](repeating: 0, count: cols)
         try bytes.withUnsafeBytes { try Compute.dequantize(.q8_0, from: $0.baseAddress! + 2 * 68, to: &expected, count: cols) }
         #expect(m.dequantizedRow(2) == expected)
+        var row = [Float](repeating: .nan, count: cols)
+        m.dequantizeRow(2, into: &row)
+        #expect(row == expected)
         // And matvec with a one-hot x picks column 5 of every row, up to the Q8_0 activation scale
         // 1/127 stored as fp16 (relative error below 2^-11).
         var x = [Float](repeating: 0, count: cols)
