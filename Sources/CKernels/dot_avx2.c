@@ -44,52 +44,9 @@ FW_AVX2 static inline __m256i bits_to_bytes(uint32_t qh) {
     return _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
 }
 
-FW_AVX2 static void dot_f32(int64_t n, float *s, const void *w, const void *x) {
-    const float *a = w, *b = x;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
-    }
-    float sum = hsum_ps(_mm256_add_ps(acc0, acc1));
-    for (; i < n; i++) sum += a[i] * b[i];
-    *s = sum;
-}
-
-FW_AVX2 static void dot_f16(int64_t n, float *s, const void *w, const void *x) {
-    const fw_half *a = w;
-    const float *b = x;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        const __m256 a0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i)));
-        const __m256 a1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i + 8)));
-        acc0 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(b + i), acc0);
-        acc1 = _mm256_fmadd_ps(a1, _mm256_loadu_ps(b + i + 8), acc1);
-    }
-    float sum = hsum_ps(_mm256_add_ps(acc0, acc1));
-    for (; i < n; i++) sum += fw_h2f(a[i]) * b[i];
-    *s = sum;
-}
-
 FW_AVX2 static inline __m256 load_bf16(const uint16_t *p) {
     const __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
     return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
-}
-
-FW_AVX2 static void dot_bf16(int64_t n, float *s, const void *w, const void *x) {
-    const uint16_t *a = w;
-    const float *b = x;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        acc0 = _mm256_fmadd_ps(load_bf16(a + i), _mm256_loadu_ps(b + i), acc0);
-        acc1 = _mm256_fmadd_ps(load_bf16(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
-    }
-    float sum = hsum_ps(_mm256_add_ps(acc0, acc1));
-    for (; i < n; i++) sum += fw_bf2f(a[i]) * b[i];
-    *s = sum;
 }
 
 // Two 16-weight group scales for one 32-byte run of vpmaddubsw output (int16 lanes 0-7 | 8-15).
@@ -392,6 +349,38 @@ FW_AVX2 static FW_INLINE void dot_q5_K_nr(int64_t n, float *s, const void *w, co
     for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]) - accm[r];
 }
 
+// Float weights (f32, f16, bf16) against f32 activations, in the same one-weight-row, nr-activation
+// form as the quantized kernels: two accumulators per row, 16 values per step, scalar tail.
+#define FW_FLOAT_KERNEL(name, wtype, LOAD8, LOAD1)                                                 \
+    FW_AVX2 static FW_INLINE void dot_##name##_nr(int64_t n, float *s, const void *w, const void *x, \
+                                                 size_t xs, int nr) {                              \
+        const wtype *a = w;                                                                        \
+        __m256 acc0[FW_NR_MAX], acc1[FW_NR_MAX];                                                   \
+        for (int r = 0; r < nr; r++) acc0[r] = acc1[r] = _mm256_setzero_ps();                      \
+        int64_t i = 0;                                                                             \
+        for (; i + 16 <= n; i += 16) {                                                             \
+            const __m256 w0 = LOAD8(a + i), w1 = LOAD8(a + i + 8);                                 \
+            for (int r = 0; r < nr; r++) {                                                         \
+                const float *b = (const float *)((const uint8_t *)x + r * xs);                     \
+                acc0[r] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(b + i), acc0[r]);                    \
+                acc1[r] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(b + i + 8), acc1[r]);                \
+            }                                                                                      \
+        }                                                                                          \
+        for (int r = 0; r < nr; r++) {                                                             \
+            const float *b = (const float *)((const uint8_t *)x + r * xs);                         \
+            float sum = hsum_ps(_mm256_add_ps(acc0[r], acc1[r]));                                  \
+            for (int64_t k = i; k < n; k++) sum += LOAD1(a[k]) * b[k];                             \
+            s[r] = sum;                                                                            \
+        }                                                                                          \
+    }
+
+#define FW_LOAD_F32(p) _mm256_loadu_ps(p)
+#define FW_LOAD_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
+#define FW_ID(v) (v)
+FW_FLOAT_KERNEL(f32, float, FW_LOAD_F32, FW_ID)
+FW_FLOAT_KERNEL(f16, fw_half, FW_LOAD_F16, fw_h2f)
+FW_FLOAT_KERNEL(bf16, uint16_t, load_bf16, fw_bf2f)
+
 #define FW_NR_WRAPPERS(name)                                                                       \
     FW_AVX2 static void dot_##name(int64_t n, float *s, const void *w, const void *x) {            \
         dot_##name##_nr(n, s, w, x, 0, 1);                                                         \
@@ -409,6 +398,9 @@ FW_NR_WRAPPERS(q5_1)
 FW_NR_WRAPPERS(q2_K)
 FW_NR_WRAPPERS(q3_K)
 FW_NR_WRAPPERS(q5_K)
+FW_NR_WRAPPERS(f32)
+FW_NR_WRAPPERS(f16)
+FW_NR_WRAPPERS(bf16)
 
 fw_vec_dot_fn fw_vec_dot_avx2(int t) {
     switch (t) {
@@ -441,6 +433,9 @@ fw_vec_dot_x4_fn fw_vec_dot_x4_avx2(int t) {
     case FW_TYPE_Q2_K: return dot_q2_K_x4;
     case FW_TYPE_Q3_K: return dot_q3_K_x4;
     case FW_TYPE_Q5_K: return dot_q5_K_x4;
+    case FW_TYPE_F32: return dot_f32_x4;
+    case FW_TYPE_F16: return dot_f16_x4;
+    case FW_TYPE_BF16: return dot_bf16_x4;
     default: return NULL;
     }
 }

@@ -31,7 +31,7 @@ struct MatmulTests {
     }
 
     /// matmul column j equals matvec of activation row j, exactly (same kernel, same order).
-    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .f16, .f32])
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .f16, .bf16, .f32])
     func matmulEqualsMatvecPerRow(type: GGMLType) throws {
         var rng = SeededRandom(seed: 0x77 &+ UInt64(type.rawValue))
         let rows = 70, cols = 256, n = 37  // not multiples of the tiles
