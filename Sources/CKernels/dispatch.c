@@ -76,6 +76,7 @@ static fw_vec_dot_fn scalar_vec_dot(int t) {
 
 // An ISA's table may lack a type: the next-best ISA's kernel, and finally the scalar one, serves.
 fw_vec_dot_fn fw_get_vec_dot(fw_isa isa, int weight_type) {
+    if (!fw_isa_supported(isa)) return NULL;  // never hand out code this CPU cannot run
     fw_vec_dot_fn f = NULL;
     switch (isa) {
     case FW_ISA_AVX512:

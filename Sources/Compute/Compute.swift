@@ -100,6 +100,7 @@ public enum Compute {
     /// quantized to that type's activation type.
     public static func dot(_ type: GGMLType, weights: UnsafeRawPointer, activations: UnsafeRawPointer, count: Int,
                            isa: ISA = .preferred) throws(ComputeError) -> Float {
+        guard isa.isSupported else { throw .isaUnsupported(isa.rawValue) }
         guard let f = fw_get_vec_dot(isa.raw, Int32(type.rawValue)) else { throw .unsupportedType(type) }
         var s: Float = 0
         f(Int64(count), &s, weights, activations)

@@ -67,7 +67,7 @@ int fw_quantize_row(fw_isa isa, int type, const float *x, void *dst, int64_t n);
 // --- Dot products ---------------------------------------------------------------------------
 // *s = dot(weight row w of type weight_type, activation row x of type fw_vec_dot_type(weight_type)).
 typedef void (*fw_vec_dot_fn)(int64_t n, float *s, const void *w, const void *x);
-// The kernel for (isa, weight type), or NULL when there is none.
+// The kernel for (isa, weight type), or NULL when there is none or the CPU lacks the ISA.
 fw_vec_dot_fn fw_get_vec_dot(fw_isa isa, int weight_type);
 
 // --- Matrix-vector and matrix-matrix over a row range -------------------------------------
