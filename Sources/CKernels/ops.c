@@ -46,8 +46,11 @@ FW_AVX2 static inline float hmax(__m256 v) {
 }
 
 // exp(x) for x in about [-87, 88]: x = n ln2 + r with |r| <= ln2/2, exp(r) by a degree-6
-// polynomial (Taylor coefficients), scaled by 2^n through the exponent bits. Max error ~2 ulp.
+// polynomial (Taylor coefficients), scaled by 2^n through the exponent bits. Max error ~2 ulp;
+// inputs below -87 give 0.
 FW_AVX2 static inline __m256 exp256(__m256 x) {
+    // Below -87 the result is 0, so masked (-inf) attention scores get exactly zero weight.
+    const __m256 keep = _mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_GE_OQ);
     x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
     const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.4426950408889634f)),
                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -66,7 +69,7 @@ FW_AVX2 static inline __m256 exp256(__m256 x) {
     const __m256i h2 = _mm256_sub_epi32(ni, h1);
     const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h1, _mm256_set1_epi32(127)), 23));
     const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h2, _mm256_set1_epi32(127)), 23));
-    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+    return _mm256_and_ps(_mm256_mul_ps(_mm256_mul_ps(p, s1), s2), keep);
 }
 #endif
 

@@ -64,6 +64,16 @@ struct OpsTests {
         }
     }
 
+    /// Masked scores (-inf) get exactly zero weight; the rest still sums to 1.
+    @Test(arguments: runnableISAs)
+    func softmaxMasksNegativeInfinity(isa: ISA) {
+        var x: [Float] = (0..<37).map { Float($0 % 5) - 2 }
+        for i in stride(from: 1, to: 37, by: 3) { x[i] = -.infinity }
+        Compute.softmax(&x, count: x.count, isa: isa)
+        for i in stride(from: 1, to: 37, by: 3) { #expect(x[i] == 0) }
+        #expect(abs(x.reduce(0, +) - 1) < 1e-5)
+    }
+
     @Test(arguments: runnableISAs)
     func activations(isa: ISA) {
         var rng = SeededRandom(seed: 4)
