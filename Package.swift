@@ -9,6 +9,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "feather", targets: ["FeatherCLI"]),
+        .executable(name: "kernel-bench", targets: ["KernelBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -18,6 +19,11 @@ let package = Package(
         // Layers, bottom up (see DESIGN.md): GGUF → CKernels → Compute → Tokenizers → Models → Weigh → FeatherCLI.
         // Optimized even in debug builds: tests parse 250 MB models thousands of times.
         .target(name: "GGUF", swiftSettings: optimized),
+        // Numeric kernels in C; SIMD paths use per-function target attributes, never global -march.
+        // Optimized in debug builds too, so tests that run models take seconds, not minutes.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "Compute", dependencies: ["CKernels", "GGUF"], swiftSettings: optimized),
+        .executableTarget(name: "KernelBench", dependencies: ["Compute", "GGUF"]),
         .target(name: "Models", dependencies: ["GGUF"]),
         .target(name: "Weigh", dependencies: ["GGUF", "Models"]),
         .executableTarget(
@@ -29,6 +35,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], resources: []),
+        .testTarget(name: "ComputeTests", dependencies: ["CKernels", "Compute", "GGUF"]),
         .testTarget(name: "ModelsTests", dependencies: ["GGUF", "Models"]),
         .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Weigh"]),
     ],

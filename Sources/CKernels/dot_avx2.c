@@ -1,0 +1,446 @@
+// AVX2 + FMA + F16C dot products. Each mirrors its scalar twin in dot_scalar.c: the integer sum
+// of every block is the same, only the float accumulation order differs.
+#include "fw_internal.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define FW_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+// F16C conversion, exact like the portable fw_h2f.
+#define fw_h2f(h) _cvtsh_ss(h)
+
+// A block scale in all eight lanes. Converting a broadcast keeps every lane in use: with
+// _cvtsh_ss clang inserted the half into the live accumulator register (vpinsrw), a false
+// dependency that tripled the per-block latency of the 32-weight kernels.
+FW_AVX2 static inline __m256 h2f8(fw_half h) { return _mm256_cvtph_ps(_mm_set1_epi16((short)h)); }
+
+FW_AVX2 static inline float hsum_ps(__m256 v) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+
+// Signed int8 products use |a| * (b with a's sign) to fit vpmaddubsw's unsigned-times-signed form.
+
+// Eight int32 sums of products of 32 unsigned bytes (< 128) with 32 signed bytes.
+FW_AVX2 static inline __m256i dot_u8_i8(__m256i a, __m256i b) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1));
+}
+
+// 16 bytes of nibbles -> 32 bytes: low nibbles first, then high nibbles.
+FW_AVX2 static inline __m256i unpack_nibbles16(const uint8_t *qs) {
+    const __m128i b = _mm_loadu_si128((const __m128i *)qs);
+    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+// The 32 bits of qh -> 32 bytes, 0xFF where the bit is set.
+FW_AVX2 static inline __m256i bits_to_bytes(uint32_t qh) {
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh),
+        _mm256_setr_epi64x(0x0000000000000000LL, 0x0101010101010101LL, 0x0202020202020202LL, 0x0303030303030303LL));
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+}
+
+FW_AVX2 static inline __m256 load_bf16(const uint16_t *p) {
+    const __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+}
+
+// Two 16-weight group scales for one 32-byte run of vpmaddubsw output (int16 lanes 0-7 | 8-15).
+FW_AVX2 static inline __m256i scale_pair(int s0, int s1) {
+    return _mm256_set_m128i(_mm_set1_epi16((short)s1), _mm_set1_epi16((short)s0));
+}
+
+// Kernels in "NR" form: one weight row against nr activation rows (x + r * xs), so matmul unpacks
+// each weight block once for several activations. Each row's operations run in the same order
+// as with nr = 1, so the single-row and multi-row results are bit-identical.
+#define FW_NR_MAX 4
+#define FW_INLINE __attribute__((always_inline)) inline
+
+FW_AVX2 static FW_INLINE void dot_q4_0_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
+    const block_q4_0 *a = w;
+    __m256 acc[FW_NR_MAX];
+    for (int r = 0; r < nr; r++) acc[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK; i++) {
+        const __m256i qa = _mm256_sub_epi8(unpack_nibbles16(a[i].qs), _mm256_set1_epi8(8));
+        const __m256i ua = _mm256_sign_epi8(qa, qa);
+        const __m256 vda = h2f8(a[i].d);
+        for (int r = 0; r < nr; r++) {
+            const block_q8_0 *b = (const block_q8_0 *)((const uint8_t *)x + r * xs) + i;
+            const __m256i qb = _mm256_loadu_si256((const __m256i *)b->qs);
+            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ua, _mm256_sign_epi8(qb, qa)), _mm256_set1_epi16(1));
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(vda, h2f8(b->d)), _mm256_cvtepi32_ps(p), acc[r]);
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]);
+}
+
+FW_AVX2 static FW_INLINE void dot_q4_1_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
+    const block_q4_1 *a = w;
+    __m256 acc[FW_NR_MAX];
+    __m256 summ[FW_NR_MAX];  // m * s per block, kept in vectors (see h2f8)
+    for (int r = 0; r < nr; r++) { acc[r] = _mm256_setzero_ps(); summ[r] = _mm256_setzero_ps(); }
+    for (int64_t i = 0; i < n / QK; i++) {
+        const __m256i qa = unpack_nibbles16(a[i].qs);
+        const __m256 vda = h2f8(a[i].d);
+        const __m256 vma = h2f8(a[i].m);
+        for (int r = 0; r < nr; r++) {
+            const block_q8_1 *b = (const block_q8_1 *)((const uint8_t *)x + r * xs) + i;
+            const __m256i qb = _mm256_loadu_si256((const __m256i *)b->qs);
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(vda, h2f8(b->d)), _mm256_cvtepi32_ps(dot_u8_i8(qa, qb)), acc[r]);
+            summ[r] = _mm256_add_ps(summ[r], _mm256_mul_ps(vma, h2f8(b->s)));
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]) + _mm256_cvtss_f32(summ[r]);
+}
+
+FW_AVX2 static FW_INLINE void dot_q5_0_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
+    const block_q5_0 *a = w;
+    __m256 acc[FW_NR_MAX];
+    for (int r = 0; r < nr; r++) acc[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK; i++) {
+        uint32_t qh;
+        memcpy(&qh, a[i].qh, 4);
+        const __m256i hi = _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10));
+        const __m256i qa = _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles16(a[i].qs), hi), _mm256_set1_epi8(16));
+        const __m256i ua = _mm256_sign_epi8(qa, qa);
+        const __m256 vda = h2f8(a[i].d);
+        for (int r = 0; r < nr; r++) {
+            const block_q8_0 *b = (const block_q8_0 *)((const uint8_t *)x + r * xs) + i;
+            const __m256i qb = _mm256_loadu_si256((const __m256i *)b->qs);
+            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ua, _mm256_sign_epi8(qb, qa)), _mm256_set1_epi16(1));
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(vda, h2f8(b->d)), _mm256_cvtepi32_ps(p), acc[r]);
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]);
+}
+
+FW_AVX2 static FW_INLINE void dot_q8_0_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
+    const block_q8_0 *a = w;
+    __m256 acc[FW_NR_MAX];
+    for (int r = 0; r < nr; r++) acc[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK; i++) {
+        const __m256i qa = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        const __m256i ua = _mm256_sign_epi8(qa, qa);
+        const __m256 vda = h2f8(a[i].d);
+        for (int r = 0; r < nr; r++) {
+            const block_q8_0 *b = (const block_q8_0 *)((const uint8_t *)x + r * xs) + i;
+            const __m256i qb = _mm256_loadu_si256((const __m256i *)b->qs);
+            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ua, _mm256_sign_epi8(qb, qa)), _mm256_set1_epi16(1));
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(vda, h2f8(b->d)), _mm256_cvtepi32_ps(p), acc[r]);
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]);
+}
+
+FW_AVX2 static FW_INLINE void dot_q4_K_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
+    const block_q4_K *a = w;
+    __m256 acc[FW_NR_MAX];
+    float accm[FW_NR_MAX];
+    for (int r = 0; r < nr; r++) { acc[r] = _mm256_setzero_ps(); accm[r] = 0; }
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        uint8_t sc[8], mn[8];
+        for (int j = 0; j < 8; j++) fw_scale_min_k4(j, a[i].scales, &sc[j], &mn[j]);
+        __m256i sumi[FW_NR_MAX];
+        for (int r = 0; r < nr; r++) sumi[r] = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            const __m256i q4 = _mm256_loadu_si256((const __m256i *)(a[i].qs + c * 32));
+            const __m256i lo = _mm256_and_si256(q4, m4);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), m4);
+            const __m256i s0 = _mm256_set1_epi16(sc[2 * c]), s1 = _mm256_set1_epi16(sc[2 * c + 1]);
+            for (int r = 0; r < nr; r++) {
+                const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
+                const __m256i y0 = _mm256_loadu_si256((const __m256i *)(b->qs + c * 64));
+                const __m256i y1 = _mm256_loadu_si256((const __m256i *)(b->qs + c * 64 + 32));
+                const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), s0);
+                const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), s1);
+                sumi[r] = _mm256_add_epi32(sumi[r], _mm256_add_epi32(p0, p1));
+            }
+        }
+        const float da = fw_h2f(a[i].d), dmina = fw_h2f(a[i].dmin);
+        for (int r = 0; r < nr; r++) {
+            const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
+            int summs = 0;
+            for (int j = 0; j < 8; j++) summs += mn[j] * (b->bsums[2 * j] + b->bsums[2 * j + 1]);
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(b->d * da), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+            accm[r] += (b->d * dmina) * (float)summs;
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]) - accm[r];
+}
+
+FW_AVX2 static FW_INLINE void dot_q6_K_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
+    const block_q6_K *a = w;
+    __m256 acc[FW_NR_MAX];
+    for (int r = 0; r < nr; r++) acc[r] = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m256i m3 = _mm256_set1_epi8(3);
+    const __m256i off = _mm256_set1_epi8(32);
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        __m256i sumi[FW_NR_MAX];
+        for (int r = 0; r < nr; r++) sumi[r] = _mm256_setzero_si256();
+        for (int c = 0; c < 2; c++) {
+            const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(a[i].ql + c * 64));
+            const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(a[i].ql + c * 64 + 32));
+            const __m256i qh = _mm256_loadu_si256((const __m256i *)(a[i].qh + c * 32));
+            for (int sh = 0; sh < 4; sh++) {
+                const __m256i src = (sh & 1) ? ql1 : ql0;
+                const __m256i lo = _mm256_and_si256((sh >> 1) ? _mm256_srli_epi16(src, 4) : src, m4);
+                const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * sh), m3);
+                const __m256i q = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
+                const int g = c * 8 + sh * 2;
+                const __m256i scale = scale_pair(a[i].scales[g], a[i].scales[g + 1]);
+                for (int r = 0; r < nr; r++) {
+                    const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
+                    const __m256i y = _mm256_loadu_si256((const __m256i *)(b->qs + c * 128 + sh * 32));
+                    // (q - 32) y as q y - 32 y, keeping vpmaddubsw's unsigned first operand.
+                    const __m256i p16 = _mm256_sub_epi16(_mm256_maddubs_epi16(q, y), _mm256_maddubs_epi16(off, y));
+                    sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(p16, scale));
+                }
+            }
+        }
+        const __m256 vda = h2f8(a[i].d);
+        for (int r = 0; r < nr; r++) {
+            const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(vda, _mm256_set1_ps(b->d)), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]);
+}
+
+FW_AVX2 static FW_INLINE void dot_q5_1_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
+    const block_q5_1 *a = w;
+    __m256 acc[FW_NR_MAX];
+    __m256 summ[FW_NR_MAX];  // m * s per block, kept in vectors (see h2f8)
+    for (int r = 0; r < nr; r++) { acc[r] = _mm256_setzero_ps(); summ[r] = _mm256_setzero_ps(); }
+    for (int64_t i = 0; i < n / QK; i++) {
+        uint32_t qh;
+        memcpy(&qh, a[i].qh, 4);
+        const __m256i hi = _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10));
+        const __m256i qa = _mm256_or_si256(unpack_nibbles16(a[i].qs), hi);
+        const __m256 vda = h2f8(a[i].d);
+        const __m256 vma = h2f8(a[i].m);
+        for (int r = 0; r < nr; r++) {
+            const block_q8_1 *b = (const block_q8_1 *)((const uint8_t *)x + r * xs) + i;
+            const __m256i qb = _mm256_loadu_si256((const __m256i *)b->qs);
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(vda, h2f8(b->d)), _mm256_cvtepi32_ps(dot_u8_i8(qa, qb)), acc[r]);
+            summ[r] = _mm256_add_ps(summ[r], _mm256_mul_ps(vma, h2f8(b->s)));
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]) + _mm256_cvtss_f32(summ[r]);
+}
+
+FW_AVX2 static FW_INLINE void dot_q2_K_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
+    const block_q2_K *a = w;
+    __m256 acc[FW_NR_MAX];
+    float accm[FW_NR_MAX];
+    for (int r = 0; r < nr; r++) { acc[r] = _mm256_setzero_ps(); accm[r] = 0; }
+    const __m256i m3 = _mm256_set1_epi8(3);
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        __m256i sumi[FW_NR_MAX];
+        for (int r = 0; r < nr; r++) sumi[r] = _mm256_setzero_si256();
+        for (int c = 0; c < 2; c++) {
+            const __m256i q2 = _mm256_loadu_si256((const __m256i *)(a[i].qs + c * 32));
+            for (int sh = 0; sh < 4; sh++) {
+                const __m256i q = _mm256_and_si256(_mm256_srli_epi16(q2, 2 * sh), m3);
+                const int g = c * 8 + sh * 2;
+                const __m256i scale = scale_pair(a[i].scales[g] & 0xF, a[i].scales[g + 1] & 0xF);
+                for (int r = 0; r < nr; r++) {
+                    const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
+                    const __m256i y = _mm256_loadu_si256((const __m256i *)(b->qs + c * 128 + sh * 32));
+                    sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), scale));
+                }
+            }
+        }
+        const float da = fw_h2f(a[i].d), dmina = fw_h2f(a[i].dmin);
+        for (int r = 0; r < nr; r++) {
+            const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
+            int summs = 0;
+            for (int g = 0; g < 16; g++) summs += (a[i].scales[g] >> 4) * b->bsums[g];
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(b->d * da), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+            accm[r] += (b->d * dmina) * (float)summs;
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]) - accm[r];
+}
+
+FW_AVX2 static FW_INLINE void dot_q3_K_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
+    const block_q3_K *a = w;
+    __m256 acc[FW_NR_MAX];
+    for (int r = 0; r < nr; r++) acc[r] = _mm256_setzero_ps();
+    const __m256i m3 = _mm256_set1_epi8(3);
+    const __m256i four = _mm256_set1_epi8(4);
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        int sc[16];
+        for (int g = 0; g < 16; g++) sc[g] = fw_q3k_scale(a[i].scales, g);
+        const __m256i hm = _mm256_loadu_si256((const __m256i *)a[i].hmask);
+        __m256i sumi[FW_NR_MAX];
+        for (int r = 0; r < nr; r++) sumi[r] = _mm256_setzero_si256();
+        for (int c = 0; c < 2; c++) {
+            const __m256i q2 = _mm256_loadu_si256((const __m256i *)(a[i].qs + c * 32));
+            for (int sh = 0; sh < 4; sh++) {
+                const int bit = c * 4 + sh;
+                const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(q2, 2 * sh), m3);
+                const __m256i hb = _mm256_and_si256(_mm256_srli_epi16(hm, bit), _mm256_set1_epi8(1));
+                // Value = (lo | hbit << 2) - 4, as unsigned q times y minus 4 times y.
+                const __m256i q = _mm256_or_si256(lo, _mm256_slli_epi16(hb, 2));
+                const int g = c * 8 + sh * 2;
+                const __m256i scale = scale_pair(sc[g], sc[g + 1]);
+                for (int r = 0; r < nr; r++) {
+                    const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
+                    const __m256i y = _mm256_loadu_si256((const __m256i *)(b->qs + c * 128 + sh * 32));
+                    const __m256i p16 = _mm256_sub_epi16(_mm256_maddubs_epi16(q, y), _mm256_maddubs_epi16(four, y));
+                    sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(p16, scale));
+                }
+            }
+        }
+        const __m256 vda = h2f8(a[i].d);
+        for (int r = 0; r < nr; r++) {
+            const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(vda, _mm256_set1_ps(b->d)), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]);
+}
+
+FW_AVX2 static FW_INLINE void dot_q5_K_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
+    const block_q5_K *a = w;
+    __m256 acc[FW_NR_MAX];
+    float accm[FW_NR_MAX];
+    for (int r = 0; r < nr; r++) { acc[r] = _mm256_setzero_ps(); accm[r] = 0; }
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m256i b16 = _mm256_set1_epi8(0x10);
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        uint8_t sc[8], mn[8];
+        for (int j = 0; j < 8; j++) fw_scale_min_k4(j, a[i].scales, &sc[j], &mn[j]);
+        const __m256i qh = _mm256_loadu_si256((const __m256i *)a[i].qh);
+        __m256i sumi[FW_NR_MAX];
+        for (int r = 0; r < nr; r++) sumi[r] = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            const __m256i q4 = _mm256_loadu_si256((const __m256i *)(a[i].qs + c * 32));
+            // Fifth bit of sub-block j is bit j of qh[l]: shift it to bit 4.
+            const __m256i h0 = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * c), 4), b16);
+            const __m256i h1 = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * c + 1), 4), b16);
+            const __m256i lo = _mm256_or_si256(_mm256_and_si256(q4, m4), h0);
+            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4, 4), m4), h1);
+            const __m256i s0 = _mm256_set1_epi16(sc[2 * c]), s1 = _mm256_set1_epi16(sc[2 * c + 1]);
+            for (int r = 0; r < nr; r++) {
+                const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
+                const __m256i y0 = _mm256_loadu_si256((const __m256i *)(b->qs + c * 64));
+                const __m256i y1 = _mm256_loadu_si256((const __m256i *)(b->qs + c * 64 + 32));
+                const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), s0);
+                const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), s1);
+                sumi[r] = _mm256_add_epi32(sumi[r], _mm256_add_epi32(p0, p1));
+            }
+        }
+        const float da = fw_h2f(a[i].d), dmina = fw_h2f(a[i].dmin);
+        for (int r = 0; r < nr; r++) {
+            const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
+            int summs = 0;
+            for (int j = 0; j < 8; j++) summs += mn[j] * (b->bsums[2 * j] + b->bsums[2 * j + 1]);
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(b->d * da), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+            accm[r] += (b->d * dmina) * (float)summs;
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]) - accm[r];
+}
+
+// Float weights (f32, f16, bf16) against f32 activations, in the same one-weight-row, nr-activation
+// form as the quantized kernels: two accumulators per row, 16 values per step, scalar tail.
+#define FW_FLOAT_KERNEL(name, wtype, LOAD8, LOAD1)                                                 \
+    FW_AVX2 static FW_INLINE void dot_##name##_nr(int64_t n, float *s, const void *w, const void *x, \
+                                                 size_t xs, int nr) {                              \
+        const wtype *a = w;                                                                        \
+        __m256 acc0[FW_NR_MAX], acc1[FW_NR_MAX];                                                   \
+        for (int r = 0; r < nr; r++) acc0[r] = acc1[r] = _mm256_setzero_ps();                      \
+        int64_t i = 0;                                                                             \
+        for (; i + 16 <= n; i += 16) {                                                             \
+            const __m256 w0 = LOAD8(a + i), w1 = LOAD8(a + i + 8);                                 \
+            for (int r = 0; r < nr; r++) {                                                         \
+                const float *b = (const float *)((const uint8_t *)x + r * xs);                     \
+                acc0[r] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(b + i), acc0[r]);                    \
+                acc1[r] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(b + i + 8), acc1[r]);                \
+            }                                                                                      \
+        }                                                                                          \
+        for (int r = 0; r < nr; r++) {                                                             \
+            const float *b = (const float *)((const uint8_t *)x + r * xs);                         \
+            float sum = hsum_ps(_mm256_add_ps(acc0[r], acc1[r]));                                  \
+            for (int64_t k = i; k < n; k++) sum += LOAD1(a[k]) * b[k];                             \
+            s[r] = sum;                                                                            \
+        }                                                                                          \
+    }
+
+#define FW_LOAD_F32(p) _mm256_loadu_ps(p)
+#define FW_LOAD_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
+#define FW_ID(v) (v)
+FW_FLOAT_KERNEL(f32, float, FW_LOAD_F32, FW_ID)
+FW_FLOAT_KERNEL(f16, fw_half, FW_LOAD_F16, fw_h2f)
+FW_FLOAT_KERNEL(bf16, uint16_t, load_bf16, fw_bf2f)
+
+#define FW_NR_WRAPPERS(name)                                                                       \
+    FW_AVX2 static void dot_##name(int64_t n, float *s, const void *w, const void *x) {            \
+        dot_##name##_nr(n, s, w, x, 0, 1);                                                         \
+    }                                                                                              \
+    FW_AVX2 static void dot_##name##_x4(int64_t n, float *s, const void *w, const void *x, size_t xs) { \
+        dot_##name##_nr(n, s, w, x, xs, 4);                                                        \
+    }
+FW_NR_WRAPPERS(q4_0)
+FW_NR_WRAPPERS(q4_1)
+FW_NR_WRAPPERS(q5_0)
+FW_NR_WRAPPERS(q8_0)
+FW_NR_WRAPPERS(q4_K)
+FW_NR_WRAPPERS(q6_K)
+FW_NR_WRAPPERS(q5_1)
+FW_NR_WRAPPERS(q2_K)
+FW_NR_WRAPPERS(q3_K)
+FW_NR_WRAPPERS(q5_K)
+FW_NR_WRAPPERS(f32)
+FW_NR_WRAPPERS(f16)
+FW_NR_WRAPPERS(bf16)
+
+fw_vec_dot_fn fw_vec_dot_avx2(int t) {
+    switch (t) {
+    case FW_TYPE_F32: return dot_f32;
+    case FW_TYPE_F16: return dot_f16;
+    case FW_TYPE_BF16: return dot_bf16;
+    case FW_TYPE_Q4_0: return dot_q4_0;
+    case FW_TYPE_Q4_1: return dot_q4_1;
+    case FW_TYPE_Q5_0: return dot_q5_0;
+    case FW_TYPE_Q5_1: return dot_q5_1;
+    case FW_TYPE_Q8_0: return dot_q8_0;
+    case FW_TYPE_Q2_K: return dot_q2_K;
+    case FW_TYPE_Q3_K: return dot_q3_K;
+    case FW_TYPE_Q4_K: return dot_q4_K;
+    case FW_TYPE_Q5_K: return dot_q5_K;
+    case FW_TYPE_Q6_K: return dot_q6_K;
+    default: return NULL;
+    }
+}
+
+fw_vec_dot_x4_fn fw_vec_dot_x4_avx2(int t) {
+    switch (t) {
+    case FW_TYPE_Q4_0: return dot_q4_0_x4;
+    case FW_TYPE_Q4_1: return dot_q4_1_x4;
+    case FW_TYPE_Q5_0: return dot_q5_0_x4;
+    case FW_TYPE_Q8_0: return dot_q8_0_x4;
+    case FW_TYPE_Q4_K: return dot_q4_K_x4;
+    case FW_TYPE_Q6_K: return dot_q6_K_x4;
+    case FW_TYPE_Q5_1: return dot_q5_1_x4;
+    case FW_TYPE_Q2_K: return dot_q2_K_x4;
+    case FW_TYPE_Q3_K: return dot_q3_K_x4;
+    case FW_TYPE_Q5_K: return dot_q5_K_x4;
+    case FW_TYPE_F32: return dot_f32_x4;
+    case FW_TYPE_F16: return dot_f16_x4;
+    case FW_TYPE_BF16: return dot_bf16_x4;
+    default: return NULL;
+    }
+}
+
+#else
+fw_vec_dot_fn fw_vec_dot_avx2(int t) { (void)t; return NULL; }
+fw_vec_dot_x4_fn fw_vec_dot_x4_avx2(int t) { (void)t; return NULL; }
+#endif

@@ -1,0 +1,126 @@
+// CKernels: dequantization, activation quantization, quantized dot products, matrix-vector and
+// matrix-matrix tiles, and float ops, with a scalar twin for every SIMD kernel and runtime ISA
+// dispatch. No global mutable state: callers pick an ISA once (fw_isa_select) and pass it along.
+#ifndef FEATHERWEIGHT_CKERNELS_H
+#define FEATHERWEIGHT_CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Tensor types by ggml id (ggml.h enum ggml_type).
+enum {
+    FW_TYPE_F32 = 0, FW_TYPE_F16 = 1, FW_TYPE_Q4_0 = 2, FW_TYPE_Q4_1 = 3,
+    FW_TYPE_Q5_0 = 6, FW_TYPE_Q5_1 = 7, FW_TYPE_Q8_0 = 8, FW_TYPE_Q8_1 = 9,
+    FW_TYPE_Q2_K = 10, FW_TYPE_Q3_K = 11, FW_TYPE_Q4_K = 12, FW_TYPE_Q5_K = 13,
+    FW_TYPE_Q6_K = 14, FW_TYPE_Q8_K = 15, FW_TYPE_BF16 = 30,
+};
+
+// Instruction sets a kernel can be built for.
+typedef enum {
+    FW_ISA_SCALAR = 0,
+    FW_ISA_AVX2 = 1,    // AVX2 + FMA + F16C
+    FW_ISA_AVX512 = 2,  // AVX-512 F/BW/VL + VNNI
+    FW_ISA_NEON = 3,    // AArch64 Advanced SIMD (+ dotprod where present)
+} fw_isa;
+
+enum {
+    FW_OK = 0,
+    FW_ERR_UNKNOWN_ISA = -1,      // FEATHER_ISA names no ISA
+    FW_ERR_ISA_UNSUPPORTED = -2,  // the CPU lacks the ISA that was asked for
+    FW_ERR_TYPE = -3,             // a type this library cannot compute with
+    FW_ERR_SHAPE = -4,            // a length that is not a whole number of blocks
+};
+
+// --- ISA selection -------------------------------------------------------------------------
+// 1 when this CPU can run kernels built for `isa` (CPUID on x86-64).
+int fw_isa_supported(fw_isa isa);
+// The best ISA this CPU supports.
+fw_isa fw_isa_best(void);
+// Chooses the ISA: `name` ("scalar", "avx2", "avx512", "neon"), or when name is NULL the
+// environment variable FEATHER_ISA, or when that is unset or empty the best one.
+// Returns FW_OK, FW_ERR_UNKNOWN_ISA or FW_ERR_ISA_UNSUPPORTED (out is then left unchanged).
+int fw_isa_select(const char *name, fw_isa *out);
+const char *fw_isa_name(fw_isa isa);
+
+// --- Types ---------------------------------------------------------------------------------
+// Weights per block and bytes per block; 0 for a type this library does not handle.
+int64_t fw_type_block_weights(int type);
+int64_t fw_type_block_bytes(int type);
+// Bytes of a row of n values (n a multiple of the block size), or 0 when it is not.
+size_t fw_row_size(int type, int64_t n);
+// The activation type a weight type's dot product takes: Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for
+// Q4_1/Q5_1, Q8_K for Q2_K..Q6_K, F32 for F32/F16/BF16; -1 for anything else.
+int fw_vec_dot_type(int weight_type);
+
+// --- Dequantization (bit-exact with gguf.quants.dequantize) --------------------------------
+// n must be a multiple of the type's block size; unsupported types leave dst untouched.
+void fw_dequantize_row(int type, const void *src, float *dst, int64_t n);
+
+// --- Activation quantization (bit-exact with ggml quantize_row_q8_{0,1,K}_ref) -------------
+// type is FW_TYPE_Q8_0, FW_TYPE_Q8_1, FW_TYPE_Q8_K or FW_TYPE_F32 (a plain copy).
+int fw_quantize_row(fw_isa isa, int type, const float *x, void *dst, int64_t n);
+
+// --- Dot products ---------------------------------------------------------------------------
+// *s = dot(weight row w of type weight_type, activation row x of type fw_vec_dot_type(weight_type)).
+typedef void (*fw_vec_dot_fn)(int64_t n, float *s, const void *w, const void *x);
+// The kernel for (isa, weight type), or NULL when there is none or the CPU lacks the ISA.
+fw_vec_dot_fn fw_get_vec_dot(fw_isa isa, int weight_type);
+
+// --- Matrix-vector and matrix-matrix over a row range -------------------------------------
+// y[r] = dot(W row r, xq) for r in [r0, r1). W rows are `row_bytes` apart; xq is one activation
+// row of `cols` values already quantized to fw_vec_dot_type(weight_type).
+int fw_matvec(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
+              const void *xq, float *y, int64_t r0, int64_t r1);
+// Y[j * y_stride + r] = dot(W row r, X row j) for r in [r0, r1), j in [0, nx). X rows are
+// quantized activations `x_bytes` apart. Tiled: a block of weight rows stays in cache while
+// every activation row passes over it.
+int fw_matmul(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
+              const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
+              int64_t r0, int64_t r1);
+
+// --- Float ops (scalar twin + AVX2) ---------------------------------------------------------
+// y = x * w / sqrt(mean(x^2) + eps); y may equal x.
+void fw_rms_norm(fw_isa isa, const float *x, const float *w, float *y, int64_t n, float eps);
+// Rotates `heads` heads of head_dim values each (x is heads*head_dim, in place) at `position`.
+// Only the first rot_dims values of each head rotate (rot_dims <= head_dim, even).
+// theta_i = (position / freq_scale_factor) * base^(-2i/rot_dims).
+// neox = 0: pairs (x[2i], x[2i+1]) (ggml ROPE_TYPE_NORM); neox = 1: pairs (x[i], x[i+rot_dims/2]).
+void fw_rope(fw_isa isa, float *x, int64_t heads, int64_t head_dim, int64_t rot_dims,
+             int64_t position, float base, float freq_scale_factor, int neox);
+// In place: x = exp(x - max) / sum.
+void fw_softmax(fw_isa isa, float *x, int64_t n);
+// y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+void fw_gelu_tanh(fw_isa isa, const float *x, float *y, int64_t n);
+// y = x / (1 + exp(-x)).
+void fw_silu(fw_isa isa, const float *x, float *y, int64_t n);
+void fw_add(fw_isa isa, const float *a, const float *b, float *y, int64_t n);
+void fw_mul(fw_isa isa, const float *a, const float *b, float *y, int64_t n);
+
+// Attention helpers (the KV cache is F16 by default).
+// y[i] += a * x[i], x of type FW_TYPE_F32 or FW_TYPE_F16; returns FW_ERR_TYPE for others.
+int fw_axpy(fw_isa isa, float a, int x_type, const void *x, float *y, int64_t n);
+// x[i] *= a.
+void fw_scale(fw_isa isa, float *x, float a, int64_t n);
+// f32 -> f16 with round to nearest even (same bits on every ISA).
+void fw_f32_to_f16_row(fw_isa isa, const float *x, uint16_t *y, int64_t n);
+
+// --- fp16 / bf16 helpers --------------------------------------------------------------------
+float fw_fp16_to_fp32(uint16_t h);
+uint16_t fw_fp32_to_fp16(float f);  // round to nearest even, like _cvtss_sh and numpy
+float fw_bf16_to_fp32(uint16_t h);
+
+// --- Atomics and spinning for the Swift thread pool (no state of their own) -----------------
+int64_t fw_atomic_load(const int64_t *p);               // acquire
+void fw_atomic_store(int64_t *p, int64_t v);            // release
+int64_t fw_atomic_add(int64_t *p, int64_t delta);       // acq_rel; returns the new value
+void fw_cpu_relax(void);                                // pause / yield hint in spin loops
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

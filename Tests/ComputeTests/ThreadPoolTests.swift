@@ -1,0 +1,62 @@
+import CKernels
+import Compute
+import Foundation
+import Testing
+
+struct ThreadPoolTests {
+    @Test(arguments: [1, 2, 4])
+    func parallelForCoversEveryIndexOnce(threads: Int) {
+        let pool = ThreadPool(threads: threads)
+        for count in [0, 1, 5, 16, 17, 1000] {
+            let hits = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
+            hits.initialize(repeating: 0, count: max(count, 1))
+            pool.parallelFor(count, granularity: 4) { range in
+                for i in range { hits[i] += 1 }
+            }
+            #expect((0..<count).allSatisfy { hits[$0] == 1 }, "count \(count), \(threads) threads")
+            hits.deallocate()
+        }
+    }
+
+    /// Many back-to-back dispatches (spinning and sleeping workers both) lose no work.
+    @Test func manyDispatchesComplete() {
+        let pool = ThreadPool(threads: 2)
+        let counter = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+        counter.initialize(to: 0)
+        defer { counter.deallocate() }
+        for round in 0..<2000 {
+            pool.run { _ in _ = fw_atomic_add(counter, 1) }
+            if round % 500 == 0 { usleep(2000) }  // let workers fall asleep now and then
+        }
+        #expect(fw_atomic_load(counter) == 4000)
+    }
+
+    @Test func defaultsToPhysicalCores() {
+        #expect(ThreadPool.physicalCores >= 1)
+        #expect(ThreadPool().threads == ThreadPool.physicalCores)
+    }
+}
+
+extension ThreadPoolTests {
+    /// Callers on several threads share one pool: each run completes with its own work.
+    @Test func concurrentCallersTakeTurns() async {
+        let pool = ThreadPool(threads: 2)
+        let totals = await withTaskGroup(of: Int.self) { group in
+            for caller in 0..<4 {
+                group.addTask {
+                    var total = 0
+                    for _ in 0..<200 {
+                        let sums = UnsafeMutablePointer<Int>.allocate(capacity: 2)
+                        sums.initialize(repeating: 0, count: 2)
+                        pool.run { worker in sums[worker] = caller + 1 }
+                        total += sums[0] + sums[1]
+                        sums.deallocate()
+                    }
+                    return total
+                }
+            }
+            return await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(totals.sorted() == [400, 800, 1200, 1600])
+    }
+}
