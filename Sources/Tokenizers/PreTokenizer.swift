@@ -340,3 +340,22 @@ struct Scanner {
         return pos + 1
     }
 }
+
+extension PreTokenizer {
+    /// The words of `text` (for tests and inspection).
+    public func words(_ text: String) -> [String] {
+        var cps: [UInt32] = []
+        decodeUTF8(Array(text.utf8)[...], into: &cps)
+        let cls = cps.map { UnicodeClass.of($0).rawValue }
+        let lengths = cps.withUnsafeBufferPointer { c in cls.withUnsafeBufferPointer { k in split(c, k) } }
+        var out: [String] = []
+        var at = 0
+        for n in lengths {
+            var s = String.UnicodeScalarView()
+            for cp in cps[at..<(at + n)] { s.append(Unicode.Scalar(cp)!) }
+            out.append(String(s))
+            at += n
+        }
+        return out
+    }
+}
