@@ -10,6 +10,13 @@ func resolveModelPath(_ model: String) -> String {
     return (folder as NSString).appendingPathComponent(model.hasSuffix(".gguf") ? model : model + ".gguf")
 }
 
+/// CPU time of the calling thread: tokenizing is single-threaded, and wall time on a busy machine is not.
+func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
 struct Tokenize: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the token ids of a text, as llama.cpp's llama-tokenize does.")
@@ -19,6 +26,7 @@ struct Tokenize: AsyncParsableCommand {
     @Flag(name: .customLong("no-special"), help: "Treat control-token text such as <end_of_turn> as plain text.")
     var noSpecial = false
     @Flag(help: "Print one 'id<TAB>piece' line per token instead of a JSON array.") var pieces = false
+    @Flag(help: "Print only the token count and the tokenization speed.") var stats = false
 
     func run() async throws {
         let tokenizer = try Tokenizer(path: resolveModelPath(model))
@@ -28,8 +36,16 @@ struct Tokenize: AsyncParsableCommand {
         } else {
             input = text
         }
+        let clock = ContinuousClock()
+        let start = clock.now, cpuStart = threadCPUSeconds()
         let ids = tokenizer.tokenize(input, addSpecial: !noBOS, parseSpecial: !noSpecial)
-        if pieces {
+        let elapsed = clock.now - start, cpu = threadCPUSeconds() - cpuStart
+        if stats {
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            let megabytes = Double(input.utf8.count) / 1e6
+            print(String(format: "%d tokens, %.3f MB, %.3f s wall (%.2f MB/s), %.3f s CPU (%.2f MB/s)",
+                         ids.count, megabytes, seconds, megabytes / seconds, cpu, megabytes / cpu))
+        } else if pieces {
             for id in ids {
                 let piece = String(decoding: tokenizer.pieceBytes(id, special: true), as: UTF8.self)
                 print("\(id)\t\(piece)")

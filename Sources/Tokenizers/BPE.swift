@@ -14,6 +14,11 @@ struct BPESession {
     private var prev: [Int32] = []
     private var next: [Int32] = []
     private var heap = Heap<BPEBigram>()
+    /// Words already merged in this session (word bytes → range in `cachedTokens`): text repeats words.
+    private var cache = ByteTable(capacity: 4096)
+    private var cachedRanges: [Range<Int32>] = []
+    private var cachedTokens: [TokenID] = []
+    private static let cacheLimit = 200_000
 
     init(tokenizer: Tokenizer) {
         self.tokenizer = tokenizer
@@ -31,7 +36,18 @@ struct BPESession {
         for n in words {
             encodeWord(at..<(at + n))
             at += n
+            let hit = cache.lookup(word)
+            if hit >= 0 {
+                out.append(contentsOf: cachedTokens[Int(cachedRanges[Int(hit)].lowerBound)..<Int(cachedRanges[Int(hit)].upperBound)])
+                continue
+            }
+            let before = out.count
             mergeWord(into: &out)
+            if cachedRanges.count < Self.cacheLimit {
+                cache.insert(word, value: Int32(cachedRanges.count))
+                cachedRanges.append(Int32(cachedTokens.count)..<Int32(cachedTokens.count + out.count - before))
+                cachedTokens.append(contentsOf: out[before...])
+            }
         }
     }
 

@@ -11,22 +11,48 @@ struct SPMSession {
 
     init(tokenizer: Tokenizer) { self.tokenizer = tokenizer }
 
-    mutating func tokenize(_ text: [UInt8], into out: inout [TokenID]) {
+    /// Tokenizes `text` (spaces already escaped). The text is cut where no vocabulary token can
+    /// span the cut (the two characters there never stand next to each other inside a token): no
+    /// bigram crosses such a cut, so the pieces merge independently, with the same result, and
+    /// each piece keeps a small heap.
+    mutating func tokenize(_ text: [UInt8], into out: inout [TokenID], segmented: Bool = true) {
         guard !text.isEmpty else { return }
+        guard segmented, let pairs = tokenizer.spmAdjacentPairs else {
+            tokenizeSegment(text, 0..<text.count, into: &out)
+            return
+        }
+        var segmentStart = 0
+        var previous: UInt32 = 0
+        var offset = 0
+        while offset < text.count {
+            let n = min(utf8Length(text[offset]), text.count - offset)
+            var cp: UInt32 = 0
+            for k in 0..<n { cp = cp << 8 | UInt32(text[offset + k]) }
+            if offset > 0 && pairs.get(UInt64(previous) << 32 | UInt64(cp)) == nil {
+                tokenizeSegment(text, segmentStart..<offset, into: &out)
+                segmentStart = offset
+            }
+            previous = cp
+            offset += n
+        }
+        tokenizeSegment(text, segmentStart..<text.count, into: &out)
+    }
+
+    private mutating func tokenizeSegment(_ text: [UInt8], _ range: Range<Int>, into out: inout [TokenID]) {
         start.removeAll(keepingCapacity: true)
         length.removeAll(keepingCapacity: true)
         prev.removeAll(keepingCapacity: true)
         next.removeAll(keepingCapacity: true)
         heap.removeAll()
-        var offset = 0
+        var offset = range.lowerBound
         var index: Int32 = 0
-        while offset < text.count {
-            let n = min(utf8Length(text[offset]), text.count - offset)
+        while offset < range.upperBound {
+            let n = min(utf8Length(text[offset]), range.upperBound - offset)
             start.append(Int32(offset))
             length.append(Int32(n))
             offset += n
             prev.append(index - 1)
-            next.append(offset == text.count ? -1 : index + 1)
+            next.append(offset == range.upperBound ? -1 : index + 1)
             index += 1
         }
         text.withUnsafeBufferPointer { t in
@@ -125,4 +151,24 @@ struct Heap<T: HeapElement> {
         }
         return top
     }
+}
+
+/// Every pair of characters that stand next to each other inside some token (each character as
+/// its UTF-8 bytes packed in a UInt32, the way `SPMSession` cuts text).
+func adjacentCharacterPairs(_ table: ByteTable) -> PairTable {
+    var pairs = PairTable(capacity: table.count * 4)
+    for e in 0..<table.count {
+        let t = table.key(at: e)
+        var previous: UInt32? = nil
+        var i = t.startIndex
+        while i < t.endIndex {
+            let n = min(utf8Length(t[i]), t.endIndex - i)
+            var cp: UInt32 = 0
+            for k in 0..<n { cp = cp << 8 | UInt32(t[i + k]) }
+            if let p = previous { pairs.insertIfAbsent(UInt64(p) << 32 | UInt64(cp), 1) }
+            previous = cp
+            i += n
+        }
+    }
+    return pairs
 }

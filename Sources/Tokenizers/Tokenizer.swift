@@ -39,6 +39,8 @@ public final class Tokenizer: Sendable {
     /// SPM byte fallback: the <0xNN> token of each byte.
     let byteTokens: [TokenID]
     let merges: MergeTable?
+    /// SPM: character pairs that occur inside tokens; text is cut between other pairs.
+    let spmAdjacentPairs: PairTable?
 
     public var vocabularySize: Int { scores.count }
 
@@ -204,6 +206,7 @@ public final class Tokenizer: Sendable {
             }
         }
         self.byteTokens = byteTokens
+        spmAdjacentPairs = kind == .spm ? adjacentCharacterPairs(table) : nil
 
         // BPE merges.
         if kind == .bpe {

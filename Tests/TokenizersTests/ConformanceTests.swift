@@ -116,3 +116,19 @@ func canRunConformance(_ model: String) -> Bool {
         #expect(t.endOfGeneration == Set(meta.eog))
     }
 }
+
+@Suite struct SPMSegmentationTests {
+    /// Cutting SPM text between characters that never meet inside a token changes nothing.
+    @Test(.enabled(if: Fixtures.hasModel("gemma3-270m")))
+    func segmentedEqualsWhole() throws {
+        let t = try Tokenizer(path: Fixtures.modelPath("gemma3-270m"))
+        for item in try Fixtures.corpus() {
+            let escaped = Array(item.text.utf8).flatMap { $0 == 0x20 ? [0xE2, 0x96, 0x81] : [$0] }
+            var a: [TokenID] = [], b: [TokenID] = []
+            var s = SPMSession(tokenizer: t)
+            s.tokenize(escaped, into: &a, segmented: true)
+            s.tokenize(escaped, into: &b, segmented: false)
+            #expect(a == b, "text \(item.id)")
+        }
+    }
+}
