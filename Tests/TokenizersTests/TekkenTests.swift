@@ -1,0 +1,125 @@
+import Foundation
+import GGUF
+import Testing
+@testable import Tokenizers
+
+/// Mistral's tekken vocabulary, built into a GGUF the way llama.cpp's convert_hf_to_gguf.py does
+/// (gguf-py/gguf/vocab.py MistralVocab) and written with GGUFWriter, against llama.cpp's ids
+/// (fixture: scripts/oracle/tekken_fixtures.py). Needs mistral-common's tekken_240911.json:
+/// `$FEATHER_TEKKEN_JSON`, or a virtual environment under the repository with mistral-common.
+enum Tekken {
+    struct File: Decodable {
+        struct Config: Decodable {
+            let default_vocab_size: Int
+            let default_num_special_tokens: Int
+        }
+        struct Token: Decodable {
+            let rank: Int
+            let token_bytes: String
+        }
+        let config: Config
+        let vocab: [Token]
+    }
+
+    struct Meta: Decodable {
+        let special_tokens: [String]
+        let bos: Int
+        let eos: Int
+        let unk: Int
+        let pad: Int
+        let n_merges: Int
+    }
+
+    struct Row: Decodable {
+        let id: Int
+        let ids: [Int32]
+        let ids_nospecial: [Int32]
+        let mistral: [Int32]
+    }
+
+    static let json: URL? = {
+        let fm = FileManager.default
+        if let p = ProcessInfo.processInfo.environment["FEATHER_TEKKEN_JSON"], fm.fileExists(atPath: p) {
+            return URL(fileURLWithPath: p)
+        }
+        let root = Fixtures.repoRoot
+        for venv in (try? fm.contentsOfDirectory(atPath: root.path))?.filter({ $0.hasPrefix(".venv") }) ?? [] {
+            let lib = root.appendingPathComponent(venv).appendingPathComponent("lib")
+            for py in (try? fm.contentsOfDirectory(atPath: lib.path)) ?? [] {
+                let f = lib.appendingPathComponent(py).appendingPathComponent("site-packages/mistral_common/data/tekken_240911.json")
+                if fm.fileExists(atPath: f.path) { return f }
+            }
+        }
+        return nil
+    }()
+
+    static var available: Bool { json != nil && Fixtures.hasFixture("tekken.jsonl") && Fixtures.hasFixture("tekken.meta.json") }
+
+    static func byteLevel(_ b: [UInt8]) -> String { String(decoding: b.flatMap { ByteLevel.encoded[Int($0)] }, as: UTF8.self) }
+
+    /// The vocabulary-only GGUF: special tokens (CONTROL), then each token's bytes through GPT-2's
+    /// byte-to-unicode map (NORMAL); for every token from rank 256 on, the merges of each split
+    /// whose halves are tokens, ordered by the halves' ranks.
+    static func gguf(_ file: File, _ meta: Meta) -> [UInt8] {
+        let inner = file.config.default_vocab_size - file.config.default_num_special_tokens
+        let vocab = file.vocab.filter { $0.rank < inner }.sorted { $0.rank < $1.rank }
+            .map { [UInt8](Data(base64Encoded: $0.token_bytes)!) }
+        var ranks = ByteTable(capacity: vocab.count)
+        for (r, b) in vocab.enumerated() { ranks.insert(b, value: Int32(r)) }
+        var merges: [String] = []
+        for b in vocab[256...] {
+            var local: [(Int32, Int32, Int)] = []
+            for j in 1..<b.count {
+                let l = ranks.lookup(Array(b[..<j])), r = ranks.lookup(Array(b[j...]))
+                if l >= 0 && r >= 0 { local.append((l, r, j)) }
+            }
+            for (_, _, j) in local.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
+                merges.append(byteLevel(Array(b[..<j])) + " " + byteLevel(Array(b[j...])))
+            }
+        }
+        var w = GGUFWriter()
+        w.set("general.architecture", "llama")
+        w.set("tokenizer.ggml.model", "gpt2")
+        w.set("tokenizer.ggml.pre", "tekken")
+        w.set("tokenizer.ggml.tokens", .array(.string(meta.special_tokens + vocab.map(byteLevel))))
+        w.set("tokenizer.ggml.token_type", .array(.int32(
+            [Int32](repeating: 3, count: meta.special_tokens.count) + [Int32](repeating: 1, count: vocab.count))))
+        w.set("tokenizer.ggml.merges", .array(.string(merges)))
+        w.set("tokenizer.ggml.bos_token_id", uint32: meta.bos)
+        w.set("tokenizer.ggml.eos_token_id", uint32: meta.eos)
+        w.set("tokenizer.ggml.unknown_token_id", uint32: meta.unk)
+        w.set("tokenizer.ggml.padding_token_id", uint32: meta.pad)
+        w.set("tokenizer.ggml.add_bos_token", true)
+        w.set("tokenizer.ggml.add_eos_token", false)
+        return w.serialized()
+    }
+}
+
+@Suite struct TekkenTests {
+    @Test(.enabled(if: Tekken.available))
+    func idsMatchLlamaCpp() throws {
+        let file = try JSONDecoder().decode(Tekken.File.self, from: Data(contentsOf: Tekken.json!))
+        let meta = try JSONDecoder().decode(
+            Tekken.Meta.self, from: Data(contentsOf: Fixtures.tokenizerDir.appendingPathComponent("tekken.meta.json")))
+        let bytes = Tekken.gguf(file, meta)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("feather-tekken-vocab.gguf").path
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        let t = try Tokenizer(path: path)
+        #expect(t.merges!.pairs.count == meta.n_merges)
+        #expect(t.preTokenizer == .tekken && t.ignoreMerges && t.addBOS && !t.cleanSpaces)
+        let rows = try Fixtures.jsonLines("tekken.jsonl", as: Tekken.Row.self)
+        let corpus = try Fixtures.corpus()
+        var bad = 0, agreeMistral = 0
+        for (item, row) in zip(corpus, rows) {
+            let got = t.tokenize(item.text, parseSpecial: true)
+            let plain = t.tokenize(item.text, parseSpecial: false)
+            if got != row.ids || plain != row.ids_nospecial {
+                bad += 1
+                if bad <= 5 { Issue.record("tekken text \(item.id) \(item.text.debugDescription.prefix(60)): got \(plain.prefix(30)), want \(row.ids_nospecial.prefix(30))") }
+            }
+            if plain == row.mistral { agreeMistral += 1 }
+        }
+        #expect(bad == 0, "\(bad) of \(corpus.count) texts differ from llama.cpp")
+        print("tekken: llama.cpp ids on \(corpus.count - bad)/\(corpus.count) texts; mistral-common ids on \(agreeMistral)/\(corpus.count)")
+    }
+}
