@@ -43,7 +43,7 @@ func canRunConformance(_ model: String) -> Bool {
     @Test(.enabled(if: canRunConformance("smollm2-135m"))) func smollm2SpecialIDs() throws { try specialIdsMatchLlamaCpp("smollm2-135m") }
 
     func idsMatchLlamaCpp(_ model: String) throws {
-        let t = try Tokenizer(path: Fixtures.modelPath(model))
+        let t = try Fixtures.tokenizer(model)
         let corpus = try Fixtures.corpus()
         let rows = try Fixtures.jsonLines("\(model).jsonl", as: OracleRow.self)
         #expect(rows.count == corpus.count)
@@ -66,7 +66,7 @@ func canRunConformance(_ model: String) -> Bool {
     }
 
     func detokenizeMatchesLlamaCpp(_ model: String) throws {
-        let t = try Tokenizer(path: Fixtures.modelPath(model))
+        let t = try Fixtures.tokenizer(model)
         let corpus = try Fixtures.corpus()
         let rows = try Fixtures.jsonLines("\(model).jsonl", as: OracleRow.self)
         var bad = 0, roundTrips = 0
@@ -89,7 +89,7 @@ func canRunConformance(_ model: String) -> Bool {
     }
 
     func piecesMatchLlamaCpp(_ model: String) throws {
-        let t = try Tokenizer(path: Fixtures.modelPath(model))
+        let t = try Fixtures.tokenizer(model)
         let data = try Data(contentsOf: Fixtures.tokenizerDir.appendingPathComponent("\(model).pieces.jsonl"))
         var bad = 0
         for line in data.split(separator: UInt8(ascii: "\n")) {
@@ -105,7 +105,7 @@ func canRunConformance(_ model: String) -> Bool {
     }
 
     func specialIdsMatchLlamaCpp(_ model: String) throws {
-        let t = try Tokenizer(path: Fixtures.modelPath(model))
+        let t = try Fixtures.tokenizer(model)
         let meta = try JSONDecoder().decode(
             OracleMeta.self, from: Data(contentsOf: Fixtures.tokenizerDir.appendingPathComponent("\(model).meta.json")))
         #expect(t.vocabularySize == meta.n_vocab)
@@ -122,7 +122,7 @@ func canRunConformance(_ model: String) -> Bool {
     /// Cutting SPM text between characters that never meet inside a token changes nothing.
     @Test(.enabled(if: Fixtures.hasModel("gemma3-270m")))
     func segmentedEqualsWhole() throws {
-        let t = try Tokenizer(path: Fixtures.modelPath("gemma3-270m"))
+        let t = try Fixtures.tokenizer("gemma3-270m")
         for item in try Fixtures.corpus() {
             let escaped = Array(item.text.utf8).flatMap { $0 == 0x20 ? [0xE2, 0x96, 0x81] : [$0] }
             var a: [TokenID] = [], b: [TokenID] = []

@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizers
 
 /// Where test inputs live: fixtures in the repository, model files in `$FEATHER_MODELS` or `<repo>/.models`.
 enum Fixtures {
@@ -27,6 +28,19 @@ enum Fixtures {
         let id: Int
         let kind: String
         let text: String
+    }
+
+    /// Each model's tokenizer, loaded once for all tests (a 262k-token vocabulary takes seconds in debug builds).
+    static let gemma3 = hasModel("gemma3-270m") ? try? Tokenizer(path: modelPath("gemma3-270m")) : nil
+    static let smollm2 = hasModel("smollm2-135m") ? try? Tokenizer(path: modelPath("smollm2-135m")) : nil
+
+    static func tokenizer(_ model: String) throws -> Tokenizer {
+        switch model {
+        case "gemma3-270m": if let t = gemma3 { return t }
+        case "smollm2-135m": if let t = smollm2 { return t }
+        default: break
+        }
+        return try Tokenizer(path: modelPath(model))
     }
 
     static func corpus() throws -> [CorpusItem] { try jsonLines("corpus.jsonl", as: CorpusItem.self) }

@@ -9,8 +9,10 @@ Uses llama-cpp-python (vocab only, through its ctypes API so nothing is truncate
 Models are looked up as $FEATHER_MODELS/<name>.gguf, else .models/<name>.gguf.
 """
 import ctypes
+import hashlib
 import json
 import os
+import struct
 import sys
 
 import llama_cpp
@@ -99,6 +101,17 @@ def main():
             "eog": [t for t in range(n_vocab) if llama_cpp.llama_vocab_is_eog(vocab, t)],
             "llama_cpp_python": llama_cpp.__version__,
         }
+        # The whole Wikipedia sample, when present: its ids are too many to commit, so keep their hash
+        # (SHA-256 of the ids as little-endian int32) next to the hash of the text they came from.
+        wiki = os.path.join(os.environ.get("FEATHER_DATA", ".data"), "wiki.utf8")
+        if os.path.exists(wiki):
+            data = open(wiki, "rb").read()
+            ids = tokenize(vocab, data, True, True)
+            meta["wiki"] = {
+                "text_sha256": hashlib.sha256(data).hexdigest(),
+                "count": len(ids),
+                "ids_sha256": hashlib.sha256(struct.pack(f"<{len(ids)}i", *ids)).hexdigest(),
+            }
         with open(f"{OUT}/{name}.meta.json", "w", encoding="utf-8") as f:
             json.dump(meta, f, indent=1)
             f.write("\n")
