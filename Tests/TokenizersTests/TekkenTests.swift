@@ -60,7 +60,7 @@ enum Tekken {
     /// The vocabulary-only GGUF: special tokens (CONTROL), then each token's bytes through GPT-2's
     /// byte-to-unicode map (NORMAL); for every token from rank 256 on, the merges of each split
     /// whose halves are tokens, ordered by the halves' ranks.
-    static func gguf(_ file: File, _ meta: Meta) -> [UInt8] {
+    static func writer(_ file: File, _ meta: Meta) -> GGUFWriter {
         let inner = file.config.default_vocab_size - file.config.default_num_special_tokens
         let vocab = file.vocab.filter { $0.rank < inner }.sorted { $0.rank < $1.rank }
             .map { [UInt8](Data(base64Encoded: $0.token_bytes)!) }
@@ -91,7 +91,16 @@ enum Tekken {
         w.set("tokenizer.ggml.padding_token_id", uint32: meta.pad)
         w.set("tokenizer.ggml.add_bos_token", true)
         w.set("tokenizer.ggml.add_eos_token", false)
-        return w.serialized()
+        return w
+    }
+}
+
+/// A row value that is either the corpus id or a list of token ids.
+struct AnyID: Decodable {
+    let ids: [Int32]
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let list = try? c.decode([Int32].self) { ids = list } else { ids = [Int32(try c.decode(Int.self))] }
     }
 }
 
@@ -101,9 +110,11 @@ enum Tekken {
         let file = try JSONDecoder().decode(Tekken.File.self, from: Data(contentsOf: Tekken.json!))
         let meta = try JSONDecoder().decode(
             Tekken.Meta.self, from: Data(contentsOf: Fixtures.tokenizerDir.appendingPathComponent("tekken.meta.json")))
-        let bytes = Tekken.gguf(file, meta)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("feather-tekken-vocab.gguf").path
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        var writer = Tekken.writer(file, meta)
+        let bytes = writer.serialized()
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("feather-tekken-vocab-\(getpid()).gguf").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
         let t = try Tokenizer(path: path)
         #expect(t.merges!.pairs.count == meta.n_merges)
         #expect(t.preTokenizer == .tekken && t.ignoreMerges && t.addBOS && !t.cleanSpaces)
@@ -121,5 +132,23 @@ enum Tekken {
         }
         #expect(bad == 0, "\(bad) of \(corpus.count) texts differ from llama.cpp")
         print("tekken: llama.cpp ids on \(corpus.count - bad)/\(corpus.count) texts; mistral-common ids on \(agreeMistral)/\(corpus.count)")
+
+        // The same vocabulary under every other pre-tokenizer, against llama.cpp's own splitters.
+        let others = try Fixtures.jsonLines("tekken-vocab-pretokenizers.jsonl", as: [String: AnyID].self)
+        for pre in ["llama-bpe", "qwen2", "gpt-2", "smollm", "default"] {
+            writer.set("tokenizer.ggml.pre", pre)
+            let tp = try Tokenizer(gguf: GGUFFile(bytes: writer.serialized()))
+            var differ = 0
+            for (item, row) in zip(corpus, others) {
+                let want = row[pre]!.ids
+                let got = tp.tokenize(item.text, parseSpecial: true)
+                if got != want {
+                    differ += 1
+                    if differ <= 3 { Issue.record("\(pre) text \(item.id) \(item.text.debugDescription.prefix(60)): got \(got.prefix(30)), want \(want.prefix(30))") }
+                }
+            }
+            #expect(differ == 0, "\(pre): \(differ) texts differ")
+            print("tekken vocabulary with pre-tokenizer \(pre): llama.cpp ids on \(corpus.count - differ)/\(corpus.count) texts")
+        }
     }
 }
