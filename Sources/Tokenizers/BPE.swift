@@ -58,15 +58,21 @@ struct BPESession {
         length.removeAll(keepingCapacity: true)
         symbol.removeAll(keepingCapacity: true)
         var utf8: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
-        for i in range {
-            let n = encodeUTF8(cps[i], &utf8)
-            for k in 0..<n {
-                let b: UInt8 = k == 0 ? utf8.0 : k == 1 ? utf8.1 : k == 2 ? utf8.2 : utf8.3
-                let e = ByteLevel.encoded[Int(b)]
-                start.append(Int32(word.count))
-                length.append(Int32(e.count))
-                symbol.append(merges.byteSymbols[Int(b)])
-                word.append(contentsOf: e)
+        ByteLevel.flat.withUnsafeBufferPointer { flat in
+            merges.byteSymbols.withUnsafeBufferPointer { byteSymbols in
+                for i in range {
+                    let n = encodeUTF8(cps[i], &utf8)
+                    for k in 0..<n {
+                        let b = Int(k == 0 ? utf8.0 : k == 1 ? utf8.1 : k == 2 ? utf8.2 : utf8.3)
+                        // Each byte-level character is 1 or 2 UTF-8 bytes: flat[2b], flat[2b + 1] (0 if unused).
+                        let c0 = flat[2 * b], c1 = flat[2 * b + 1]
+                        start.append(Int32(word.count))
+                        length.append(c1 == 0 ? 1 : 2)
+                        symbol.append(byteSymbols[b])
+                        word.append(c0)
+                        if c1 != 0 { word.append(c1) }
+                    }
+                }
             }
         }
     }

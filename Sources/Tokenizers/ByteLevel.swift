@@ -19,6 +19,9 @@ enum ByteLevel {
     /// The UTF-8 bytes of the code point that stands for each byte.
     static let encoded: [[UInt8]] = codePoints.map { Array(String(Unicode.Scalar($0)!).utf8) }
 
+    /// `encoded` as two bytes per byte value, the second 0 where the character takes one byte.
+    static let flat: [UInt8] = encoded.flatMap { $0.count == 1 ? [$0[0], 0] : [$0[0], $0[1]] }
+
     /// Code point → byte, for code points below 512 (all that the mapping uses); -1 elsewhere.
     static let decoding: [Int16] = {
         var d = [Int16](repeating: -1, count: 512)
