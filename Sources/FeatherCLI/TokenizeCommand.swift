@@ -76,6 +76,12 @@ struct Detokenize: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data("\n".utf8))
             return
         }
-        throw ValidationError("token id \(bad) is outside the vocabulary (0..<\(tokenizer.vocabularySize))")
+        throw TokenIDError(id: bad, vocabularySize: tokenizer.vocabularySize)
     }
+}
+
+struct TokenIDError: Error, CustomStringConvertible {
+    let id: Int32
+    let vocabularySize: Int
+    var description: String { "token id \(id) is outside the vocabulary (0..<\(vocabularySize))" }
 }
