@@ -2,6 +2,13 @@ import GGUF
 
 /// A tokenizer built from a GGUF file's `tokenizer.ggml.*` metadata that gives the same token ids
 /// as llama.cpp (src/llama-vocab.cpp) for SPM ("llama") and byte-level BPE ("gpt2") vocabularies.
+///
+///     let tokenizer = try Tokenizer(gguf: file)                      // or Tokenizer(path:)
+///     let prompt = tokenizer.tokenize(renderedTemplate, parseSpecial: true)   // BOS added if the model asks
+///     var stream = StreamingDetokenizer(tokenizer: tokenizer)
+///     for id in generated where !tokenizer.isEndOfGeneration(id) { print(stream.append(id), terminator: "") }
+///
+/// Immutable and `Sendable`: one instance serves every sequence; each call keeps its own scratch state.
 public final class Tokenizer: Sendable {
     public let kind: TokenizerKind
     /// The BPE pre-tokenizer; nil for SPM.
