@@ -6,7 +6,10 @@ import GGUF
 ///     let tokenizer = try Tokenizer(gguf: file)                      // or Tokenizer(path:)
 ///     let prompt = tokenizer.tokenize(renderedTemplate, parseSpecial: true)   // BOS added if the model asks
 ///     var stream = StreamingDetokenizer(tokenizer: tokenizer)
-///     for id in generated where !tokenizer.isEndOfGeneration(id) { print(stream.append(id), terminator: "") }
+///     for id in generated {
+///         if tokenizer.isEndOfGeneration(id) { break }
+///         print(stream.append(id), terminator: "")           // never half a UTF-8 character
+///     }
 ///
 /// Immutable and `Sendable`: one instance serves every sequence; each call keeps its own scratch state.
 public final class Tokenizer: Sendable {
