@@ -13,6 +13,7 @@ struct UnicodeClass: OptionSet, Sendable {
     /// Classes of the first planes, computed once; higher code points are classified on the fly.
     private static let table: [UInt8] = (0..<tableSize).map { compute(UInt32($0)).rawValue }
     private static let tableSize = 0x30000
+    static let llamaCppUnicodeVersion = (15, 1)
 
     @inline(__always)
     static func of(_ cp: UInt32) -> UnicodeClass {
@@ -25,6 +26,10 @@ struct UnicodeClass: OptionSet, Sendable {
     static func compute(_ cp: UInt32) -> UnicodeClass {
         guard let s = Unicode.Scalar(cp) else { return [] }
         let p = s.properties
+        // llama.cpp's tables (unicode-data.cpp) are Unicode 15.1: code points assigned later are
+        // unassigned there, and so classless here (checked against llama.cpp: Egyptian Hieroglyphs
+        // Extended-A, Unicode 16, is no letter to it).
+        guard let age = p.age, (age.major, age.minor) <= llamaCppUnicodeVersion else { return [] }
         var c: UnicodeClass = []
         if p.isWhitespace { c.insert(.whitespace) }
         switch p.generalCategory {

@@ -59,5 +59,7 @@ import Testing
         #expect(UnicodeClass.of(0x24) == .symbol)
         #expect(UnicodeClass.of(0x1F600) == .symbol)       // 😀
         #expect(UnicodeClass.of(0x10FFFF) == [])
+        #expect(UnicodeClass.of(0x2EBF0) == .letter)       // CJK Extension I, Unicode 15.1
+        #expect(UnicodeClass.of(0x13460) == [])            // Egyptian Hieroglyphs Ext-A, Unicode 16: unassigned to llama.cpp
     }
 }

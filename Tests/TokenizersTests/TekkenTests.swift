@@ -53,6 +53,25 @@ enum Tekken {
         return nil
     }()
 
+    static let preTokenizers = ["tekken", "llama-bpe", "qwen2", "gpt-2", "smollm", "default"]
+
+    /// The vocabulary-only GGUF under each pre-tokenizer, and its tokenizer; built once.
+    static let built: [String: (gguf: [UInt8], tokenizer: Tokenizer)] = {
+        guard available, let json,
+              let file = try? JSONDecoder().decode(File.self, from: Data(contentsOf: json)),
+              let meta = try? JSONDecoder().decode(
+                  Meta.self, from: Data(contentsOf: Fixtures.tokenizerDir.appendingPathComponent("tekken.meta.json")))
+        else { return [:] }
+        var w = writer(file, meta)
+        var out: [String: (gguf: [UInt8], tokenizer: Tokenizer)] = [:]
+        for pre in preTokenizers {
+            w.set("tokenizer.ggml.pre", pre)
+            let bytes = w.serialized()
+            if let t = try? Tokenizer(gguf: GGUFFile(bytes: bytes)) { out[pre] = (bytes, t) }
+        }
+        return out
+    }()
+
     static var available: Bool { json != nil && Fixtures.hasFixture("tekken.jsonl") && Fixtures.hasFixture("tekken.meta.json") }
 
     static func byteLevel(_ b: [UInt8]) -> String { String(decoding: b.flatMap { ByteLevel.encoded[Int($0)] }, as: UTF8.self) }
@@ -107,11 +126,10 @@ struct AnyID: Decodable {
 @Suite struct TekkenTests {
     @Test(.enabled(if: Tekken.available))
     func idsMatchLlamaCpp() throws {
-        let file = try JSONDecoder().decode(Tekken.File.self, from: Data(contentsOf: Tekken.json!))
         let meta = try JSONDecoder().decode(
             Tekken.Meta.self, from: Data(contentsOf: Fixtures.tokenizerDir.appendingPathComponent("tekken.meta.json")))
-        var writer = Tekken.writer(file, meta)
-        let bytes = writer.serialized()
+        // Through a file, as a user would load it.
+        let bytes = try #require(Tekken.built["tekken"]).gguf
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("feather-tekken-vocab-\(getpid()).gguf").path
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -135,9 +153,8 @@ struct AnyID: Decodable {
 
         // The same vocabulary under every other pre-tokenizer, against llama.cpp's own splitters.
         let others = try Fixtures.jsonLines("tekken-vocab-pretokenizers.jsonl", as: [String: AnyID].self)
-        for pre in ["llama-bpe", "qwen2", "gpt-2", "smollm", "default"] {
-            writer.set("tokenizer.ggml.pre", pre)
-            let tp = try Tokenizer(gguf: GGUFFile(bytes: writer.serialized()))
+        for pre in Tekken.preTokenizers.dropFirst() {
+            let tp = try #require(Tekken.built[pre]).tokenizer
             var differ = 0
             for (item, row) in zip(corpus, others) {
                 let want = row[pre]!.ids
@@ -150,5 +167,33 @@ struct AnyID: Decodable {
             #expect(differ == 0, "\(pre): \(differ) texts differ")
             print("tekken vocabulary with pre-tokenizer \(pre): llama.cpp ids on \(corpus.count - differ)/\(corpus.count) texts")
         }
+    }
+}
+
+/// Random text over all of Unicode against hashes of llama.cpp's ids (scripts/oracle/tokenizer_fuzz_fixtures.py).
+@Suite struct FuzzTests {
+    static func check(_ name: String, _ t: Tokenizer) throws {
+        let rows = try Fixtures.jsonLines("fuzz.jsonl", as: [String: String].self)
+        var bad = 0
+        for (i, row) in rows.enumerated() {
+            let ids = t.tokenize(row["text"]!, addSpecial: true, parseSpecial: true)
+            var bytes: [UInt8] = []
+            for id in ids { withUnsafeBytes(of: id.littleEndian) { bytes.append(contentsOf: $0) } }
+            if String(sha256Hex(bytes).prefix(16)) != row[name]! {
+                bad += 1
+                if bad <= 3 {
+                    let cps = row["text"]!.unicodeScalars.map { String($0.value, radix: 16) }.joined(separator: " ")
+                    Issue.record("\(name) random text \(i) [\(cps)]: ids \(ids) differ from llama.cpp's")
+                }
+            }
+        }
+        #expect(bad == 0)
+        print("\(name): ids equal llama.cpp's on \(rows.count - bad)/\(rows.count) random texts")
+    }
+
+    @Test(.enabled(if: Fixtures.hasModel("gemma3-270m"))) func gemma3() throws { try Self.check("gemma3-270m", Fixtures.tokenizer("gemma3-270m")) }
+    @Test(.enabled(if: Fixtures.hasModel("smollm2-135m"))) func smollm2() throws { try Self.check("smollm2-135m", Fixtures.tokenizer("smollm2-135m")) }
+    @Test(.enabled(if: Tekken.available)) func tekkenVocabulary() throws {
+        for pre in Tekken.preTokenizers { try Self.check("tekken-vocab-\(pre)", try #require(Tekken.built[pre]).tokenizer) }
     }
 }
