@@ -24,18 +24,20 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "Compute", dependencies: ["CKernels", "GGUF"], swiftSettings: optimized),
         .executableTarget(name: "KernelBench", dependencies: ["Compute", "GGUF"]),
+        .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: optimized),
         .target(name: "Models", dependencies: ["GGUF"]),
         .target(name: "Weigh", dependencies: ["GGUF", "Models"]),
         .executableTarget(
             name: "FeatherCLI",
             dependencies: [
-                "GGUF", "Models", "Weigh",
+                "GGUF", "Tokenizers", "Models", "Weigh",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], resources: []),
         .testTarget(name: "ComputeTests", dependencies: ["CKernels", "Compute", "GGUF"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["GGUF", "Tokenizers"]),
         .testTarget(name: "ModelsTests", dependencies: ["GGUF", "Models"]),
         .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Weigh"]),
     ],
