@@ -12,8 +12,7 @@ struct Inspect: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     func run() async throws {
-        let locator = ModelLocator()
-        let inspections = try models.map { try ModelInspection(file: GGUFFile(path: locator.resolve($0))) }
+        let inspections = try models.map { try ModelInspection(file: GGUFFile(path: resolveModelPath($0))) }
         if json {
             print(try JSONOutput.string(inspections.count == 1 ? AnyEncodable(inspections[0]) : AnyEncodable(inspections)))
         } else {

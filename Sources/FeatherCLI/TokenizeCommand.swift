@@ -1,13 +1,11 @@
 import ArgumentParser
 import Foundation
+import Models
 import Tokenizers
 
-/// A model argument as a file path: the path itself when it exists, else NAME.gguf in the models
-/// folder (`$FEATHER_MODELS`, else `.models/`).
-func resolveModelPath(_ model: String) -> String {
-    if FileManager.default.fileExists(atPath: model) { return model }
-    let folder = ProcessInfo.processInfo.environment["FEATHER_MODELS"] ?? ".models"
-    return (folder as NSString).appendingPathComponent(model.hasSuffix(".gguf") ? model : model + ".gguf")
+/// A model path from a path or short name (see `feather models`).
+func resolveModelPath(_ model: String) throws -> String {
+    try ModelLocator().resolve(model)
 }
 
 /// CPU time of the calling thread: tokenizing is single-threaded, and wall time on a busy machine is not.
@@ -29,7 +27,7 @@ struct Tokenize: AsyncParsableCommand {
     @Flag(help: "Print only the token count and the tokenization speed.") var stats = false
 
     func run() async throws {
-        let tokenizer = try Tokenizer(path: resolveModelPath(model))
+        let tokenizer = try Tokenizer(path: try resolveModelPath(model))
         let input: String
         if text == "-" {
             input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
@@ -69,7 +67,7 @@ struct Detokenize: AsyncParsableCommand {
     @Flag(help: "Render control tokens such as <end_of_turn> as text.") var special = false
 
     func run() async throws {
-        let tokenizer = try Tokenizer(path: resolveModelPath(model))
+        let tokenizer = try Tokenizer(path: try resolveModelPath(model))
         guard let bad = ids.first(where: { $0 < 0 || Int($0) >= tokenizer.vocabularySize }) else {
             let bytes = tokenizer.detokenizeBytes(ids, removeSpecial: false, unparseSpecial: special)
             FileHandle.standardOutput.write(Data(bytes))
