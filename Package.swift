@@ -16,6 +16,7 @@ let package = Package(
         .target(name: "GGUF"),
         .target(name: "Models", dependencies: ["GGUF"]),
         .target(name: "Weigh", dependencies: ["GGUF", "Models"]),
+        .target(name: "Templates"),
         .executableTarget(
             name: "FeatherCLI",
             dependencies: [
@@ -27,6 +28,7 @@ let package = Package(
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], resources: []),
         .testTarget(name: "ModelsTests", dependencies: ["GGUF", "Models"]),
         .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Weigh"]),
+        .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
     ],
     swiftLanguageModes: [.v6]
 )
