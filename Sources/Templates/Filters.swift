@@ -151,6 +151,8 @@ struct Filters {
             case "common":
                 // Python's round(): half to even.
                 if let i = value.integer, precision >= 0 { return .int(i) }
+                // printf rounds the exact binary value half-to-even, as CPython's round() does.
+                if precision >= 0, precision < 30, x.isFinite { return .double(Double(String(format: "%.*f", precision, x))!) }
                 return .double((x * scale).rounded(.toNearestOrEven) / scale)
             case "ceil": return .double((x * scale).rounded(.up) / scale)
             case "floor": return .double((x * scale).rounded(.down) / scale)

@@ -120,6 +120,107 @@ CONVERSATIONS = [
 ]
 
 
+# Small templates that pin down one feature each: (id, template, context).
+SNIPPETS = [
+    # whitespace control, trim_blocks, lstrip_blocks
+    ("ws_trim_blocks", "{% if true %}\nyes\n{% endif %}\nafter", {}),
+    ("ws_lstrip", "a\n    {% if true %}\n    b\n    {% endif %}\nc", {}),
+    ("ws_lstrip_not_variable", "a\n    {{ 'x' }}\n  b", {}),
+    ("ws_minus", "a   {%- if true -%}   b   {%- endif -%}   c", {}),
+    ("ws_minus_var", "a \n {{- 'x' -}} \n b", {}),
+    ("ws_plus", "a\n    {%+ if true %}b{% endif +%}\nc", {}),
+    ("ws_comment", "a\n  {# note #}\nb {#- x -#} c", {}),
+    ("ws_raw", "{% raw %}{{ not parsed }} {% if %}{% endraw %}!", {}),
+    ("ws_raw_lines", "x\n  {% raw -%}\n  {{ y }}\n  {%- endraw %}\nz", {}),
+    ("ws_trailing_newline", "line\n", {}),
+    ("ws_crlf", "a\r\n{% if true %}\r\nb\r\n{% endif %}\r\n", {}),
+    ("ws_text_then_block_same_line", "x {% if true %}y{% endif %} z\n  {% set q = 1 %}  w", {}),
+    ("ws_unicode_space", "a\u00a0{%- if true %}b{% endif %}", {}),
+    # literals and str()
+    ("str_values", "{{ none }}|{{ true }}|{{ 1 }}|{{ 1.0 }}|{{ 1.5e20 }}|{{ 0.0001 }}|{{ 1e-5 }}|{{ 10/4 }}|{{ 2**62 }}", {}),
+    ("str_list", "{{ ['a', 1, none, true, 2.5, \"it's\", 'q\"', 'both\\'\"'] }}", {}),
+    ("str_dict", "{{ {'a': 1, 'b': [1, {'c': none}]} }}", {}),
+    ("str_escapes", "{{ ['tab\\there', 'nl\\n', 'back\\\\', 'é✓', '\\x01'] }}", {}),
+    ("string_escapes_in_literal", "{{ 'a\\nb\\tc\\\\d\\'e\\u00e9\\x41' }}", {}),
+    ("adjacent_strings", "{{ 'a' 'b' \"c\" }}", {}),
+    ("float_formats", "{{ 0.1 + 0.2 }}|{{ 1/3 }}|{{ 1e16 }}|{{ 123456789.0 * 1000000 }}|{{ -0.0 }}|{{ 2.0**60 }}", {}),
+    # operators
+    ("arith", "{{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ -7 % 3 }} {{ 7.5 // 2 }} {{ 2 ** 10 }} {{ 2 ** -1 }} {{ -2 ** 2 }} {{ 3 - -1 }}", {}),
+    ("concat_tilde", "{{ 1 ~ 'a' ~ none ~ undefined_var ~ [1] }}", {}),
+    ("string_mult", "{{ 'ab' * 3 }}{{ [1] * 2 }}", {}),
+    ("comparisons", "{{ 1 < 2 < 3 }} {{ 'a' < 'b' }} {{ [1, 2] < [1, 3] }} {{ 1 == 1.0 }} {{ true == 1 }} {{ 'a' != 'b' }}", {}),
+    ("in_operator", "{{ 'b' in 'abc' }} {{ 2 in [1, 2] }} {{ 'k' in {'k': 1} }} {{ 3 not in [1] }} {{ 'x' in undefined_var }}", {}),
+    ("logic", "{{ 0 or 'x' }} {{ 1 and 'y' }} {{ not 0 }} {{ none or [] }} {{ '' and 1 }}", {}),
+    ("ternary", "{{ 'a' if true else 'b' }}{{ 'c' if false }}|{{ ('d' if 0 else 'e') | upper }}", {}),
+    ("precedence", "{{ 1 + 2 * 3 }} {{ (1 + 2) * 3 }} {{ 'a' ~ (1 + 2) }} {{ not true == false }} {{ -3 | abs }}", {}),
+    # indexing and slicing
+    ("indexing", "{{ xs[0] }}{{ xs[-1] }}{{ d['k'] }}{{ d.k }}{{ s[1] }}{{ xs[10] }}|{{ d.missing }}|", {"xs": [1, 2, 3], "d": {"k": "v"}, "s": "héllo"}),
+    ("slicing", "{{ xs[::-1] }} {{ xs[1:] }} {{ xs[:-1] }} {{ xs[::2] }} {{ s[::-1] }} {{ s[1:3] }} {{ xs[5:] }} {{ xs[-2:] }}", {"xs": [1, 2, 3, 4], "s": "abcdé"}),
+    ("unicode_len", "{{ s | length }} {{ s[-9:] }} {{ s[:-1] }}", {"s": "🇫🇷 café ok"}),
+    # statements
+    ("for_loop_vars", "{% for x in xs %}{{ loop.index }}{{ loop.index0 }}{{ loop.first }}{{ loop.last }}{{ loop.length }}{{ loop.revindex }}{{ loop.revindex0 }};{% endfor %}", {"xs": "abc"}),
+    ("for_items", "{% for k, v in d.items() %}{{ k }}={{ v }},{% endfor %}", {"d": {"b": 1, "a": 2}}),
+    ("for_filter_else", "{% for x in xs if x > 1 %}{{ x }}{{ loop.length }}{% else %}none{% endfor %}|{% for x in [] %}x{% else %}empty{% endfor %}", {"xs": [1, 2, 3]}),
+    ("for_prev_next", "{% for x in xs %}{{ loop.previtem }}<{{ x }}>{{ loop.nextitem }};{% endfor %}", {"xs": [1, 2, 3]}),
+    ("for_scope", "{% set y = 0 %}{% for x in [1, 2] %}{% set y = x %}{{ y }}{% endfor %}{{ y }}", {}),
+    ("for_dict", "{% for k in {'z': 1, 'a': 2} %}{{ k }}{% endfor %}", {}),
+    ("for_nested_loop", "{% for a in [1, 2] %}{% for b in 'xy' %}{{ loop.index }}{{ b }}{% endfor %}{{ loop.index }}{% endfor %}", {}),
+    ("loop_controls", "{% for x in range(10) %}{% if x == 2 %}{% continue %}{% endif %}{% if x == 5 %}{% break %}{% endif %}{{ x }}{% endfor %}", {}),
+    ("if_elif", "{% for x in [1, 2, 3] %}{% if x == 1 %}one{% elif x == 2 %}two{% else %}many{% endif %} {% endfor %}", {}),
+    ("set_namespace", "{% set ns = namespace(n=0, s='') %}{% for x in [1, 2, 3] %}{% set ns.n = ns.n + x %}{% set ns.s = ns.s ~ x %}{% endfor %}{{ ns.n }} {{ ns.s }}", {}),
+    ("set_block", "{% set greeting %}Hello {{ name }}!{% endset %}[{{ greeting }}]", {"name": "Ana"}),
+    ("set_tuple", "{% set a, b = 1, 2 %}{{ a }}{{ b }}", {}),
+    ("macro_defaults", "{% macro greet(name, punct='!') %}Hi {{ name }}{{ punct }}{% endmacro %}{{ greet('A') }} {{ greet('B', '?') }} {{ greet(name='C', punct='.') }}", {}),
+    ("macro_recursion", "{% macro count(n) %}{{ n }}{% if n > 0 %}{{ count(n - 1) }}{% endif %}{% endmacro %}{{ count(5) }}", {}),
+    ("macro_scope", "{% set g = 'global' %}{% macro m() %}{{ g }}{% endmacro %}{{ m() }}", {}),
+    ("filter_block", "{% filter upper %}abc {{ 'd' }}{% endfilter %}", {}),
+    ("generation_tag", "a{% generation %}b{% endgeneration %}c", {}),
+    # methods
+    ("string_methods", "{{ '  x  '.strip() }}|{{ 'xxaxx'.strip('x') }}|{{ '  x'.lstrip() }}|{{ 'x  '.rstrip() }}|{{ 'a,b,,c'.split(',') }}|{{ ' a  b '.split() }}|{{ 'a b c'.split(' ', 1) }}|{{ 'abc'.startswith('ab') }}{{ 'abc'.endswith('bc') }}{{ 'abc'.startswith(('x', 'a')) }}|{{ 'hello world'.title() }}|{{ 'ABC'.lower() }}{{ 'abc'.upper() }}|{{ 'aaa'.replace('a', 'b', 2) }}|{{ 'x'.join(['1', '2']) }}|{{ 'abcabc'.find('c') }}{{ 'abc'.rfind('z') }}{{ 'abcabc'.count('b') }}", {}),
+    ("dict_methods", "{{ d.get('a') }}{{ d.get('z') }}{{ d.get('z', 'dflt') }}{{ d.keys() | list }}{{ d.values() | list }}{{ d.items() | map('first') | list }}{{ d.items() | map('last') | list }}", {"d": {"a": 1, "b": [2]}}),
+    ("split_think", "{{ c.split('</think>')[-1] }}|{{ c.split('</think>')[0].split('<think>')[-1].strip() }}", {"c": "<think>\nreason\n</think>\n\nanswer"}),
+    # tests
+    ("tests", "{{ x is defined }}{{ y is undefined }}{{ none is none }}{{ 's' is string }}{{ {} is mapping }}{{ [] is iterable }}{{ 's' is sequence }}{{ 1 is number }}{{ 1.5 is number }}{{ true is boolean }}{{ 1 is boolean }}{{ true is true }}{{ 1 is true }}{{ false is false }}{{ 1 is odd }}{{ 2 is even }}{{ 'a' is equalto 'a' }}{{ 1 is eq 1 }}{{ 3 is divisibleby 3 }}{{ 1 is integer }}{{ 1.0 is float }}{{ x is not none }}{{ 2 is in [1, 2] }}{{ {} is sequence }}{{ y is iterable }}", {"x": 1}),
+    # filters
+    ("filter_trim_case", "{{ '  Hi  ' | trim }}|{{ 'hello WORLD-foo bar(baz' | title }}|{{ 'hELLO' | capitalize }}|{{ 'x' | upper }}{{ 'Y' | lower }}|{{ 'a-b' | replace('-', '+') }}", {}),
+    ("filter_tojson", "{{ d | tojson }}|{{ d | tojson(indent=2) }}|{{ 'é\"<>&\\n' | tojson }}|{{ [1, 2.0, none, true] | tojson }}|{{ d | tojson(sort_keys=true) }}|{{ {} | tojson(indent=4) }}|{{ [] | tojson }}", {"d": {"z": "ü", "a": [1, {"b": None}], "e": {}}}),
+    ("filter_tojson_separators", "{{ d | tojson(separators=(',', ':')) }}|{{ d | tojson(indent=4) }}", {"d": {"a": [1, 2], "b": "x"}}),
+    ("filter_length", "{{ 'abc' | length }}{{ [1, 2] | count }}{{ {'a': 1} | length }}{{ undefined_var | length }}", {}),
+    ("filter_join_first_last", "{{ ['a', 'b'] | join(', ') }}|{{ [1, 2] | join }}|{{ xs | first }}{{ xs | last }}|{{ 'abc' | first }}|{{ users | join(', ', attribute='name') }}", {"xs": [3, 4, 5], "users": [{"name": "a"}, {"name": "b"}]}),
+    ("filter_default", "{{ x | default('d') }}|{{ none | default('d') }}|{{ '' | default('d', true) }}|{{ y | d('e') }}|{{ 0 | default(5) }}", {"y": "set"}),
+    ("filter_items_dictsort", "{{ d | items | map('join', '=') | join(',') }}|{{ d | dictsort | map('first') | join }}|{% for k, v in d | dictsort(reverse=true) %}{{ k }}{{ v }}{% endfor %}|{{ d | dictsort(by='value') | map('last') | list }}", {"d": {"b": 2, "A": 3, "c": 1}}),
+    ("filter_selectattr", "{{ ms | selectattr('role', 'equalto', 'user') | list | length }}|{{ ms | rejectattr('role', 'equalto', 'user') | map(attribute='content') | list }}|{{ ms | selectattr('tool_calls') | list | length }}|{{ ms | selectattr('tool_calls', 'defined') | list | length }}", {"ms": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b", "tool_calls": [1]}, {"role": "user", "content": "c"}]}),
+    ("filter_map", "{{ ['a', 'B'] | map('upper') | list }}|{{ ms | map(attribute='x', default='-') | list }}|{{ [[1, 2], [3]] | map('length') | list }}|{{ ['a b', 'c'] | map('replace', ' ', '_') | join }}", {"ms": [{"x": 1}, {}]}),
+    ("filter_select", "{{ [1, 2, 3, 4] | select('odd') | list }}|{{ [0, 1, '', 'a'] | select | list }}|{{ [1, 2, 3] | reject('even') | list }}|{{ [1, 5, 3] | select('gt', 2) | list }}", {}),
+    ("filter_conversions", "{{ '42' | int }}{{ '4.7' | int }}{{ 'x' | int }}{{ 'x' | int(7) }}{{ 3.9 | int }}|{{ '2.5' | float }}{{ 3 | float }}{{ 'q' | float }}|{{ 12 | string }}{{ [1] | string }}|{{ 'ab' | list }}|{{ -3 | abs }}{{ -2.5 | abs }}", {}),
+    ("filter_round", "{{ 2.5 | round }}|{{ 3.5 | round }}|{{ 2.675 | round(2) }}|{{ 2.1 | round(method='ceil') }}|{{ 2.9 | round(0, 'floor') }}|{{ 7 | round }}", {}),
+    ("filter_indent", "{{ 'a\\nb\\n\\nc' | indent }}|{{ 'a\\nb' | indent(2, true) }}|{{ 'a\\n\\nb' | indent(width='>', blank=true) }}|{{ 'x\\n' | indent(first=true) }}", {}),
+    ("filter_unique_sort_reverse", "{{ ['a', 'B', 'A', 'b', 'c'] | unique | list }}|{{ ['b', 'C', 'a'] | sort }}|{{ ['b', 'C', 'a'] | sort(case_sensitive=true) }}|{{ [3, 1, 2] | sort(reverse=true) }}|{{ us | sort(attribute='n') | map(attribute='n') | list }}|{{ [1, 2, 3] | reverse | list }}|{{ 'abc' | reverse }}", {"us": [{"n": 2}, {"n": 1}]}),
+    ("filter_misc", "{{ 'one two  three' | wordcount }}|{{ '<b>' | safe }}|{{ [3, 1, 2] | min }}{{ [3, 1, 2] | max }}{{ [1, 2, 3] | sum }}|{{ '<a & b>' | e }}", {}),
+    ("range_fn", "{{ range(3) | list }}{{ range(1, 7, 2) | list }}{{ range(5, 0, -2) | list }}", {}),
+    ("strftime_now", "{{ strftime_now('%Y-%m-%d %H:%M:%S %b %B %a %A %d %j %y %I%p') }}", {}),
+    ("dict_global", "{{ dict(a=1, b='x') }}", {}),
+    # undefined semantics and errors
+    ("undefined_print", "[{{ nope }}][{{ nope | trim }}][{{ d.nope }}][{% if nope %}t{% else %}f{% endif %}][{% for x in nope %}x{% endfor %}]", {"d": {}}),
+    ("undefined_attr_error", "{{ nope.attr }}", {}),
+    ("undefined_add_error", "{{ nope + 'x' }}", {}),
+    ("undefined_item_error", "{{ d.missing['x'] }}", {"d": {}}),
+    ("none_attr", "[{{ n.attr }}][{{ n.attr is defined }}]", {"n": None}),
+    ("precedence_concat_binds_tighter", "{{ 'a' ~ 1 + 2 }}", {}),
+    ("type_error_concat", "{{ 'a' + 1 }}", {}),
+    ("type_error_iterate_none", "{% for x in n %}{% endfor %}", {"n": None}),
+    ("raise_exception", "{{ raise_exception('Bad role: ' ~ r) }}", {"r": "robot"}),
+    ("division_by_zero", "{{ 1 / 0 }}", {}),
+    ("sandbox_dunder", "{{ ''.__class__ }}", {}),
+    ("sandbox_append", "{% set xs = [] %}{{ xs.append(1) }}", {}),
+    ("sandbox_range", "{% for i in range(10**9) %}{% endfor %}", {}),
+    ("syntax_error_unclosed", "{% if x %}never closed", {}),
+    ("syntax_error_bad_expr", "line one\n{{ 1 + }}", {}),
+    ("syntax_error_unknown_tag", "{% frobnicate %}", {}),
+    ("syntax_error_unknown_filter", "{{ 1 | frobnicate }}", {}),
+]
+
+
 def main():
     env = environment()
     (FIXTURES / "conversations.json").write_text(
@@ -139,8 +240,17 @@ def main():
                     record["error"] = {"type": type(error).__name__, "message": str(error)}
                 lines.append(json.dumps(record, ensure_ascii=False))
     (FIXTURES / "expected.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    snippet_lines = []
+    for snippet_id, source, context in SNIPPETS:
+        record = {"id": snippet_id, "template": source, "context": context}
+        try:
+            record["output"] = env.from_string(source).render(**context)
+        except Exception as error:
+            record["error"] = {"type": type(error).__name__, "message": str(error)}
+        snippet_lines.append(json.dumps(record, ensure_ascii=False))
+    (FIXTURES / "snippets.jsonl").write_text("\n".join(snippet_lines) + "\n", encoding="utf-8")
     errors = sum('"error"' in line for line in lines)
-    print(f"{len(lines)} renderings, {errors} raised")
+    print(f"{len(lines)} renderings, {errors} raised; {len(snippet_lines)} snippets")
 
 
 if __name__ == "__main__":
