@@ -3,7 +3,7 @@ import Foundation
 /// Limits that keep a hostile template from running long or growing large; each ends rendering with a
 /// `.limit` error.
 public struct RenderLimits: Sendable, Equatable {
-    /// Loop iterations over the whole render, all loops together.
+    /// Loop iterations and macro calls over the whole render, all together.
     public var maxLoopIterations: Int = 1_000_000
     /// Largest `range()`; jinja2's sandbox uses the same bound (MAX_RANGE).
     public var maxRange: Int = 100_000
@@ -161,14 +161,9 @@ final class Interpreter {
         for (i, item) in items.enumerated() {
             try tick()
             try bind(targets, item)
-            scopes[scopes.count - 1]["loop"] = .dict(OrderedDict([
-                ("index", .int(i + 1)), ("index0", .int(i)),
-                ("revindex", .int(items.count - i)), ("revindex0", .int(items.count - i - 1)),
-                ("first", .bool(i == 0)), ("last", .bool(i == items.count - 1)),
-                ("length", .int(items.count)), ("depth", .int(1)), ("depth0", .int(0)),
-                ("previtem", i > 0 ? items[i - 1] : .undefined("there is no previous item")),
-                ("nextitem", i + 1 < items.count ? items[i + 1] : .undefined("there is no next item")),
-            ]))
+            scopes[scopes.count - 1]["loop"] = .loop(LoopState(
+                index0: i, length: items.count, previous: i > 0 ? items[i - 1] : nil,
+                next: i + 1 < items.count ? items[i + 1] : nil))
             if try execute(body) == .breakLoop { break }
         }
         return .normal
@@ -177,7 +172,7 @@ final class Interpreter {
     private func tick() throws {
         iterations += 1
         if iterations > options.limits.maxLoopIterations {
-            throw TemplateError(.limit, "more than \(options.limits.maxLoopIterations) loop iterations")
+            throw TemplateError(.limit, "more than \(options.limits.maxLoopIterations) loop iterations and macro calls")
         }
     }
 
@@ -318,7 +313,8 @@ final class Interpreter {
     ]
 
     func attribute(_ value: Value, _ name: String) throws -> Value {
-        if name.hasPrefix("_") {
+        // Python's private and dunder attributes are never reachable; dict keys with one leading underscore are data.
+        if name.hasPrefix("__") || (name.hasPrefix("_") && !{ if case .dict = value { return true } else { return false } }()) {
             throw TemplateError(.security, "access to attribute '\(name)' of '\(value.typeName)' object is unsafe.")
         }
         if Interpreter.unsafeMethods[value.typeName]?.contains(name) == true {
@@ -338,6 +334,21 @@ final class Interpreter {
             if Interpreter.listMethods.contains(name) { return .callable(.method(receiver: value, name: name)) }
         case .none:
             return .undefined("'None' has no attribute '\(name)'")
+        case .loop(let state):
+            switch name {
+            case "index": return .int(state.index0 + 1)
+            case "index0": return .int(state.index0)
+            case "revindex": return .int(state.length - state.index0)
+            case "revindex0": return .int(state.length - state.index0 - 1)
+            case "first": return .bool(state.index0 == 0)
+            case "last": return .bool(state.index0 == state.length - 1)
+            case "length": return .int(state.length)
+            case "depth": return .int(1)
+            case "depth0": return .int(0)
+            case "previtem": return state.previous ?? .undefined("there is no previous item")
+            case "nextitem": return state.next ?? .undefined("there is no next item")
+            default: break
+            }
         default:
             break
         }
@@ -611,6 +622,7 @@ final class Interpreter {
         guard positional.count <= macro.parameters.count else {
             throw TemplateError(.type, "macro '\(macro.name)' takes not more than \(macro.parameters.count) argument(s)")
         }
+        try tick()
         var frame: [String: Value] = [:]
         let savedScopes = scopes
         scopes = [scopes[0], frame]

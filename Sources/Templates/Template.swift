@@ -57,12 +57,11 @@ public struct ChatTemplate: Sendable {
 }
 
 extension Value: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
-    ExpressibleByBooleanLiteral, ExpressibleByNilLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
+    ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int) { self = .int(value) }
     public init(floatLiteral value: Double) { self = .double(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
-    public init(nilLiteral: ()) { self = .none }
     public init(arrayLiteral elements: Value...) { self = .array(elements) }
     /// Dictionary literals keep their written order, as Python dicts do.
     public init(dictionaryLiteral elements: (String, Value)...) { self = .dict(OrderedDict(elements)) }

@@ -40,6 +40,14 @@ public enum Callable: Sendable, Equatable {
     case method(receiver: Value, name: String)
 }
 
+/// The `loop` variable inside a for loop.
+public struct LoopState: Sendable, Equatable {
+    public let index0: Int
+    public let length: Int
+    public let previous: Value?
+    public let next: Value?
+}
+
 /// A template value, modelled on the Python objects jinja2 sees when transformers renders a chat template.
 public indirect enum Value: Sendable, Equatable {
     /// jinja2's default `Undefined`; the payload says why, for error messages.
@@ -54,6 +62,7 @@ public indirect enum Value: Sendable, Equatable {
     /// A `namespace()` object; the number indexes the render's namespace table (namespaces are mutable and shared).
     case namespace(Int)
     case callable(Callable)
+    case loop(LoopState)
 
     public static func == (lhs: Value, rhs: Value) -> Bool { lhs.pythonEquals(rhs) }
 
@@ -80,7 +89,7 @@ public indirect enum Value: Sendable, Equatable {
         case .string(let s): return !s.isEmpty
         case .array(let a): return !a.isEmpty
         case .dict(let d): return !d.isEmpty
-        case .namespace, .callable: return true
+        case .namespace, .callable, .loop: return true
         }
     }
 
@@ -97,6 +106,7 @@ public indirect enum Value: Sendable, Equatable {
         case .dict: return "dict"
         case .namespace: return "Namespace"
         case .callable: return "function"
+        case .loop: return "LoopContext"
         }
     }
 
@@ -113,6 +123,7 @@ public indirect enum Value: Sendable, Equatable {
             }
         case (.namespace(let a), .namespace(let b)): return a == b
         case (.callable(let a), .callable(let b)): return a == b
+        case (.loop(let a), .loop(let b)): return a == b
         default:
             if let x = numeric, let y = other.numeric { return x == y }
             return false
@@ -164,6 +175,7 @@ extension Value {
             return "{" + d.pairs.map { pythonStringRepr($0.0) + ": " + $0.1.pythonRepr }.joined(separator: ", ") + "}"
         case .namespace: return "<Namespace>"
         case .callable: return "<function>"
+        case .loop(let state): return "<LoopContext \(state.index0 + 1)/\(state.length)>"
         }
     }
 }
@@ -447,7 +459,7 @@ struct JSONDumper {
             }
             newline(into: &out, level: level)
             out += "}"
-        case .undefined, .namespace, .callable:
+        case .undefined, .namespace, .callable, .loop:
             let name = value.isUndefined ? "Undefined" : value.typeName
             throw TemplateError(.type, "Object of type \(name) is not JSON serializable")
         }
