@@ -160,6 +160,8 @@ final class Interpreter {
         }
         for (i, item) in items.enumerated() {
             try tick()
+            // Each iteration has its own scope: a `set` in one iteration is gone in the next (jinja2 semantics).
+            scopes[depth - 1] = [:]
             try bind(targets, item)
             scopes[scopes.count - 1]["loop"] = .loop(LoopState(
                 index0: i, length: items.count, previous: i > 0 ? items[i - 1] : nil,
@@ -862,19 +864,14 @@ func pythonSplit(_ s: String, _ separator: String?, _ maxSplit: Int, fromRight: 
             words.append(start..<i)
         }
         if maxSplit >= 0 && words.count > maxSplit + 1 {
+            // The unsplit remainder keeps its inner and outer whitespace, except at the split side.
             if fromRight {
                 let kept = words.suffix(maxSplit)
-                var head = 0
-                while head < scalars.count, isPythonSpace(scalars[head]) { head += 1 }
-                var headEnd = kept.first!.lowerBound
-                while headEnd > head, isPythonSpace(scalars[headEnd - 1]) { headEnd -= 1 }
-                return [text(head..<headEnd)] + kept.map(text)
+                var headEnd = kept.first?.lowerBound ?? scalars.count
+                while headEnd > 0, isPythonSpace(scalars[headEnd - 1]) { headEnd -= 1 }
+                return [text(0..<headEnd)] + kept.map(text)
             }
-            var tail = words[maxSplit].lowerBound
-            var tailEnd = scalars.count
-            while tailEnd > tail, isPythonSpace(scalars[tailEnd - 1]) { tailEnd -= 1 }
-            tail = min(tail, tailEnd)
-            return words.prefix(maxSplit).map(text) + [text(tail..<tailEnd)]
+            return words.prefix(maxSplit).map(text) + [text(words[maxSplit].lowerBound..<scalars.count)]
         }
         return words.map(text)
     }
