@@ -81,6 +81,30 @@ TIME_TOOL = {
     },
 }
 
+SEARCH_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "search_flights",
+        "description": "Search flights",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "origin": {"type": "string", "description": "IATA code.", "examples": ["ZRH", "CDG"]},
+                "max_stops": {"type": "integer", "default": 1, "minimum": 0, "maximum": 3},
+                "cabin": {"type": "string", "enum": ["economy", "business"], "default": "economy"},
+                "dates": {"type": "array", "items": {"type": "string", "format": "date"}, "description": "Travel dates"},
+                "passengers": {"type": "array", "items": {"type": "object", "properties": {
+                    "name": {"type": "string"}, "age": {"type": ["integer", "null"]}}, "required": ["name"]}},
+                "filters": {"type": "object", "properties": {"airline": {"type": "string", "nullable": True}},
+                            "additionalProperties": {"type": "number"}},
+                "flexible": {"type": "boolean"},
+                "budget": {"oneOf": [{"type": "number"}, {"type": "string", "format": "currency"}]},
+            },
+            "required": ["origin", "dates"],
+        },
+    },
+}
+
 SYSTEM = {"role": "system", "content": "You are a terse assistant.  "}
 U1 = {"role": "user", "content": "Hello! What's 2+2?"}
 A1 = {"role": "assistant", "content": "  It is 4.\n"}
@@ -105,6 +129,15 @@ CONVERSATIONS = [
              "function": {"name": "get_weather", "arguments": {"city": "Zürich", "unit": "celsius"}}}]},
         {"role": "tool", "tool_call_id": "call_abc123456", "name": "get_weather", "content": "{\"temp\": 21.5, \"sky\": \"clear\"}"},
         {"role": "assistant", "content": "It is 21.5 °C and clear."},
+    ]},
+    {"id": "tools_rich_schema", "tools": [SEARCH_TOOL, WEATHER_TOOL], "messages": [
+        {"role": "user", "content": "Find me a flight from Zürich."},
+    ]},
+    {"id": "reasoning_multi_turn", "messages": [
+        SYSTEM, U1,
+        {"role": "assistant", "content": "<think>\nsimple sum\n</think>\n\n4"},
+        {"role": "user", "content": "<tool_response>x</tool_response>"},
+        {"role": "assistant", "reasoning_content": "thinking hard", "content": "Done."},
     ]},
     {"id": "tool_call_string_args", "messages": [
         {"role": "user", "content": "Time in Tokyo?"},
