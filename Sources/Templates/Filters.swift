@@ -25,10 +25,13 @@ struct Filters {
         case "tojson":
             let a = try bind(name, ["ensure_ascii", "indent", "separators", "sort_keys"], positional, keywords)
             var dumper = JSONDumper()
+            dumper.maxBytes = interpreter.maxBytes
             dumper.ensureASCII = a["ensure_ascii"]?.truthy ?? false
             switch a["indent"] ?? .none {
             case .none: break
-            case .int(let n): dumper.indent = String(repeating: " ", count: max(0, n))
+            case .int(let n):
+                guard n <= interpreter.maxBytes else { throw TemplateError(.limit, "tojson indent \(n) exceeds the output limit") }
+                dumper.indent = String(repeating: " ", count: max(0, n))
             case .string(let s): dumper.indent = s
             case let other: throw TemplateError(.type, "indent must be an int or str, not \(other.typeName)")
             }
@@ -89,7 +92,8 @@ struct Filters {
         case "replace":
             let a = try bind(name, ["old", "new", "count"], positional, keywords)
             let count = a["count"].flatMap { $0 == .none ? nil : $0.integer } ?? -1
-            return try interpreter.checkedString(pythonReplace(string(value), string(a["old"] ?? .string("")), string(a["new"] ?? .string("")), count))
+            return try interpreter.checkedString(try pythonReplace(string(value), string(a["old"] ?? .string("")),
+                                                                  string(a["new"] ?? .string("")), count, maxBytes: interpreter.maxBytes))
         case "join":
             let a = try bind(name, ["d", "attribute"], positional, keywords)
             var items = try interpreter.iterate(value)
@@ -108,7 +112,7 @@ struct Filters {
         case "items":
             switch value {
             case .undefined: return .array([])
-            case .dict(let d): return .array(d.pairs.map { .array([.string($0.0), $0.1]) })
+            case .dict(let d): return try interpreter.checkedContainer(.array(d.pairs.map { .array([.string($0.0), $0.1]) }))
             default: throw TemplateError(.type, "items filter expects a mapping, got \(value.typeName)")
             }
         case "list":
@@ -161,7 +165,13 @@ struct Filters {
         case "indent":
             let a = try bind(name, ["width", "first", "blank"], positional, keywords)
             let indentation: String
-            if case .string(let s) = a["width"] ?? .none { indentation = s } else { indentation = String(repeating: " ", count: a["width"]?.integer ?? 4) }
+            if case .string(let s) = a["width"] ?? .none {
+                indentation = s
+            } else {
+                let width = a["width"]?.integer ?? 4
+                guard width <= interpreter.maxBytes else { throw TemplateError(.limit, "indent width \(width) exceeds the output limit") }
+                indentation = String(repeating: " ", count: max(0, width))
+            }
             let lines = pythonSplitLines(string(value) + "\n")
             var result: String
             if a["blank"]?.truthy ?? false {
@@ -273,6 +283,7 @@ struct Filters {
             let s = string(value)
             let count = s.unicodeScalars.count
             guard width > count else { return .string(s) }
+            guard width <= interpreter.maxBytes else { throw TemplateError(.limit, "center width \(width) exceeds the output limit") }
             let total = width - count
             let left = total / 2 + (total & width & 1)
             return .string(String(repeating: " ", count: left) + s + String(repeating: " ", count: total - left))

@@ -11,6 +11,8 @@ public struct RenderLimits: Sendable, Equatable {
     public var maxCallDepth: Int = 64
     /// Bytes of text produced, counted over output and every intermediate string.
     public var maxOutputBytes: Int = 16 << 20
+    /// Nesting of lists and dicts, in the input and in values the template builds.
+    public var maxNestingDepth: Int = 256
 
     public init() {}
 }
@@ -224,7 +226,7 @@ final class Interpreter {
         case .name(let name):
             return lookup(name)
         case .list(let items), .tuple(let items):
-            return .array(try items.map(evaluate))
+            return try checkedContainer(.array(try items.map(evaluate)))
         case .dict(let pairs):
             var dict = OrderedDict()
             for (keyExpr, valueExpr) in pairs {
@@ -234,7 +236,7 @@ final class Interpreter {
                 }
                 dict[k] = try evaluate(valueExpr)
             }
-            return .dict(dict)
+            return try checkedContainer(.dict(dict))
         case .attribute(let target, let name):
             return try attribute(try evaluate(target), name)
         case .item(let target, let key):
@@ -469,6 +471,9 @@ final class Interpreter {
             try checkSize(a.utf8.count + b.utf8.count)
             return .string(a + b)
         case ("+", .array(let a), .array(let b)):
+            guard a.count + b.count <= options.limits.maxLoopIterations else {
+                throw TemplateError(.limit, "a list of more than \(options.limits.maxLoopIterations) items")
+            }
             return .array(a + b)
         case ("*", .string(let s), _), ("*", _, .string(let s)):
             let other: Value = { if case .string = left { return right } else { return left } }()
@@ -683,7 +688,7 @@ final class Interpreter {
                 for (k, v) in initial.pairs { dict[k] = v }
             }
             for (k, v) in keywords { dict[k] = v }
-            if name == "dict" { return .dict(dict) }
+            if name == "dict" { return try checkedContainer(.dict(dict)) }
             namespaces.append(dict)
             return .namespace(namespaces.count - 1)
         case "strftime_now":
@@ -706,7 +711,7 @@ final class Interpreter {
             case "get":
                 guard case .string(let key) = a.first ?? .none else { return a.count > 1 ? a[1] : .none }
                 return d[key] ?? (a.count > 1 ? a[1] : .none)
-            case "items": return .array(d.pairs.map { .array([.string($0.0), $0.1]) })
+            case "items": return try checkedContainer(.array(d.pairs.map { .array([.string($0.0), $0.1]) }))
             case "keys": return .array(d.keys.map(Value.string))
             case "values": return .array(d.values)
             case "copy": return receiver
@@ -766,7 +771,7 @@ final class Interpreter {
                 throw TemplateError(.type, "replace() arguments must be str")
             }
             let count = a.count > 2 ? (a[2].integer ?? -1) : -1
-            let result = pythonReplace(s, old, new, count)
+            let result = try pythonReplace(s, old, new, count, maxBytes: options.limits.maxOutputBytes)
             try checkSize(result.utf8.count)
             return .string(result)
         case "find", "rfind", "count":
@@ -831,6 +836,17 @@ final class Interpreter {
     func applyTest(_ name: String, _ value: Value, _ arguments: [Value]) throws -> Bool {
         try Filters(interpreter: self).test(name, value, arguments)
     }
+
+    /// Containers built by the template may not nest deeper than the limit: printing, comparing and
+    /// freeing values recurse over their nesting.
+    func checkedContainer(_ value: Value) throws -> Value {
+        if value.nestingDepth(limit: options.limits.maxNestingDepth) > options.limits.maxNestingDepth {
+            throw TemplateError(.limit, "values nested more than \(options.limits.maxNestingDepth) deep")
+        }
+        return value
+    }
+
+    var maxBytes: Int { options.limits.maxOutputBytes }
 
     func checkedString(_ text: String) throws -> Value {
         try checkSize(text.utf8.count)
@@ -915,29 +931,36 @@ func pythonSplitLines(_ s: String) -> [String] {
     return lines
 }
 
-func pythonReplace(_ s: String, _ old: String, _ new: String, _ count: Int) -> String {
-    let scalars = Array(s.unicodeScalars), pin = Array(old.unicodeScalars)
-    var out = String.UnicodeScalarView()
-    var replaced = 0
+func pythonReplace(_ s: String, _ old: String, _ new: String, _ count: Int, maxBytes: Int = Int.max) throws -> String {
+    let scalars = Array(s.unicodeScalars), pin = Array(old.unicodeScalars), replacement = Array(new.unicodeScalars)
+    func matches(at i: Int) -> Bool {
+        guard i + pin.count <= scalars.count else { return false }
+        for j in 0..<pin.count where scalars[i + j] != pin[j] { return false }
+        return true
+    }
+    // Find the cut points first, so an oversized result is refused before it is built.
+    var cuts: [Int] = []
     if pin.isEmpty {
-        for scalar in scalars {
-            if count < 0 || replaced < count { out.append(contentsOf: new.unicodeScalars); replaced += 1 }
-            out.append(scalar)
-        }
-        if count < 0 || replaced < count { out.append(contentsOf: new.unicodeScalars) }
-        return String(out)
-    }
-    var i = 0
-    while i < scalars.count {
-        if (count < 0 || replaced < count), i + pin.count <= scalars.count, Array(scalars[i..<i + pin.count]) == pin {
-            out.append(contentsOf: new.unicodeScalars)
-            i += pin.count
-            replaced += 1
-        } else {
-            out.append(scalars[i])
-            i += 1
+        cuts = Array(0...scalars.count)
+    } else {
+        var i = 0
+        while i < scalars.count {
+            if matches(at: i) { cuts.append(i); i += pin.count } else { i += 1 }
         }
     }
+    if count >= 0 && cuts.count > count { cuts.removeLast(cuts.count - count) }
+    let growth = cuts.count * (new.utf8.count - old.utf8.count)
+    if s.utf8.count + growth > maxBytes {
+        throw TemplateError(.limit, "a string of \(s.utf8.count + growth) bytes exceeds the limit of \(maxBytes) bytes")
+    }
+    var out = String.UnicodeScalarView()
+    var position = 0
+    for cut in cuts {
+        out.append(contentsOf: scalars[position..<cut])
+        out.append(contentsOf: replacement)
+        position = cut + pin.count
+    }
+    out.append(contentsOf: scalars[min(position, scalars.count)...])
     return String(out)
 }
 

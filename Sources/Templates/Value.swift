@@ -140,6 +140,16 @@ public indirect enum Value: Sendable, Equatable {
         }
     }
 
+    /// How deeply lists and dicts nest (a scalar is 0); stops counting past `limit`.
+    func nestingDepth(limit: Int) -> Int {
+        guard limit >= 0 else { return 1 }
+        switch self {
+        case .array(let items): return 1 + (items.lazy.map { $0.nestingDepth(limit: limit - 1) }.max() ?? 0)
+        case .dict(let dict): return 1 + (dict.values.lazy.map { $0.nestingDepth(limit: limit - 1) }.max() ?? 0)
+        default: return 0
+        }
+    }
+
     var integer: Int? {
         switch self {
         case .bool(let b): return b ? 1 : 0
@@ -420,6 +430,7 @@ struct JSONDumper {
     var itemSeparator = ", "
     var keySeparator = ": "
     var sortKeys = false
+    var maxBytes = Int.max
 
     func dump(_ value: Value) throws -> String {
         var out = ""
@@ -440,10 +451,10 @@ struct JSONDumper {
             out += "["
             for (i, item) in items.enumerated() {
                 if i > 0 { out += itemSeparator }
-                newline(into: &out, level: level + 1)
+                try newline(into: &out, level: level + 1)
                 try write(item, into: &out, level: level + 1)
             }
-            newline(into: &out, level: level)
+            try newline(into: &out, level: level)
             out += "]"
         case .dict(let dict):
             if dict.isEmpty { out += "{}"; return }
@@ -452,12 +463,12 @@ struct JSONDumper {
             if sortKeys { keys.sort { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) } }
             for (i, key) in keys.enumerated() {
                 if i > 0 { out += itemSeparator }
-                newline(into: &out, level: level + 1)
+                try newline(into: &out, level: level + 1)
                 writeString(key, into: &out)
                 out += keySeparator
                 try write(dict[key]!, into: &out, level: level + 1)
             }
-            newline(into: &out, level: level)
+            try newline(into: &out, level: level)
             out += "}"
         case .undefined, .namespace, .callable, .loop:
             let name = value.isUndefined ? "Undefined" : value.typeName
@@ -465,8 +476,11 @@ struct JSONDumper {
         }
     }
 
-    private func newline(into out: inout String, level: Int) {
+    private func newline(into out: inout String, level: Int) throws {
         guard let indent else { return }
+        if out.utf8.count + indent.utf8.count * level > maxBytes {
+            throw TemplateError(.limit, "tojson output exceeds the limit of \(maxBytes) bytes")
+        }
         out += "\n" + String(repeating: indent, count: level)
     }
 

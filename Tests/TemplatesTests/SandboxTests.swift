@@ -65,6 +65,23 @@ struct SandboxTests {
         #expect(error?.message.contains("macro calls") == true)
     }
 
+    @Test func listGrowthByDoublingIsRefused() {
+        let error = renderError("{% set ns = namespace(l=[1]) %}{% for i in range(64) %}{% set ns.l = ns.l + ns.l %}{% endfor %}")
+        #expect(error?.kind == .limit)
+    }
+
+    @Test func deeplyNestedValuesAreRefused() {
+        let error = renderError("{% set ns = namespace(x=1) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}")
+        #expect(error?.kind == .limit)
+        #expect(error?.message.contains("nested") == true)
+    }
+
+    @Test(arguments: ["{{ 'x' | indent(10**9) }}", "{{ 'x' | center(10**9) }}", "{{ [[1, 2], [3]] | tojson(indent=10**8) }}",
+                      "{{ ('a' * 1000000) | replace('a', 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb') }}"])
+    func hugeFilterResultsAreRefused(_ source: String) {
+        #expect(renderError(source)?.kind == .limit)
+    }
+
     @Test func integerOverflowIsAnError() {
         #expect(renderError("{{ 2 ** 100000 }}")?.kind == .limit)
     }
