@@ -196,14 +196,11 @@ struct Filters {
         case "unique":
             let a = try bind(name, ["case_sensitive", "attribute"], positional, keywords)
             let caseSensitive = a["case_sensitive"]?.truthy ?? false
-            var seen: [Value] = []
+            var seen: Set<String> = []
             var result: [Value] = []
             for item in try interpreter.iterate(value) {
                 let key = try sortKey(try project(item, a["attribute"]), caseSensitive)
-                if !seen.contains(where: { $0.pythonEquals(key) }) {
-                    seen.append(key)
-                    result.append(item)
-                }
+                if seen.insert(equalityKey(key)).inserted { result.append(item) }
             }
             return .array(result)
         case "sort":
@@ -319,18 +316,18 @@ struct Filters {
 
     /// Python's sorted(): stable, and reverse keeps equal elements in their original order.
     private func stableSort(_ indices: [Int], reverse: Bool, by less: (Int, Int) throws -> Bool) throws -> [Int] {
-        var result = indices
-        // Insertion sort keeps stability and propagates comparison errors; lists in templates are short.
-        for i in 1..<max(result.count, 1) {
-            var j = i
-            while j > 0 {
-                let before = reverse ? try less(result[j - 1], result[j]) : try less(result[j], result[j - 1])
-                if !before { break }
-                result.swapAt(j, j - 1)
-                j -= 1
-            }
+        try indices.sorted { a, b in
+            if try reverse ? less(b, a) : less(a, b) { return true }
+            if try reverse ? less(a, b) : less(b, a) { return false }
+            return a < b
         }
-        return result
+    }
+
+    /// A hashable stand-in for Python equality of the values `unique` compares (1 == 1.0 == True).
+    private func equalityKey(_ value: Value) -> String {
+        if let n = value.numeric { return "n\(n)" }
+        if case .string(let s) = value { return "s" + s }
+        return "r" + value.pythonRepr
     }
 
     func test(_ name: String, _ value: Value, _ arguments: [Value]) throws -> Bool {
