@@ -293,6 +293,45 @@ SNIPPETS = [
 ]
 
 
+
+def random_whitespace_snippets(count=200, seed=1234):
+    """Random mixes of text, whitespace and tags with every whitespace-control marker, to pin down
+    trim_blocks / lstrip_blocks / '-' / '+' handling of the lexer."""
+    import random
+    rng = random.Random(seed)
+    texts = ["", "x", " ", "  ", "\t", "\n", "\n  ", "  \n", "a b\n", "\n\n", " \t \n\t"]
+    def tag(body, kind="%"):
+        left = rng.choice(["", "-", "+"]) if kind != "{" else rng.choice(["", "-"])
+        right = rng.choice(["", "-", "+"]) if kind != "{" else rng.choice(["", "-"])
+        opener, closer = {"%": ("{%", "%}"), "#": ("{#", "#}"), "{": ("{{", "}}")}[kind]
+        return f"{opener}{left} {body} {right}{closer}"
+    def block(depth):
+        parts = []
+        for _ in range(rng.randint(1, 4)):
+            parts.append(rng.choice(texts))
+            choice = rng.random()
+            if choice < 0.3 and depth < 3:
+                parts.append(tag(rng.choice(["if true", "if false", "for i in [1, 2]"])))
+                inner = block(depth + 1)
+                closing = "endfor" if parts[-1].find("for") >= 0 else "endif"
+                parts.append(inner)
+                if closing == "endif" and rng.random() < 0.4:
+                    parts.append(tag("else"))
+                    parts.append(block(depth + 1))
+                parts.append(tag(closing))
+            elif choice < 0.5:
+                parts.append(tag("'v'", "{"))
+            elif choice < 0.65:
+                parts.append(tag("comment", "#"))
+            elif choice < 0.75:
+                parts.append(tag("set a = 1"))
+            elif choice < 0.8:
+                parts.append(tag("raw") + rng.choice(texts) + "r" + rng.choice(texts) + tag("endraw"))
+            parts.append(rng.choice(texts))
+        return "".join(parts)
+    return [(f"random_whitespace_{i:03d}", block(0), {}) for i in range(count)]
+
+
 def main():
     env = environment()
     (FIXTURES / "conversations.json").write_text(
@@ -313,7 +352,7 @@ def main():
                 lines.append(json.dumps(record, ensure_ascii=False))
     (FIXTURES / "expected.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     snippet_lines = []
-    for snippet_id, source, context in SNIPPETS:
+    for snippet_id, source, context in SNIPPETS + random_whitespace_snippets():
         record = {"id": snippet_id, "template": source, "context": context}
         try:
             record["output"] = env.from_string(source).render(**context)
