@@ -777,28 +777,18 @@ final class Interpreter {
         case "find", "rfind", "count":
             guard case .string(let needle) = a.first ?? .none else { throw TemplateError(.type, "\(name)() argument must be str") }
             let hay = Array(s.unicodeScalars), pin = Array(needle.unicodeScalars)
-            var hits: [Int] = []
-            var i = 0
-            while i + pin.count <= hay.count {
-                if Array(hay[i..<i + pin.count]) == pin {
-                    hits.append(i)
-                    i += max(pin.count, 1)
-                    if name == "find" { break }
-                } else {
-                    i += 1
+            switch name {
+            case "count": return .int(pin.isEmpty ? hay.count + 1 : occurrences(of: pin, in: hay).count)
+            case "find": return .int(pin.isEmpty ? 0 : occurrences(of: pin, in: hay, first: true).first ?? -1)
+            default:
+                if pin.isEmpty { return .int(hay.count) }
+                var i = hay.count - pin.count
+                while i >= 0 {
+                    if hasMatch(pin, in: hay, at: i) { return .int(i) }
+                    i -= 1
                 }
+                return .int(-1)
             }
-            if name == "count" { return .int(pin.isEmpty ? hay.count + 1 : hits.count) }
-            if name == "rfind" {
-                var last = -1
-                var j = 0
-                while j + pin.count <= hay.count {
-                    if Array(hay[j..<j + pin.count]) == pin { last = j }
-                    j += 1
-                }
-                return .int(last)
-            }
-            return .int(hits.first ?? -1)
         case "join":
             let parts = try iterate(a.first ?? .none).map { part -> String in
                 guard case .string(let text) = part else { throw TemplateError(.type, "sequence item: expected str instance, \(part.typeName) found") }
@@ -893,11 +883,7 @@ func pythonSplit(_ s: String, _ separator: String?, _ maxSplit: Int, fromRight: 
     }
     let pin = Array(separator.unicodeScalars)
     guard !pin.isEmpty else { throw TemplateError(.type, "empty separator") }
-    var cuts: [Int] = []
-    var i = 0
-    while i + pin.count <= scalars.count {
-        if Array(scalars[i..<i + pin.count]) == pin { cuts.append(i); i += pin.count } else { i += 1 }
-    }
+    var cuts = occurrences(of: pin, in: scalars)
     if maxSplit >= 0 && cuts.count > maxSplit {
         cuts = fromRight ? Array(cuts.suffix(maxSplit)) : Array(cuts.prefix(maxSplit))
     }
@@ -931,23 +917,32 @@ func pythonSplitLines(_ s: String) -> [String] {
     return lines
 }
 
-func pythonReplace(_ s: String, _ old: String, _ new: String, _ count: Int, maxBytes: Int = Int.max) throws -> String {
-    let scalars = Array(s.unicodeScalars), pin = Array(old.unicodeScalars), replacement = Array(new.unicodeScalars)
-    func matches(at i: Int) -> Bool {
-        guard i + pin.count <= scalars.count else { return false }
-        for j in 0..<pin.count where scalars[i + j] != pin[j] { return false }
-        return true
-    }
-    // Find the cut points first, so an oversized result is refused before it is built.
-    var cuts: [Int] = []
-    if pin.isEmpty {
-        cuts = Array(0...scalars.count)
-    } else {
-        var i = 0
-        while i < scalars.count {
-            if matches(at: i) { cuts.append(i); i += pin.count } else { i += 1 }
+func hasMatch(_ pin: [Unicode.Scalar], in hay: [Unicode.Scalar], at i: Int) -> Bool {
+    guard i + pin.count <= hay.count else { return false }
+    for j in 0..<pin.count where hay[i + j] != pin[j] { return false }
+    return true
+}
+
+/// Start offsets of the non-overlapping occurrences of a non-empty `pin`, left to right.
+func occurrences(of pin: [Unicode.Scalar], in hay: [Unicode.Scalar], first: Bool = false) -> [Int] {
+    var result: [Int] = []
+    var i = 0
+    while i + pin.count <= hay.count {
+        if hasMatch(pin, in: hay, at: i) {
+            result.append(i)
+            if first { break }
+            i += pin.count
+        } else {
+            i += 1
         }
     }
+    return result
+}
+
+func pythonReplace(_ s: String, _ old: String, _ new: String, _ count: Int, maxBytes: Int = Int.max) throws -> String {
+    let scalars = Array(s.unicodeScalars), pin = Array(old.unicodeScalars), replacement = Array(new.unicodeScalars)
+    // Find the cut points first, so an oversized result is refused before it is built.
+    var cuts = pin.isEmpty ? Array(0...scalars.count) : occurrences(of: pin, in: scalars)
     if count >= 0 && cuts.count > count { cuts.removeLast(cuts.count - count) }
     let growth = cuts.count * (new.utf8.count - old.utf8.count)
     if s.utf8.count + growth > maxBytes {
