@@ -2,6 +2,14 @@ import Foundation
 
 /// A parsed Jinja template, rendered with the semantics of jinja2's ImmutableSandboxedEnvironment
 /// with `trim_blocks` and `lstrip_blocks` (the configuration transformers uses for chat templates).
+///
+/// Supported: `{{ }}`, `if/elif/else`, `for` (unpacking, `if` filter, `else`, `loop.*`, `break`/`continue`),
+/// `set` (also block `set` and `ns.attr`), `macro` with defaults and keyword arguments, `filter` blocks,
+/// `raw`, comments, whitespace control, transformers' `generation` tag; the globals `range`, `namespace`,
+/// `dict`, `raise_exception`, `strftime_now`; the filters and tests chat templates use (see Filters.swift).
+/// Not supported: `include`/`import`/`extends`/`block`, `call` blocks and `caller`, recursive loops,
+/// `loop.cycle`, `*args`/`**kwargs`, printf-style `%` on strings, `str.format`; tuples are lists, so
+/// `str()` of `items()` prints `[...]` where Python prints `(...)`.
 public struct Template: Sendable {
     let nodes: [Node]
 
