@@ -351,6 +351,7 @@ final class Interpreter {
             case "depth0": return .int(0)
             case "previtem": return state.previous ?? .undefined("there is no previous item")
             case "nextitem": return state.next ?? .undefined("there is no next item")
+            case "cycle": return .callable(.method(receiver: value, name: name))
             default: break
             }
         default:
@@ -717,6 +718,9 @@ final class Interpreter {
             case "copy": return receiver
             default: break
             }
+        case .loop(let state) where name == "cycle":
+            guard !a.isEmpty else { throw TemplateError(.type, "no items for cycling given") }
+            return a[state.index0 % a.count]
         case .array(let list):
             switch name {
             case "count": return .int(list.filter { $0.pythonEquals(a.first ?? .none) }.count)

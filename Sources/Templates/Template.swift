@@ -8,7 +8,7 @@ import Foundation
 /// `raw`, comments, whitespace control, transformers' `generation` tag; the globals `range`, `namespace`,
 /// `dict`, `raise_exception`, `strftime_now`; the filters and tests chat templates use (see Filters.swift).
 /// Not supported: `include`/`import`/`extends`/`block`, `call` blocks and `caller`, recursive loops,
-/// `loop.cycle`, `*args`/`**kwargs`, printf-style `%` on strings, `str.format`; tuples are lists, so
+/// `loop.changed`, `*args`/`**kwargs`, printf-style `%` on strings, `str.format`; tuples are lists, so
 /// `str()` of `items()` prints `[...]` where Python prints `(...)`.
 public struct Template: Sendable {
     let nodes: [Node]

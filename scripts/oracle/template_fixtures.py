@@ -270,6 +270,7 @@ SNIPPETS = [
     ("unknown_test_error", "{{ 1 is frobnicated }}", {}),
     ("getitem_int_on_dict", "[{{ d[0] }}]", {"d": {"0": "zero"}}),
     ("search_methods", "{{ 'abcabc'.rfind('bc') }}{{ 'abc'.find('') }}{{ 'abc'.rfind('') }}{{ 'abc'.count('') }}{{ 'a::b::::c'.split('::') }}{{ 'a::b::c'.split('::', 1) }}{{ 'a::b::c'.rsplit('::', 1) }}{{ 'aaaa'.count('aa') }}{{ 'ab'.replace('', '-') }}", {}),
+    ("loop_cycle", "{% for x in range(5) %}{{ loop.cycle('a', 'b', 'c') }}{% endfor %}", {}),
     ("range_fn", "{{ range(3) | list }}{{ range(1, 7, 2) | list }}{{ range(5, 0, -2) | list }}", {}),
     ("strftime_now", "{{ strftime_now('%Y-%m-%d %H:%M:%S %b %B %a %A %d %j %y %I%p') }}", {}),
     ("dict_global", "{{ dict(a=1, b='x') }}", {}),
