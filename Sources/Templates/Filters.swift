@@ -125,11 +125,11 @@ struct Filters {
             let fallback = a["default"] ?? .int(0)
             switch value {
             case .int, .bool: return .int(value.integer!)
-            case .double(let d): return d.isFinite ? .int(Int(d)) : fallback
+            case .double(let d): return Int(exactly: d.rounded(.towardZero)).map(Value.int) ?? fallback
             case .string(let s):
                 let text = pythonStrip(s, nil).replacingOccurrences(of: "_", with: "")
                 if let i = Int(text, radix: a["base"]?.integer ?? 10) { return .int(i) }
-                if let d = Double(text), d.isFinite { return .int(Int(d)) }
+                if let d = Double(text), let i = Int(exactly: d.rounded(.towardZero)) { return .int(i) }
                 return fallback
             default: return fallback
             }
@@ -140,7 +140,9 @@ struct Filters {
             return a["default"] ?? .double(0)
         case "abs":
             switch value {
-            case .int(let i): return .int(abs(i))
+            case .int(let i):
+                guard i != Int.min else { throw TemplateError(.limit, "integer overflow in abs") }
+                return .int(abs(i))
             case .bool(let b): return .int(b ? 1 : 0)
             case .double(let d): return .double(abs(d))
             default: throw TemplateError(.type, "bad operand type for abs(): '\(value.typeName)'")
@@ -350,10 +352,10 @@ struct Filters {
         case "callable": if case .callable = value { return true }; return false
         case "odd", "even":
             guard let i = value.integer else { throw TemplateError(.type, "\(name) test needs an integer") }
-            return (abs(i) % 2 == 1) == (name == "odd")
+            return (i % 2 != 0) == (name == "odd")
         case "divisibleby":
             guard let i = value.integer, let n = argument.integer, n != 0 else { throw TemplateError(.type, "divisibleby needs integers") }
-            return i % n == 0
+            return n == -1 || i % n == 0
         case "equalto", "eq", "==", "sameas": return value.pythonEquals(argument)
         case "ne", "!=": return !value.pythonEquals(argument)
         case "lt", "<", "le", "<=", "gt", ">", "ge", ">=", "lessthan", "greaterthan":

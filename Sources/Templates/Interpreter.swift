@@ -430,11 +430,21 @@ final class Interpreter {
         if step > 0 {
             var i = adjust(start, 0, low: 0, high: count)
             let end = adjust(stop, count, low: 0, high: count)
-            while i < end { result.append(i); i += step }
+            while i < end {
+                result.append(i)
+                let (next, overflow) = i.addingReportingOverflow(step)
+                if overflow { break }
+                i = next
+            }
         } else {
             var i = adjust(start, count - 1, low: -1, high: count - 1)
             let end = adjust(stop, -1, low: -1, high: count - 1)
-            while i > end { result.append(i); i += step }
+            while i > end {
+                result.append(i)
+                let (next, overflow) = i.addingReportingOverflow(step)
+                if overflow { break }
+                i = next
+            }
         }
         return result
     }
@@ -515,6 +525,10 @@ final class Interpreter {
                 return .double(Double(a) / Double(b))
             case "//", "%":
                 guard b != 0 else { throw TemplateError(.type, op == "%" ? "integer modulo by zero" : "integer division or modulo by zero") }
+                if a == Int.min && b == -1 {
+                    if op == "%" { return .int(0) }
+                    throw TemplateError(.limit, "integer overflow in '//'")
+                }
                 var q = a / b
                 var r = a % b
                 if r != 0 && ((r < 0) != (b < 0)) { q -= 1; r += b }
@@ -676,6 +690,11 @@ final class Interpreter {
             default: throw TemplateError(.type, "range expected 1 to 3 arguments, got \(ints.count)")
             }
             guard step != 0 else { throw TemplateError(.type, "range() arg 3 must not be zero") }
+            // Computed in Double so extreme bounds cannot overflow; exact below the MAX_RANGE check.
+            let span = step > 0 ? Double(stop) - Double(start) : Double(start) - Double(stop)
+            guard span / Double(step.magnitude) <= Double(options.limits.maxRange) else {
+                throw TemplateError(.limit, "Range too big. The sandbox blocks ranges larger than MAX_RANGE (\(options.limits.maxRange)).")
+            }
             let length = step > 0 ? (stop > start ? (stop - start - 1) / step + 1 : 0)
                                   : (start > stop ? (start - stop - 1) / -step + 1 : 0)
             guard length <= options.limits.maxRange else {

@@ -90,6 +90,18 @@ struct SandboxTests {
         #expect(ContinuousClock.now - start < .seconds(60))
     }
 
+    @Test(arguments: ["{{ range(-(2**62), 2**62) | list }}", "{{ range(-9223372036854775807, 9223372036854775807, 2) }}",
+                      "{{ (-9223372036854775807 - 1) | abs }}", "{{ (-9223372036854775807 - 1) // -1 }}"])
+    func extremeIntegersEndWithAnError(_ source: String) {
+        #expect(renderError(source)?.kind == .limit)
+    }
+
+    @Test func extremeValuesDoNotTrap() throws {
+        let source = "{{ [1, 2, 3][1::9223372036854775807] }}{{ [1, 2, 3][::-9223372036854775807] }}{{ 1e300 | int }}"
+            + "{{ (-9223372036854775807 - 1) % -1 }}{{ '1e300' | int(5) }}"
+        #expect(try Template(source: source).render(context: [:]) == "[2][3]005")
+    }
+
     @Test func integerOverflowIsAnError() {
         #expect(renderError("{{ 2 ** 100000 }}")?.kind == .limit)
     }
