@@ -128,7 +128,9 @@ struct Filters {
             case .double(let d): return Int(exactly: d.rounded(.towardZero)).map(Value.int) ?? fallback
             case .string(let s):
                 let text = pythonStrip(s, nil).replacingOccurrences(of: "_", with: "")
-                if let i = Int(text, radix: a["base"]?.integer ?? 10) { return .int(i) }
+                let base = a["base"]?.integer ?? 10
+                guard (2...36).contains(base) else { throw TemplateError(.type, "int() base must be >= 2 and <= 36") }
+                if let i = Int(text, radix: base) { return .int(i) }
                 if let d = Double(text), let i = Int(exactly: d.rounded(.towardZero)) { return .int(i) }
                 return fallback
             default: return fallback

@@ -405,6 +405,7 @@ struct JSONParser {
                    scalars[position] == "\\", scalars[position + 1] == "u" {
                     position += 2
                     let low = try hex4()
+                    guard (0xDC00..<0xE000).contains(low) else { throw fail("unpaired surrogate") }
                     code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                 }
                 out.append(Unicode.Scalar(code) ?? "\u{FFFD}")

@@ -102,6 +102,10 @@ struct SandboxTests {
         #expect(try Template(source: source).render(context: [:]) == "[2][3]005")
     }
 
+    @Test func badIntBaseIsAnError() {
+        #expect(renderError("{{ '12' | int(0, 1) }}")?.kind == .type)
+    }
+
     @Test func integerOverflowIsAnError() {
         #expect(renderError("{{ 2 ** 100000 }}")?.kind == .limit)
     }

@@ -72,6 +72,7 @@ struct TemplateTests {
         #expect(value == ["s": "a\"b\\cé😀", "n": -12, "f": 1000.0, "l": [], "o": [:], "t": true, "z": .none])
         #expect(throws: TemplateError.self) { try Value(json: "{\"a\": }") }
         #expect(throws: TemplateError.self) { try Value(json: "[1, 2") }
+        #expect(throws: TemplateError.self) { try Value(json: #""\ud800\u0041""#) }
         #expect(throws: TemplateError.self) { try Value(json: String(repeating: "[", count: 10000)) }
     }
 
