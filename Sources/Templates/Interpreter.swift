@@ -9,8 +9,11 @@ public struct RenderLimits: Sendable, Equatable {
     public var maxRange: Int = 100_000
     /// Nested macro calls.
     public var maxCallDepth: Int = 64
-    /// Bytes of text produced, counted over output and every intermediate string.
+    /// Bytes of text emitted (macro and `set` block bodies included), and the size of any one string value.
     public var maxOutputBytes: Int = 16 << 20
+    /// Bytes of all strings built by concatenation, repetition, `join`, `replace`, `tojson`, ... together:
+    /// bounds the work of loops that build large strings and throw them away.
+    public var maxBuiltBytes: Int = 1 << 30
     /// Nesting of lists and dicts, in the input and in values the template builds.
     public var maxNestingDepth: Int = 256
 
@@ -42,6 +45,7 @@ final class Interpreter {
     private var macros: [MacroDefinition] = []
     private var out = ""
     private var produced = 0
+    private var built = 0
     private var iterations = 0
     private var callDepth = 0
     private let options: RenderOptions
@@ -79,6 +83,10 @@ final class Interpreter {
     private func checkSize(_ bytes: Int) throws {
         if bytes > options.limits.maxOutputBytes {
             throw TemplateError(.limit, "a string of \(bytes) bytes exceeds the limit of \(options.limits.maxOutputBytes) bytes")
+        }
+        built += bytes
+        if built > options.limits.maxBuiltBytes {
+            throw TemplateError(.limit, "strings built by the template exceed \(options.limits.maxBuiltBytes) bytes in total")
         }
     }
 

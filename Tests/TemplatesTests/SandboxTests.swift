@@ -43,6 +43,14 @@ struct SandboxTests {
         #expect(error?.kind == .limit)
     }
 
+    @Test func repeatedLargeTemporaryStringsHitTheWorkLimit() {
+        var limits = RenderLimits()
+        limits.maxBuiltBytes = 100 << 20
+        let error = renderError("{% for i in range(100000) %}{{ ('x' * 10000000) | length }}{% endfor %}", limits: limits)
+        #expect(error?.kind == .limit)
+        #expect(error?.message.contains("in total") == true)
+    }
+
     @Test func outputLimitCountsPrintedText() {
         var limits = RenderLimits()
         limits.maxOutputBytes = 1000
