@@ -27,6 +27,7 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: optimized),
         .target(name: "Models", dependencies: ["GGUF"]),
         .target(name: "Weigh", dependencies: ["GGUF", "Models"]),
+        .target(name: "Templates"),
         .executableTarget(
             name: "FeatherCLI",
             dependencies: [
@@ -40,6 +41,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["GGUF", "Tokenizers"]),
         .testTarget(name: "ModelsTests", dependencies: ["GGUF", "Models"]),
         .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Weigh"]),
+        .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
     ],
     swiftLanguageModes: [.v6]
 )
