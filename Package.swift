@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: optimized),
         .target(name: "Models", dependencies: ["GGUF"]),
         .target(name: "Weigh", dependencies: ["GGUF", "Models"]),
-        .target(name: "Templates"),
+        .target(name: "Templates", swiftSettings: optimized),
         .executableTarget(
             name: "FeatherCLI",
             dependencies: [
