@@ -9,7 +9,6 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "feather", targets: ["FeatherCLI"]),
-        .executable(name: "kernel-bench", targets: ["KernelBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -23,7 +22,6 @@ let package = Package(
         // Optimized in debug builds too, so tests that run models take seconds, not minutes.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "Compute", dependencies: ["CKernels", "GGUF"], swiftSettings: optimized),
-        .executableTarget(name: "KernelBench", dependencies: ["Compute", "GGUF"]),
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: optimized),
         .target(name: "Models", dependencies: ["GGUF"]),
         .target(name: "Weigh", dependencies: ["GGUF", "Models"]),
@@ -31,7 +29,7 @@ let package = Package(
         .executableTarget(
             name: "FeatherCLI",
             dependencies: [
-                "GGUF", "Tokenizers", "Models", "Weigh",
+                "GGUF", "Compute", "Tokenizers", "Models", "Weigh",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
