@@ -55,6 +55,8 @@ def count_items(data: bytes, fmt: str) -> int:
         return len(lines)
     if fmt == "csv":
         return sum(1 for _ in csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
+    if fmt == "tekken":  # mistral-common tokenizer file: {"config", "vocab": [...], ...}
+        return len(json.loads(data)["vocab"])
     if fmt == "wikiextractor":  # <doc id=... url=... title=...> ... </doc> blocks
         return data.count(b"\n<doc ") + int(data.startswith(b"<doc "))
     raise FetchError(f"unknown format {fmt!r}")

@@ -6,7 +6,7 @@ import Testing
 /// Mistral's tekken vocabulary, built into a GGUF the way llama.cpp's convert_hf_to_gguf.py does
 /// (gguf-py/gguf/vocab.py MistralVocab) and written with GGUFWriter, against llama.cpp's ids
 /// (fixture: scripts/oracle/tekken_fixtures.py). Needs mistral-common's tekken_240911.json:
-/// `$FEATHER_TEKKEN_JSON`, or a virtual environment under the repository with mistral-common.
+/// `$FEATHER_TEKKEN_JSON`, `.data/tekken_240911.json` (scripts/fetch-data.sh), or a virtual environment with mistral-common.
 enum Tekken {
     struct File: Decodable {
         struct Config: Decodable {
@@ -43,6 +43,11 @@ enum Tekken {
             return URL(fileURLWithPath: p)
         }
         let root = Fixtures.repoRoot
+        // scripts/fetch-data.sh tekken puts it in the data folder.
+        let dataDir = ProcessInfo.processInfo.environment["FEATHER_DATA"].map { URL(fileURLWithPath: $0) }
+            ?? root.appendingPathComponent(".data")
+        let fetched = dataDir.appendingPathComponent("tekken_240911.json")
+        if fm.fileExists(atPath: fetched.path) { return fetched }
         for venv in (try? fm.contentsOfDirectory(atPath: root.path))?.filter({ $0.hasPrefix(".venv") }) ?? [] {
             let lib = root.appendingPathComponent(venv).appendingPathComponent("lib")
             for py in (try? fm.contentsOfDirectory(atPath: lib.path)) ?? [] {
