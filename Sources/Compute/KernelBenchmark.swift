@@ -21,7 +21,7 @@ public enum KernelBenchmark {
     /// Matvec uses a weight matrix of about `matvecMiB` (beyond the caches: memory bound);
     /// matmul multiplies a 1024×`cols` matrix by `batch` activation rows.
     public static func run(types: [GGMLType] = defaultTypes, threads: [Int] = [1, 2], isa: ISA = .preferred,
-                           cols: Int = 2048, matvecMiB: Int = 64, batch: Int = 64,
+                           cols: Int = 2048, matvecMiB: Int = 256, batch: Int = 64,
                            report: (String) -> Void = { print($0) }) throws -> [Result] {
         var results: [Result] = []
         let pools = threads.map { ThreadPool(threads: $0) }

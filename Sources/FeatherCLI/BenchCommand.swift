@@ -8,7 +8,7 @@ struct Bench: AsyncParsableCommand {
         abstract: "Benchmarks. --kernels: matrix-vector GB/s and matrix-matrix GFLOP/s per weight type.",
         discussion: """
             --kernels prints, per weight type, the matrix-vector throughput in GB/s of weights read \
-            (a ~64 MiB matrix, beyond the caches) and the matrix-matrix GFLOP/s (1024 rows × 64 activation \
+            (a ~256 MiB matrix, 8 times this machine's L3) and the matrix-matrix GFLOP/s (1024 rows × 64 activation \
             rows), with 1 and all threads, next to a memory-read bandwidth probe on the same machine.
             """)
 
