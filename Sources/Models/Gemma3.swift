@@ -93,7 +93,7 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
 
         for (l, b) in blocks.enumerated() {
             kernels.rmsNorm(s.x, b.attentionNorm, into: s.xn, rows: n, width: d)
-            try Compute.matmul(weights: [b.wq, b.wk, b.wv], x: s.xn, count: n, outputs: [s.q, s.k, s.v], pool: pool, isa: isa)
+            try Compute.matmul(weights: [b.wq, b.wk, b.wv], x: s.xn, count: n, outputs: [s.q, s.k, s.v], pool: pool, isa: isa, matchLlamaCpp: true)
             // QK-norm per head, then RoPE, then the query scale (the attention itself scales by 1).
             kernels.rmsNorm(s.q, b.qNorm, into: s.q, rows: n * c.heads, width: c.headDim)
             kernels.rmsNorm(s.k, b.kNorm, into: s.k, rows: n * c.kvHeads, width: c.headDim)
@@ -106,14 +106,14 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
             Compute.scale(s.q, by: attentionScale, count: n * qw, isa: isa)
             kernels.storeKV(layer: l, state: s, start: start, n: n)
             kernels.attention(layer: l, state: s, start: start, n: n, scale: 1)
-            try Compute.matmul(weights: b.wo, x: s.attn, count: n, y: s.o, pool: pool, isa: isa)
+            try Compute.matmul(weights: b.wo, x: s.attn, count: n, y: s.o, pool: pool, isa: isa, matchLlamaCpp: true)
             kernels.rmsNorm(s.o, b.postAttentionNorm, into: s.o, rows: n, width: d)
             Compute.add(s.x, s.o, into: s.x, count: n * d, isa: isa)
 
             kernels.rmsNorm(s.x, b.ffnNorm, into: s.xn, rows: n, width: d)
-            try Compute.matmul(weights: [b.gate, b.up], x: s.xn, count: n, outputs: [s.gate, s.up], pool: pool, isa: isa)
+            try Compute.matmul(weights: [b.gate, b.up], x: s.xn, count: n, outputs: [s.gate, s.up], pool: pool, isa: isa, matchLlamaCpp: true)
             Self.geglu(s.gate, s.up, count: n * c.ffnWidth)
-            try Compute.matmul(weights: b.down, x: s.gate, count: n, y: s.o, pool: pool, isa: isa)
+            try Compute.matmul(weights: b.down, x: s.gate, count: n, y: s.o, pool: pool, isa: isa, matchLlamaCpp: true)
             kernels.rmsNorm(s.o, b.postFFNNorm, into: s.o, rows: n, width: d)
             Compute.add(s.x, s.o, into: s.x, count: n * d, isa: isa)
         }
@@ -123,7 +123,7 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
     func logits(rows: Range<Int>, state s: SequenceState) throws {
         let d = config.embeddingWidth
         kernels.rmsNorm(s.x + rows.lowerBound * d, outputNorm, into: s.xn, rows: rows.count, width: d)
-        try Compute.matmul(weights: output, x: s.xn, count: rows.count, y: s.logits, pool: kernels.pool, isa: kernels.isa)
+        try Compute.matmul(weights: output, x: s.xn, count: rows.count, y: s.logits, pool: kernels.pool, isa: kernels.isa, matchLlamaCpp: true)
         if let cap = finalSoftcap {
             let m = rows.count * config.vocabSize
             for i in 0..<m { s.logits[i] = cap * tanhf(s.logits[i] * (1 / cap)) }

@@ -76,6 +76,8 @@ public final class SequenceState: @unchecked Sendable {
     /// Per worker: attention scores over the context, and an f32 copy of one query head.
     let scores: UnsafeMutablePointer<Float>
     let qHead: UnsafeMutablePointer<Float>
+    /// Per worker: 8 lane accumulators of one head's attention output.
+    let lanes: UnsafeMutablePointer<Float>
     let threads: Int
     private var owned: [UnsafeMutableRawPointer] = []
 
@@ -109,6 +111,7 @@ public final class SequenceState: @unchecked Sendable {
         logits = floats(n * c.vocabSize)
         scores = floats(threads * capacity)
         qHead = floats(threads * max(c.headDim, 16))
+        lanes = floats(threads * 8 * c.valueHeadDim)
         var layers: [LayerCache] = []
         for sliding in c.slidingLayers {
             let window = sliding ? c.slidingWindow : nil
@@ -189,12 +192,30 @@ struct Kernels {
                 let pos = start + t
                 let first = lc.window.map { max(0, pos - $0 + 1) } ?? 0
                 let src = s.q + t * heads * hd + h * hd
-                if f16 {
-                    for i in 0..<hd { qh[i] = fw_fp16_to_fp32(fw_fp32_to_fp16(src[i])) }
-                } else {
-                    qh.update(from: src, count: hd)
-                }
                 let count = pos - first + 1
+                let out = s.attn + t * heads * vd + h * vd
+                if f16 {
+                    // llama.cpp order (see attention.c): f16 query, lane sums by index mod 8.
+                    let qh16 = UnsafeMutableRawPointer(qh).assumingMemoryBound(to: UInt16.self)
+                    Compute.toF16(src, into: qh16, count: hd, isa: isa)
+                    for j in 0..<count {
+                        let slot = (first + j) % lc.slots
+                        let krow = (lc.k + (slot * kw + g * hd) * 2).assumingMemoryBound(to: UInt16.self)
+                        scores[j] = fw_dot_f16_lanes(krow, qh16, Int64(hd)) * scale
+                    }
+                    fw_softmax_llamacpp(isa.raw, scores, Int64(count), Int64(first))
+                    let acc = s.lanes + worker * 8 * vd
+                    acc.update(repeating: 0, count: 8 * vd)
+                    for j in 0..<count {
+                        let p = first + j, slot = p % lc.slots
+                        let prob = fw_fp16_to_fp32(fw_fp32_to_fp16(scores[j]))
+                        fw_lane_fma_f16(acc + (p % 8) * vd, (lc.v + (slot * vw + g * vd) * 2).assumingMemoryBound(to: UInt16.self),
+                                        prob, Int64(vd))
+                    }
+                    fw_lane_hsum(acc, Int64(vd), out, Int64(vd))
+                    continue
+                }
+                qh.update(from: src, count: hd)
                 for j in 0..<count {
                     let slot = (first + j) % lc.slots
                     var d: Float = 0
@@ -202,18 +223,11 @@ struct Kernels {
                     scores[j] = d * scale
                 }
                 Compute.softmax(scores, count: count, isa: isa)
-                let out = s.attn + t * heads * vd + h * vd
                 out.update(repeating: 0, count: vd)
                 for j in 0..<count {
                     let slot = (first + j) % lc.slots
-                    if f16 {
-                        let p = fw_fp16_to_fp32(fw_fp32_to_fp16(scores[j]))
-                        Compute.axpy(p, f16: (lc.v + (slot * vw + g * vd) * 2).assumingMemoryBound(to: UInt16.self),
-                                     into: out, count: vd, isa: isa)
-                    } else {
-                        Compute.axpy(scores[j], (lc.v + (slot * vw + g * vd) * 4).assumingMemoryBound(to: Float.self),
-                                     into: out, count: vd, isa: isa)
-                    }
+                    Compute.axpy(scores[j], (lc.v + (slot * vw + g * vd) * 4).assumingMemoryBound(to: Float.self),
+                                 into: out, count: vd, isa: isa)
                 }
             }
         }

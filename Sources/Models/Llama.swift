@@ -1,3 +1,4 @@
+import CKernels
 import Compute
 import GGUF
 
@@ -82,7 +83,7 @@ public final class Llama: LanguageModel, @unchecked Sendable {
 
         for (l, b) in blocks.enumerated() {
             kernels.rmsNorm(s.x, b.attentionNorm, into: s.xn, rows: n, width: d)
-            try Compute.matmul(weights: [b.wq, b.wk, b.wv], x: s.xn, count: n, outputs: [s.q, s.k, s.v], pool: pool, isa: isa)
+            try Compute.matmul(weights: [b.wq, b.wk, b.wv], x: s.xn, count: n, outputs: [s.q, s.k, s.v], pool: pool, isa: isa, matchLlamaCpp: true)
             for r in 0..<n {
                 if let bq = b.bq { Compute.add(s.q + r * qw, bq, into: s.q + r * qw, count: qw, isa: isa) }
                 if let bk = b.bk { Compute.add(s.k + r * kw, bk, into: s.k + r * kw, count: kw, isa: isa) }
@@ -94,17 +95,16 @@ public final class Llama: LanguageModel, @unchecked Sendable {
             }
             kernels.storeKV(layer: l, state: s, start: start, n: n)
             kernels.attention(layer: l, state: s, start: start, n: n, scale: scale)
-            try Compute.matmul(weights: b.wo, x: s.attn, count: n, y: s.o, pool: pool, isa: isa)
+            try Compute.matmul(weights: b.wo, x: s.attn, count: n, y: s.o, pool: pool, isa: isa, matchLlamaCpp: true)
             for r in 0..<n {
                 if let bo = b.bo { Compute.add(s.o + r * d, bo, into: s.o + r * d, count: d, isa: isa) }
             }
             Compute.add(s.x, s.o, into: s.x, count: n * d, isa: isa)
 
             kernels.rmsNorm(s.x, b.ffnNorm, into: s.xn, rows: n, width: d)
-            try Compute.matmul(weights: [b.gate, b.up], x: s.xn, count: n, outputs: [s.gate, s.up], pool: pool, isa: isa)
-            Compute.silu(s.gate, into: s.gate, count: n * c.ffnWidth, isa: isa)
-            Compute.mul(s.gate, s.up, into: s.gate, count: n * c.ffnWidth, isa: isa)
-            try Compute.matmul(weights: b.down, x: s.gate, count: n, y: s.o, pool: pool, isa: isa)
+            try Compute.matmul(weights: [b.gate, b.up], x: s.xn, count: n, outputs: [s.gate, s.up], pool: pool, isa: isa, matchLlamaCpp: true)
+            fw_swiglu_llamacpp(isa.raw, s.gate, s.up, Int64(n * c.ffnWidth))
+            try Compute.matmul(weights: b.down, x: s.gate, count: n, y: s.o, pool: pool, isa: isa, matchLlamaCpp: true)
             Compute.add(s.x, s.o, into: s.x, count: n * d, isa: isa)
         }
         s.advance(by: n)
@@ -114,6 +114,6 @@ public final class Llama: LanguageModel, @unchecked Sendable {
     func logits(rows: Range<Int>, state s: SequenceState) throws {
         let d = config.embeddingWidth
         kernels.rmsNorm(s.x + rows.lowerBound * d, outputNorm, into: s.xn, rows: rows.count, width: d)
-        try Compute.matmul(weights: output, x: s.xn, count: rows.count, y: s.logits, pool: kernels.pool, isa: kernels.isa)
+        try Compute.matmul(weights: output, x: s.xn, count: rows.count, y: s.logits, pool: kernels.pool, isa: kernels.isa, matchLlamaCpp: true)
     }
 }

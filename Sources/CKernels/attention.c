@@ -1,0 +1,131 @@
+// Attention dot products in the order llama.cpp's CPU backend sums them for an F16 KV cache
+// (ggml-cpu/llamafile/sgemm.cpp tinyBLAS, AVX2: one 8-lane FMA accumulator per output, lanes by
+// index mod 8, then hsum as ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))). Matching the order keeps the
+// logits bit-identical, so quantized activations round the same way downstream.
+#include "fw_internal.h"
+#include <math.h>
+
+static inline float hsum8(const float a[8]) {
+    const float t0 = a[0] + a[4], t1 = a[1] + a[5], t2 = a[2] + a[6], t3 = a[3] + a[7];
+    return (t0 + t2) + (t1 + t3);
+}
+
+float fw_dot_f16_lanes(const uint16_t *a, const uint16_t *b, int64_t n) {
+    float acc[8] = {0};
+    for (int64_t i = 0; i < n; i += 8)
+        for (int l = 0; l < 8 && i + l < n; l++)
+            acc[l] = fmaf(fw_h2f(a[i + l]), fw_h2f(b[i + l]), acc[l]);
+    return hsum8(acc);
+}
+
+void fw_lane_fma_f16(float *acc, const uint16_t *v, float p, int64_t n) {
+    for (int64_t d = 0; d < n; d++) acc[d] = fmaf(fw_h2f(v[d]), p, acc[d]);
+}
+
+void fw_lane_fma_f32(float *acc, const float *v, float p, int64_t n) {
+    for (int64_t d = 0; d < n; d++) acc[d] = fmaf(v[d], p, acc[d]);
+}
+
+void fw_lane_hsum(const float *acc, int64_t stride, float *out, int64_t n) {
+    for (int64_t d = 0; d < n; d++) {
+        float a[8];
+        for (int l = 0; l < 8; l++) a[l] = acc[l * stride + d];
+        out[d] = hsum8(a);
+    }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define FW_AVX2_ATTR __attribute__((target("avx2,fma,f16c")))
+
+// ggml_v_expf (ggml-cpu vec.h, AVX2+FMA; adapted there from Arm's optimized routines): the same
+// operations in the same order, so results are bit-identical to llama.cpp's softmax and SiLU.
+FW_AVX2_ATTR static inline __m256 ggml_like_expf(__m256 x) {
+    const __m256 r = _mm256_set1_ps(0x1.8p23f);
+    const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
+    const __m256 n = _mm256_sub_ps(z, r);
+    const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f),
+                                      _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+    const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
+    const __m256 k = _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1))));
+    const __m256i c = _mm256_castps_si256(_mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.f), n),
+                                                        _mm256_set1_ps(126), _CMP_GT_OQ));
+    const __m256 u = _mm256_mul_ps(b, b);
+    const __m256 j = _mm256_fmadd_ps(
+        _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
+                        _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
+        u, _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b));
+    if (!_mm256_movemask_ps(_mm256_castsi256_ps(c))) return _mm256_fmadd_ps(j, k, k);
+    const __m256i g = _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ)),
+                                       _mm256_set1_epi32((int)0x82000000u));
+    const __m256 s1 = _mm256_castsi256_ps(_mm256_add_epi32(g, _mm256_set1_epi32(0x7f000000)));
+    const __m256 s2 = _mm256_castsi256_ps(_mm256_sub_epi32(e, g));
+    const __m256i d = _mm256_castps_si256(_mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.f), n),
+                                                        _mm256_set1_ps(192), _CMP_GT_OQ));
+    return _mm256_or_ps(
+        _mm256_and_ps(_mm256_castsi256_ps(d), _mm256_mul_ps(s1, s1)),
+        _mm256_andnot_ps(_mm256_castsi256_ps(d),
+                         _mm256_or_ps(_mm256_and_ps(_mm256_castsi256_ps(c), _mm256_mul_ps(_mm256_fmadd_ps(s2, j, s2), s1)),
+                                      _mm256_andnot_ps(_mm256_castsi256_ps(c), _mm256_fmadd_ps(k, j, k)))));
+}
+
+FW_AVX2_ATTR static void softmax_ggml_avx2(float *x, int64_t n, int64_t first) {
+    float max = -INFINITY;
+    for (int64_t i = 0; i < n; i++) max = x[i] > max ? x[i] : max;
+    // Positions first..first+n-1 in llama.cpp's row of cells 0..; masked cells add exact zeros,
+    // so the groups of 8 are aligned on the absolute position.
+    float buf[8];
+    double sum = 0;
+    int64_t p = first & ~(int64_t)7;
+    for (; p < first + n; p += 8) {
+        for (int l = 0; l < 8; l++) {
+            const int64_t i = p + l - first;
+            buf[l] = (i >= 0 && i < n) ? x[i] - max : -INFINITY;
+        }
+        const __m256 val = ggml_like_expf(_mm256_loadu_ps(buf));
+        _mm256_storeu_ps(buf, val);
+        for (int l = 0; l < 8; l++) {
+            const int64_t i = p + l - first;
+            if (i >= 0 && i < n) x[i] = buf[l];
+        }
+        __m128 v2 = _mm_add_ps(_mm256_extractf128_ps(val, 1), _mm256_castps256_ps128(val));
+        v2 = _mm_add_ps(v2, _mm_movehl_ps(v2, v2));
+        v2 = _mm_add_ss(v2, _mm_movehdup_ps(v2));
+        sum += (double)_mm_cvtss_f32(v2);
+    }
+    const float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++) x[i] *= inv;
+}
+
+FW_AVX2_ATTR static void swiglu_ggml_avx2(float *x, const float *g, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        const __m256 s = _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1), ggml_like_expf(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(s, _mm256_loadu_ps(g + i)));
+    }
+    for (; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i])) * g[i];
+}
+#endif
+
+void fw_softmax_llamacpp(fw_isa isa, float *x, int64_t n, int64_t first) {
+#if defined(__x86_64__) || defined(__i386__)
+    if ((isa == FW_ISA_AVX2 || isa == FW_ISA_AVX512) && fw_isa_supported(FW_ISA_AVX2)) {
+        softmax_ggml_avx2(x, n, first);
+        return;
+    }
+#endif
+    (void)first;
+    fw_softmax(isa, x, n);
+}
+
+void fw_swiglu_llamacpp(fw_isa isa, float *x, const float *g, int64_t n) {
+#if defined(__x86_64__) || defined(__i386__)
+    if ((isa == FW_ISA_AVX2 || isa == FW_ISA_AVX512) && fw_isa_supported(FW_ISA_AVX2)) {
+        swiglu_ggml_avx2(x, g, n);
+        return;
+    }
+#endif
+    fw_silu(isa, x, x, n);
+    fw_mul(isa, x, g, x, n);
+}
