@@ -98,10 +98,8 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
             kernels.rmsNorm(s.q, b.qNorm, into: s.q, rows: n * c.heads, width: c.headDim)
             kernels.rmsNorm(s.k, b.kNorm, into: s.k, rows: n * c.kvHeads, width: c.headDim)
             for r in 0..<n {
-                Compute.rope(s.q + r * qw, heads: c.heads, headDim: c.headDim, position: start + r,
-                             base: b.ropeBase, scalingFactor: b.ropeScaling, layout: .neox, isa: isa)
-                Compute.rope(s.k + r * kw, heads: c.kvHeads, headDim: c.headDim, position: start + r,
-                             base: b.ropeBase, scalingFactor: b.ropeScaling, layout: .neox, isa: isa)
+                fw_rope_llamacpp(s.q + r * qw, Int64(c.heads), Int64(c.headDim), Int64(c.headDim), Int64(start + r), b.ropeBase, b.ropeScaling, 1)
+                fw_rope_llamacpp(s.k + r * kw, Int64(c.kvHeads), Int64(c.headDim), Int64(c.headDim), Int64(start + r), b.ropeBase, b.ropeScaling, 1)
             }
             Compute.scale(s.q, by: attentionScale, count: n * qw, isa: isa)
             kernels.storeKV(layer: l, state: s, start: start, n: n)

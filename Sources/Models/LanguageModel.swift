@@ -236,7 +236,7 @@ struct Kernels {
     /// RMSNorm of `rows` rows of `width` values.
     func rmsNorm(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
         for r in 0..<rows {
-            Compute.rmsNorm(x + r * width, weight: w, into: y + r * width, count: width, eps: Float(config.normEpsilon), isa: isa)
+            fw_rms_norm_llamacpp(x + r * width, w, y + r * width, Int64(width), Float(config.normEpsilon))
         }
     }
 

@@ -88,10 +88,8 @@ public final class Llama: LanguageModel, @unchecked Sendable {
                 if let bq = b.bq { Compute.add(s.q + r * qw, bq, into: s.q + r * qw, count: qw, isa: isa) }
                 if let bk = b.bk { Compute.add(s.k + r * kw, bk, into: s.k + r * kw, count: kw, isa: isa) }
                 if let bv = b.bv { Compute.add(s.v + r * vw, bv, into: s.v + r * vw, count: vw, isa: isa) }
-                Compute.rope(s.q + r * qw, heads: c.heads, headDim: c.headDim, rotatedDims: ropeDims, position: start + r,
-                             base: Float(c.ropeBase), scalingFactor: ropeScaling, layout: .normal, isa: isa)
-                Compute.rope(s.k + r * kw, heads: c.kvHeads, headDim: c.headDim, rotatedDims: ropeDims, position: start + r,
-                             base: Float(c.ropeBase), scalingFactor: ropeScaling, layout: .normal, isa: isa)
+                fw_rope_llamacpp(s.q + r * qw, Int64(c.heads), Int64(c.headDim), Int64(ropeDims), Int64(start + r), Float(c.ropeBase), ropeScaling, 0)
+                fw_rope_llamacpp(s.k + r * kw, Int64(c.kvHeads), Int64(c.headDim), Int64(ropeDims), Int64(start + r), Float(c.ropeBase), ropeScaling, 0)
             }
             kernels.storeKV(layer: l, state: s, start: start, n: n)
             kernels.attention(layer: l, state: s, start: start, n: n, scale: scale)

@@ -125,6 +125,11 @@ void fw_lane_hsum(const float *acc, int64_t stride, float *out, int64_t n);
 void fw_softmax_llamacpp(fw_isa isa, float *x, int64_t n, int64_t first);
 // x = silu(x) * g as llama.cpp's swiglu computes it on this ISA.
 void fw_swiglu_llamacpp(fw_isa isa, float *x, const float *g, int64_t n);
+// RoPE as llama.cpp's CPU build computes it (angles by repeated multiplication, pairs with FMA).
+void fw_rope_llamacpp(float *x, int64_t heads, int64_t head_dim, int64_t rot_dims, int64_t position,
+                      float base, float freq_scale_factor, int neox);
+// RMSNorm as llama.cpp's CPU backend computes it (double sum in order, then (x*scale)*w).
+void fw_rms_norm_llamacpp(const float *x, const float *w, float *y, int64_t n, float eps);
 // --- fp16 / bf16 helpers --------------------------------------------------------------------
 float fw_fp16_to_fp32(uint16_t h);
 uint16_t fw_fp32_to_fp16(float f);  // round to nearest even, like _cvtss_sh and numpy
