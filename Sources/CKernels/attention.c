@@ -165,3 +165,30 @@ void fw_rms_norm_llamacpp(const float *x, const float *w, float *y, int64_t n, f
     const float scale = 1.0f / sqrtf(mean + eps);
     for (int64_t i = 0; i < n; i++) y[i] = (x[i] * scale) * w[i];
 }
+
+// ggml_vec_dot_f16's order (AVX2: 4 accumulators of 8 lanes over steps of 32, then
+// GGML_F32x8_REDUCE; leftovers added in double), the path llama.cpp takes for one query row.
+static inline float reduce32(const float s[32]) {
+    float x[8], t[4];
+    for (int l = 0; l < 8; l++) x[l] = (s[l] + s[16 + l]) + (s[8 + l] + s[24 + l]);
+    for (int l = 0; l < 4; l++) t[l] = x[l] + x[l + 4];
+    return (t[0] + t[1]) + (t[2] + t[3]);
+}
+
+float fw_dot_f16_ggml(const uint16_t *a, const uint16_t *b, int64_t n) {
+    float acc[32] = {0};
+    const int64_t np = n & ~(int64_t)31;
+    for (int64_t i = 0; i < np; i += 32)
+        for (int l = 0; l < 32; l++) acc[l] = fmaf(fw_h2f(a[i + l]), fw_h2f(b[i + l]), acc[l]);
+    double sum = reduce32(acc);
+    for (int64_t i = np; i < n; i++) sum += (double)(fw_h2f(a[i]) * fw_h2f(b[i]));
+    return (float)sum;
+}
+
+void fw_lane_hsum32(const float *acc, int64_t stride, float *out, int64_t n) {
+    for (int64_t d = 0; d < n; d++) {
+        float a[32];
+        for (int l = 0; l < 32; l++) a[l] = acc[l * stride + d];
+        out[d] = reduce32(a);
+    }
+}

@@ -111,7 +111,7 @@ public final class SequenceState: @unchecked Sendable {
         logits = floats(n * c.vocabSize)
         scores = floats(threads * capacity)
         qHead = floats(threads * max(c.headDim, 16))
-        lanes = floats(threads * 8 * c.valueHeadDim)
+        lanes = floats(threads * 32 * c.valueHeadDim)
         var layers: [LayerCache] = []
         for sliding in c.slidingLayers {
             let window = sliding ? c.slidingWindow : nil
@@ -180,6 +180,9 @@ struct Kernels {
         let dot = fw_get_vec_dot(isa.raw, Int32(s.cacheType.ggml.rawValue))!
         let elem = s.cacheType.bytes
         let items = n * heads
+        // llama.cpp sums one query row with ggml_vec_dot_f16 and several with tinyBLAS.
+        let single = n == 1
+        let laneCount = single ? 32 : 8
         let isa = self.isa
         pool.run { worker in
             let per = (items + s.threads - 1) / s.threads
@@ -201,18 +204,18 @@ struct Kernels {
                     for j in 0..<count {
                         let slot = (first + j) % lc.slots
                         let krow = (lc.k + (slot * kw + g * hd) * 2).assumingMemoryBound(to: UInt16.self)
-                        scores[j] = fw_dot_f16_lanes(krow, qh16, Int64(hd)) * scale
+                        scores[j] = (single ? fw_dot_f16_ggml(krow, qh16, Int64(hd)) : fw_dot_f16_lanes(krow, qh16, Int64(hd))) * scale
                     }
                     fw_softmax_llamacpp(isa.raw, scores, Int64(count), Int64(first))
-                    let acc = s.lanes + worker * 8 * vd
-                    acc.update(repeating: 0, count: 8 * vd)
+                    let acc = s.lanes + worker * 32 * vd
+                    acc.update(repeating: 0, count: laneCount * vd)
                     for j in 0..<count {
                         let p = first + j, slot = p % lc.slots
                         let prob = fw_fp16_to_fp32(fw_fp32_to_fp16(scores[j]))
-                        fw_lane_fma_f16(acc + (p % 8) * vd, (lc.v + (slot * vw + g * vd) * 2).assumingMemoryBound(to: UInt16.self),
+                        fw_lane_fma_f16(acc + (p % laneCount) * vd, (lc.v + (slot * vw + g * vd) * 2).assumingMemoryBound(to: UInt16.self),
                                         prob, Int64(vd))
                     }
-                    fw_lane_hsum(acc, Int64(vd), out, Int64(vd))
+                    if single { fw_lane_hsum32(acc, Int64(vd), out, Int64(vd)) } else { fw_lane_hsum(acc, Int64(vd), out, Int64(vd)) }
                     continue
                 }
                 qh.update(from: src, count: hd)

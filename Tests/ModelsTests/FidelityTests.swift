@@ -59,7 +59,15 @@ struct Fidelity {
         for p in fx.prompts {
             let state = model.makeState(contextLength: 512, cacheType: cacheType)
             var last: Int32 = 0
-            try model.evaluate(p.tokens, state: state, allLogits: true) { i, logits in
+            let stepwise = ProcessInfo.processInfo.environment["FIDELITY_STEPWISE"] != nil
+            func run(_ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
+                if stepwise {
+                    for (i, t) in p.tokens.enumerated() { try model.evaluate([t], state: state, allLogits: false) { _, l in try body(i, l) } }
+                } else {
+                    try model.evaluate(p.tokens, state: state, allLogits: true, body)
+                }
+            }
+            try run { i, logits in
                 let pos = p.positions[i]
                 f.positions += 1
                 var best = 0
@@ -82,7 +90,9 @@ struct Fidelity {
                 }
             }
             f.prompts += 1
-            if greedy == p.greedy { f.greedyMatches += 1 }
+            if greedy == p.greedy { f.greedyMatches += 1 } else if ProcessInfo.processInfo.environment["FIDELITY_DEBUG"] != nil {
+                print("greedy differs at step \(greedy.indices.first { greedy[$0] != p.greedy[$0] } ?? -1) of prompt \(f.prompts - 1) (\(p.tokens.count) tokens)")
+            }
         }
         return f
     }

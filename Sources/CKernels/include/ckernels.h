@@ -130,6 +130,11 @@ void fw_rope_llamacpp(float *x, int64_t heads, int64_t head_dim, int64_t rot_dim
                       float base, float freq_scale_factor, int neox);
 // RMSNorm as llama.cpp's CPU backend computes it (double sum in order, then (x*scale)*w).
 void fw_rms_norm_llamacpp(const float *x, const float *w, float *y, int64_t n, float eps);
+// ggml_vec_dot_f16's order (32 lanes: 4 accumulators of 8, then GGML_F32x8_REDUCE), which
+// llama.cpp uses for a single query row.
+float fw_dot_f16_ggml(const uint16_t *a, const uint16_t *b, int64_t n);
+// out[d] = that reduction of the 32 lane rows acc[l * stride + d].
+void fw_lane_hsum32(const float *acc, int64_t stride, float *out, int64_t n);
 // --- fp16 / bf16 helpers --------------------------------------------------------------------
 float fw_fp16_to_fp32(uint16_t h);
 uint16_t fw_fp32_to_fp16(float f);  // round to nearest even, like _cvtss_sh and numpy
