@@ -230,8 +230,44 @@ static void quantize_q8_x86(const float *x, void *dst, int64_t n, int with_sum) 
     }
 }
 
+// Q8_K as llama.cpp's x86 build runs quantize_row_q8_K_ref: GCC contracts nearest_int's
+// `iscale*x + 12582912.f` into one FMA, so the product is not rounded before the magic add.
+static void quantize_q8_K_contracted(const float *x, void *dst, int64_t n) {
+    block_q8_K *y = dst;
+    for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
+        float max = 0, amax = 0;
+        for (int j = 0; j < QK_K; j++) {
+            const float ax = fabsf(x[j]);
+            if (ax > amax) { amax = ax; max = x[j]; }
+        }
+        if (!amax) {
+            memset(&y[i], 0, sizeof(block_q8_K));
+            continue;
+        }
+        const float iscale = -127.f / max;
+        for (int j = 0; j < QK_K; j++) {
+            const float val = fmaf(iscale, x[j], 12582912.f);
+            int bits;
+            memcpy(&bits, &val, sizeof(int));
+            const int v = (bits & 0x007fffff) - 0x00400000;
+            y[i].qs[j] = (int8_t)(v < 127 ? v : 127);
+        }
+        for (int j = 0; j < QK_K / 16; j++) {
+            int sum = 0;
+            for (int ii = 0; ii < 16; ii++) sum += y[i].qs[j * 16 + ii];
+            y[i].bsums[j] = (int16_t)sum;
+        }
+        y[i].d = 1 / iscale;
+    }
+}
+
 int fw_quantize_row_llamacpp(fw_isa isa, int type, const float *x, void *dst, int64_t n) {
 #ifdef FW_X86
+    if ((isa == FW_ISA_AVX2 || isa == FW_ISA_AVX512) && type == FW_TYPE_Q8_K) {
+        if (n % QK_K != 0) return FW_ERR_SHAPE;
+        quantize_q8_K_contracted(x, dst, n);
+        return FW_OK;
+    }
     if ((isa == FW_ISA_AVX2 || isa == FW_ISA_AVX512) && (type == FW_TYPE_Q8_0 || type == FW_TYPE_Q8_1)) {
         if (n % QK != 0) return FW_ERR_SHAPE;
         if (!fw_isa_supported(isa)) return FW_ERR_ISA_UNSUPPORTED;

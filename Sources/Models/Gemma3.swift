@@ -143,7 +143,9 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
     /// fp16 GELU-tanh for every fp16 input (ggml_table_gelu_f16).
     static let geluTable: [UInt16] = (0..<65536).map { i in
         let x = fw_fp16_to_fp32(UInt16(i))
-        let y = 0.5 * x * (1 + tanhf(0.79788456080286535587989211986876 * x * (1 + 0.044715 * x * x)))
+        // ggml_gelu_f32 as GCC contracts it: 1 + a·x·x becomes one FMA.
+        let inner = fmaf(0.044715 * x, x, 1)
+        let y = 0.5 * x * (1 + tanhf(0.79788456080286535587989211986876 * x * inner))
         return fw_fp32_to_fp16(y)
     }
 }

@@ -1,7 +1,8 @@
-// Attention dot products in the order llama.cpp's CPU backend sums them for an F16 KV cache
-// (ggml-cpu/llamafile/sgemm.cpp tinyBLAS, AVX2: one 8-lane FMA accumulator per output, lanes by
-// index mod 8, then hsum as ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))). Matching the order keeps the
-// logits bit-identical, so quantized activations round the same way downstream.
+// Float steps of the forward pass in the order and rounding llama.cpp's x86 CPU backend uses
+// (llama-cpp-python 0.3.36 wheels, GCC, AVX2), so logits come out bit-identical and quantized
+// activations round the same way downstream. Multi-row attention sums follow tinyBLAS
+// (ggml-cpu/llamafile/sgemm.cpp: one 8-lane FMA accumulator per output, lanes by index mod 8,
+// hsum ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))); single rows follow ggml_vec_dot_f16.
 #include "fw_internal.h"
 #include <math.h>
 
