@@ -11,7 +11,7 @@ static inline float hsum8(const float a[8]) {
     return (t0 + t2) + (t1 + t3);
 }
 
-float fw_dot_f16_lanes(const uint16_t *a, const uint16_t *b, int64_t n) {
+static float dot_f16_lanes_scalar(const uint16_t *a, const uint16_t *b, int64_t n) {
     float acc[8] = {0};
     for (int64_t i = 0; i < n; i += 8)
         for (int l = 0; l < 8 && i + l < n; l++)
@@ -19,7 +19,7 @@ float fw_dot_f16_lanes(const uint16_t *a, const uint16_t *b, int64_t n) {
     return hsum8(acc);
 }
 
-void fw_lane_fma_f16(float *acc, const uint16_t *v, float p, int64_t n) {
+static void lane_fma_f16_scalar(float *acc, const uint16_t *v, float p, int64_t n) {
     for (int64_t d = 0; d < n; d++) acc[d] = fmaf(fw_h2f(v[d]), p, acc[d]);
 }
 
@@ -27,7 +27,7 @@ void fw_lane_fma_f32(float *acc, const float *v, float p, int64_t n) {
     for (int64_t d = 0; d < n; d++) acc[d] = fmaf(v[d], p, acc[d]);
 }
 
-void fw_lane_hsum(const float *acc, int64_t stride, float *out, int64_t n) {
+static void lane_hsum_scalar(const float *acc, int64_t stride, float *out, int64_t n) {
     for (int64_t d = 0; d < n; d++) {
         float a[8];
         for (int l = 0; l < 8; l++) a[l] = acc[l * stride + d];
@@ -176,7 +176,7 @@ static inline float reduce32(const float s[32]) {
     return (t[0] + t[1]) + (t[2] + t[3]);
 }
 
-float fw_dot_f16_ggml(const uint16_t *a, const uint16_t *b, int64_t n) {
+static float dot_f16_ggml_scalar(const uint16_t *a, const uint16_t *b, int64_t n) {
     float acc[32] = {0};
     const int64_t np = n & ~(int64_t)31;
     for (int64_t i = 0; i < np; i += 32)
@@ -186,10 +186,110 @@ float fw_dot_f16_ggml(const uint16_t *a, const uint16_t *b, int64_t n) {
     return (float)sum;
 }
 
-void fw_lane_hsum32(const float *acc, int64_t stride, float *out, int64_t n) {
+static void lane_hsum32_scalar(const float *acc, int64_t stride, float *out, int64_t n) {
     for (int64_t d = 0; d < n; d++) {
         float a[32];
         for (int l = 0; l < 32; l++) a[l] = acc[l * stride + d];
         out[d] = reduce32(a);
     }
+}
+
+// AVX2 twins of the lane kernels above (same operations, same order), and the dispatch.
+#if defined(__x86_64__) || defined(__i386__)
+FW_AVX2_ATTR static inline float hsum8_avx2(__m256 v) {
+    __m128 t = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+    t = _mm_add_ps(t, _mm_movehl_ps(t, t));
+    t = _mm_add_ss(t, _mm_movehdup_ps(t));
+    return _mm_cvtss_f32(t);
+}
+
+FW_AVX2_ATTR static float dot_f16_lanes_avx2(const uint16_t *a, const uint16_t *b, int64_t n) {
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        acc = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i))),
+                              _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + i))), acc);
+    if (i < n) {
+        float l[8];
+        _mm256_storeu_ps(l, acc);
+        for (int k = 0; i + k < n; k++) l[k] = fmaf(fw_h2f(a[i + k]), fw_h2f(b[i + k]), l[k]);
+        acc = _mm256_loadu_ps(l);
+    }
+    return hsum8_avx2(acc);
+}
+
+FW_AVX2_ATTR static float dot_f16_ggml_avx2(const uint16_t *a, const uint16_t *b, int64_t n) {
+    __m256 s[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    const int64_t np = n & ~(int64_t)31;
+    for (int64_t i = 0; i < np; i += 32)
+        for (int j = 0; j < 4; j++)
+            s[j] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i + 8 * j))),
+                                   _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + i + 8 * j))), s[j]);
+    s[0] = _mm256_add_ps(s[0], s[2]);
+    s[1] = _mm256_add_ps(s[1], s[3]);
+    s[0] = _mm256_add_ps(s[0], s[1]);
+    const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(s[0]), _mm256_extractf128_ps(s[0], 1));
+    const __m128 t1 = _mm_hadd_ps(t0, t0);
+    double sum = _mm_cvtss_f32(_mm_hadd_ps(t1, t1));
+    for (int64_t i = np; i < n; i++) sum += (double)(fw_h2f(a[i]) * fw_h2f(b[i]));
+    return (float)sum;
+}
+
+FW_AVX2_ATTR static void lane_fma_f16_avx2(float *acc, const uint16_t *v, float p, int64_t n) {
+    const __m256 vp = _mm256_set1_ps(p);
+    int64_t d = 0;
+    for (; d + 8 <= n; d += 8)
+        _mm256_storeu_ps(acc + d, _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + d))), vp,
+                                                  _mm256_loadu_ps(acc + d)));
+    for (; d < n; d++) acc[d] = fmaf(fw_h2f(v[d]), p, acc[d]);
+}
+
+FW_AVX2_ATTR static void lane_hsum_avx2(const float *acc, int64_t st, float *out, int64_t n) {
+    int64_t d = 0;
+    for (; d + 8 <= n; d += 8) {
+        __m256 l[8];
+        for (int k = 0; k < 8; k++) l[k] = _mm256_loadu_ps(acc + k * st + d);
+        const __m256 t0 = _mm256_add_ps(l[0], l[4]), t1 = _mm256_add_ps(l[1], l[5]);
+        const __m256 t2 = _mm256_add_ps(l[2], l[6]), t3 = _mm256_add_ps(l[3], l[7]);
+        _mm256_storeu_ps(out + d, _mm256_add_ps(_mm256_add_ps(t0, t2), _mm256_add_ps(t1, t3)));
+    }
+    if (d < n) lane_hsum_scalar(acc + d, st, out + d, n - d);
+}
+
+FW_AVX2_ATTR static void lane_hsum32_avx2(const float *acc, int64_t st, float *out, int64_t n) {
+    int64_t d = 0;
+    for (; d + 8 <= n; d += 8) {
+        __m256 x[8];
+        for (int l = 0; l < 8; l++) {
+            const __m256 a0 = _mm256_add_ps(_mm256_loadu_ps(acc + l * st + d), _mm256_loadu_ps(acc + (16 + l) * st + d));
+            const __m256 a1 = _mm256_add_ps(_mm256_loadu_ps(acc + (8 + l) * st + d), _mm256_loadu_ps(acc + (24 + l) * st + d));
+            x[l] = _mm256_add_ps(a0, a1);
+        }
+        const __m256 t0 = _mm256_add_ps(x[0], x[4]), t1 = _mm256_add_ps(x[1], x[5]);
+        const __m256 t2 = _mm256_add_ps(x[2], x[6]), t3 = _mm256_add_ps(x[3], x[7]);
+        _mm256_storeu_ps(out + d, _mm256_add_ps(_mm256_add_ps(t0, t1), _mm256_add_ps(t2, t3)));
+    }
+    if (d < n) lane_hsum32_scalar(acc + d, st, out + d, n - d);
+}
+
+static int have_avx2(void) { return fw_isa_supported(FW_ISA_AVX2); }
+#define FW_PICK(avx2, scalar) (have_avx2() ? (avx2) : (scalar))
+#else
+#define FW_PICK(avx2, scalar) (scalar)
+#endif
+
+float fw_dot_f16_lanes(const uint16_t *a, const uint16_t *b, int64_t n) {
+    return FW_PICK(dot_f16_lanes_avx2(a, b, n), dot_f16_lanes_scalar(a, b, n));
+}
+float fw_dot_f16_ggml(const uint16_t *a, const uint16_t *b, int64_t n) {
+    return FW_PICK(dot_f16_ggml_avx2(a, b, n), dot_f16_ggml_scalar(a, b, n));
+}
+void fw_lane_fma_f16(float *acc, const uint16_t *v, float p, int64_t n) {
+    if (FW_PICK(1, 0)) { FW_PICK(lane_fma_f16_avx2(acc, v, p, n), (void)0); } else lane_fma_f16_scalar(acc, v, p, n);
+}
+void fw_lane_hsum(const float *acc, int64_t stride, float *out, int64_t n) {
+    if (FW_PICK(1, 0)) { FW_PICK(lane_hsum_avx2(acc, stride, out, n), (void)0); } else lane_hsum_scalar(acc, stride, out, n);
+}
+void fw_lane_hsum32(const float *acc, int64_t stride, float *out, int64_t n) {
+    if (FW_PICK(1, 0)) { FW_PICK(lane_hsum32_avx2(acc, stride, out, n), (void)0); } else lane_hsum32_scalar(acc, stride, out, n);
 }
