@@ -31,7 +31,7 @@ struct Run: AsyncParsableCommand {
             engine = try Engine(path: try resolveModelPath(model), threads: t ?? ThreadPool.physicalCores,
                                 contextLength: ctx, cacheType: cache)
         } catch {
-            throw ValidationError("\(error)")
+            throw fail(error)
         }
         let sampling = SamplingParameters(temperature: temp, topK: topK, topP: topP, minP: minP,
                                           repetitionPenalty: repeatPenalty, seed: seed)
@@ -46,7 +46,7 @@ struct Run: AsyncParsableCommand {
                 return true
             }
         } catch {
-            throw ValidationError("\(error)")
+            throw fail(error)
         }
         let tm = result.timings
         if json {
@@ -72,4 +72,10 @@ struct Run: AsyncParsableCommand {
             FileHandle.standardError.write(Data(line.utf8))
         }
     }
+}
+
+/// Prints one line to stderr and gives the exit code 1 (DESIGN.md: errors reach the user as one clear line).
+func fail(_ error: any Error) -> ExitCode {
+    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+    return ExitCode.failure
 }
