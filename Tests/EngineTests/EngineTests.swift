@@ -57,3 +57,20 @@ struct EngineTests {
         #expect(result.tokens.count <= 63)
     }
 }
+
+struct PerplexityTests {
+    @Test func scoresTheSecondHalfOfEachChunk() throws {
+        var m = SyntheticModel(.llama)
+        m.seed = 22
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fw-ppl-\(UUID().uuidString).gguf").path
+        try m.writer().write(to: path)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let e = try Engine(path: path, threads: 2, contextLength: 16)
+        let text = String(repeating: "the model of a thing ", count: 20)
+        let r = try e.perplexity(text: text, contextLength: 16, maxChunks: 3)
+        #expect(r.chunks == 3)
+        #expect(r.scoredTokens == 3 * 7)  // positions 8...14 predict 9...15
+        #expect(r.perplexity > 1 && r.perplexity.isFinite)
+        #expect(abs(r.running.last! - r.perplexity) < 1e-9)
+    }
+}
