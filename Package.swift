@@ -23,13 +23,14 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "Compute", dependencies: ["CKernels", "GGUF"], swiftSettings: optimized),
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: optimized),
-        .target(name: "Models", dependencies: ["GGUF"]),
+        .target(name: "Models", dependencies: ["GGUF", "CKernels", "Compute"], swiftSettings: optimized),
+        .target(name: "Engine", dependencies: ["Models", "Compute", "Tokenizers"], swiftSettings: optimized),
         .target(name: "Weigh", dependencies: ["GGUF", "Models"]),
         .target(name: "Templates", swiftSettings: optimized),
         .executableTarget(
             name: "FeatherCLI",
             dependencies: [
-                "GGUF", "Compute", "Tokenizers", "Models", "Weigh",
+                "GGUF", "Tokenizers", "Models", "Engine", "Weigh", "Compute",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -37,7 +38,8 @@ let package = Package(
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], resources: []),
         .testTarget(name: "ComputeTests", dependencies: ["CKernels", "Compute", "GGUF"]),
         .testTarget(name: "TokenizersTests", dependencies: ["GGUF", "Tokenizers"]),
-        .testTarget(name: "ModelsTests", dependencies: ["GGUF", "Models"]),
+        .testTarget(name: "ModelsTests", dependencies: ["GGUF", "Models", "Compute", "Tokenizers"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Models", "Tokenizers"]),
         .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Weigh"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
     ],

@@ -139,8 +139,8 @@ FW_AVX2 static FW_INLINE void dot_q8_0_nr(int64_t n, float *s, const void *w, co
 FW_AVX2 static FW_INLINE void dot_q4_K_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
     const block_q4_K *a = w;
     __m256 acc[FW_NR_MAX];
-    float accm[FW_NR_MAX];
-    for (int r = 0; r < nr; r++) { acc[r] = _mm256_setzero_ps(); accm[r] = 0; }
+    __m128 accm[FW_NR_MAX];  // mins in 4 lanes, as ggml's AVX2 ggml_vec_dot_q4_K_q8_K sums them
+    for (int r = 0; r < nr; r++) { acc[r] = _mm256_setzero_ps(); accm[r] = _mm_setzero_ps(); }
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     for (int64_t i = 0; i < n / QK_K; i++) {
         uint8_t sc[8], mn[8];
@@ -164,13 +164,19 @@ FW_AVX2 static FW_INLINE void dot_q4_K_nr(int64_t n, float *s, const void *w, co
         const float da = fw_h2f(a[i].d), dmina = fw_h2f(a[i].dmin);
         for (int r = 0; r < nr; r++) {
             const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
-            int summs = 0;
-            for (int j = 0; j < 8; j++) summs += mn[j] * (b->bsums[2 * j] + b->bsums[2 * j + 1]);
+            int32_t prod[4];
+            for (int l = 0; l < 4; l++)
+                prod[l] = mn[2 * l] * (b->bsums[4 * l] + b->bsums[4 * l + 1]) + mn[2 * l + 1] * (b->bsums[4 * l + 2] + b->bsums[4 * l + 3]);
+            const float dmin = -b->d * dmina;
+            accm[r] = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(_mm_loadu_si128((const __m128i *)prod)), accm[r]);
             acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(b->d * da), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
-            accm[r] += (b->d * dmina) * (float)summs;
         }
     }
-    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]) - accm[r];
+    for (int r = 0; r < nr; r++) {
+        __m128 m = _mm_add_ps(accm[r], _mm_movehl_ps(accm[r], accm[r]));
+        m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        s[r] = hsum_ps(acc[r]) + _mm_cvtss_f32(m);
+    }
 }
 
 FW_AVX2 static FW_INLINE void dot_q6_K_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {

@@ -203,3 +203,77 @@ int fw_quantize_row(fw_isa isa, int type, const float *x, void *dst, int64_t n) 
     }
     return FW_OK;
 }
+
+// Q8_0 / Q8_1 as llama.cpp's CPU backend quantizes activations at run time on x86 with AVX
+// (ggml-cpu/arch/x86/quants.c quantize_row_q8_0/_q8_1): id = 127/amax, not 1/d, and rounding
+// half to even (_mm256_round_ps), not roundf. Elsewhere (and for Q8_K) it is the reference.
+static void quantize_q8_x86(const float *x, void *dst, int64_t n, int with_sum) {
+    for (int64_t i = 0; i < n / QK; i++, x += QK) {
+        float amax = 0.0f;
+        for (int j = 0; j < QK; j++) amax = fmaxf(amax, fabsf(x[j]));
+        const float d = amax / 127.0f;
+        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        int8_t *qs;
+        if (with_sum) qs = ((block_q8_1 *)dst)[i].qs; else qs = ((block_q8_0 *)dst)[i].qs;
+        int sum = 0;
+        for (int j = 0; j < QK; j++) {
+            const int q = (int)nearbyintf(x[j] * id);
+            qs[j] = (int8_t)q;
+            sum += q;
+        }
+        if (with_sum) {
+            ((block_q8_1 *)dst)[i].d = fw_f2h(d);
+            ((block_q8_1 *)dst)[i].s = fw_f2h(d * (float)sum);
+        } else {
+            ((block_q8_0 *)dst)[i].d = fw_f2h(d);
+        }
+    }
+}
+
+// Q8_K as llama.cpp's x86 build runs quantize_row_q8_K_ref: GCC contracts nearest_int's
+// `iscale*x + 12582912.f` into one FMA, so the product is not rounded before the magic add.
+static void quantize_q8_K_contracted(const float *x, void *dst, int64_t n) {
+    block_q8_K *y = dst;
+    for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
+        float max = 0, amax = 0;
+        for (int j = 0; j < QK_K; j++) {
+            const float ax = fabsf(x[j]);
+            if (ax > amax) { amax = ax; max = x[j]; }
+        }
+        if (!amax) {
+            memset(&y[i], 0, sizeof(block_q8_K));
+            continue;
+        }
+        const float iscale = -127.f / max;
+        for (int j = 0; j < QK_K; j++) {
+            const float val = fmaf(iscale, x[j], 12582912.f);
+            int bits;
+            memcpy(&bits, &val, sizeof(int));
+            const int v = (bits & 0x007fffff) - 0x00400000;
+            y[i].qs[j] = (int8_t)(v < 127 ? v : 127);
+        }
+        for (int j = 0; j < QK_K / 16; j++) {
+            int sum = 0;
+            for (int ii = 0; ii < 16; ii++) sum += y[i].qs[j * 16 + ii];
+            y[i].bsums[j] = (int16_t)sum;
+        }
+        y[i].d = 1 / iscale;
+    }
+}
+
+int fw_quantize_row_llamacpp(fw_isa isa, int type, const float *x, void *dst, int64_t n) {
+#ifdef FW_X86
+    if ((isa == FW_ISA_AVX2 || isa == FW_ISA_AVX512) && type == FW_TYPE_Q8_K) {
+        if (n % QK_K != 0) return FW_ERR_SHAPE;
+        quantize_q8_K_contracted(x, dst, n);
+        return FW_OK;
+    }
+    if ((isa == FW_ISA_AVX2 || isa == FW_ISA_AVX512) && (type == FW_TYPE_Q8_0 || type == FW_TYPE_Q8_1)) {
+        if (n % QK != 0) return FW_ERR_SHAPE;
+        if (!fw_isa_supported(isa)) return FW_ERR_ISA_UNSUPPORTED;
+        quantize_q8_x86(x, dst, n, type == FW_TYPE_Q8_1);
+        return FW_OK;
+    }
+#endif
+    return fw_quantize_row(isa, type, x, dst, n);
+}

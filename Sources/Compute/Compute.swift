@@ -42,16 +42,19 @@ public enum Compute {
     /// Y = X Wᵀ for `count` activation rows: X is count × cols (row-major), Y is count × rows.
     /// The weight rows are split across the pool; each thread runs the tiled C kernel on its rows.
     public static func matmul(weights: QuantizedMatrix, x: UnsafePointer<Float>, count: Int,
-                              y: UnsafeMutablePointer<Float>, pool: ThreadPool, isa: ISA = .preferred) throws(ComputeError) {
-        try matmul(weights: [weights], x: x, count: count, outputs: [y], pool: pool, isa: isa)
+                              y: UnsafeMutablePointer<Float>, pool: ThreadPool, isa: ISA = .preferred,
+                              matchLlamaCpp: Bool = false) throws(ComputeError) {
+        try matmul(weights: [weights], x: x, count: count, outputs: [y], pool: pool, isa: isa, matchLlamaCpp: matchLlamaCpp)
     }
 
     /// Several matrices with the same input (e.g. the Q, K and V projections, or FFN gate and up):
     /// x is quantized once per activation type and all rows share one parallel dispatch.
     /// outputs[k] receives count × weights[k].rows values. With count 1 this is a matvec.
+    /// `matchLlamaCpp` quantizes the activations as llama.cpp's CPU backend does at run time on
+    /// this ISA (on x86: Q8_0/Q8_1 with 127/amax and half-to-even rounding) instead of the reference.
     public static func matmul(weights: [QuantizedMatrix], x: UnsafePointer<Float>, count: Int,
                               outputs: [UnsafeMutablePointer<Float>], pool: ThreadPool,
-                              isa: ISA = .preferred) throws(ComputeError) {
+                              isa: ISA = .preferred, matchLlamaCpp: Bool = false) throws(ComputeError) {
         precondition(weights.count == outputs.count, "one output per matrix")
         guard count > 0, let first = weights.first else { return }
         let cols = first.cols
@@ -66,7 +69,12 @@ public enum Compute {
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: xBytes * count, alignment: 64)
             quantized[act] = (buffer, xBytes)
             for j in 0..<count {
-                try quantize(x + j * cols, to: act, into: buffer + j * xBytes, count: cols, isa: isa)
+                if matchLlamaCpp {
+                    let rc = fw_quantize_row_llamacpp(isa.raw, Int32(act.rawValue), x + j * cols, buffer + j * xBytes, Int64(cols))
+                    try check(rc, type: act, what: "\(cols) activations for \(act.name)")
+                } else {
+                    try quantize(x + j * cols, to: act, into: buffer + j * xBytes, count: cols, isa: isa)
+                }
             }
         }
         // Rows of all matrices, end to end; each thread takes a contiguous stretch (multiples of

@@ -5,7 +5,7 @@ import CKernels
 public enum ISA: String, Sendable, CaseIterable {
     case scalar, avx2, avx512, neon
 
-    var raw: fw_isa {
+    public var raw: fw_isa {
         switch self {
         case .scalar: FW_ISA_SCALAR
         case .avx2: FW_ISA_AVX2

@@ -5,6 +5,6 @@ struct Feather: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "feather",
         abstract: "Run lightweight open LLMs locally and weigh them against each other.",
-        subcommands: [Inspect.self, Models.self, Tokenize.self, Detokenize.self, Synthesize.self, Bench.self]
+        subcommands: [Inspect.self, Models.self, Run.self, Perplexity.self, Tokenize.self, Detokenize.self, Bench.self, Synthesize.self]
     )
 }

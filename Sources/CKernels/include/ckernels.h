@@ -63,6 +63,10 @@ void fw_dequantize_row(int type, const void *src, float *dst, int64_t n);
 // --- Activation quantization (bit-exact with ggml quantize_row_q8_{0,1,K}_ref) -------------
 // type is FW_TYPE_Q8_0, FW_TYPE_Q8_1, FW_TYPE_Q8_K or FW_TYPE_F32 (a plain copy).
 int fw_quantize_row(fw_isa isa, int type, const float *x, void *dst, int64_t n);
+// As llama.cpp's CPU backend quantizes activations at run time on this ISA: on x86 AVX2/AVX-512,
+// Q8_0 and Q8_1 with id = 127/amax and round-half-even (ggml-cpu/arch/x86/quants.c); otherwise
+// the reference. Used by the forward pass so its numbers match llama.cpp's.
+int fw_quantize_row_llamacpp(fw_isa isa, int type, const float *x, void *dst, int64_t n);
 
 // --- Dot products ---------------------------------------------------------------------------
 // *s = dot(weight row w of type weight_type, activation row x of type fw_vec_dot_type(weight_type)).
@@ -108,6 +112,29 @@ void fw_scale(fw_isa isa, float *x, float a, int64_t n);
 // f32 -> f16 with round to nearest even (same bits on every ISA).
 void fw_f32_to_f16_row(fw_isa isa, const float *x, uint16_t *y, int64_t n);
 
+// Attention sums in llama.cpp's order (tinyBLAS, 8 FMA lanes by index mod 8, then a fixed hsum).
+// dot of two fp16 rows (n a multiple of 8 or not; a partial last group leaves lanes alone).
+float fw_dot_f16_lanes(const uint16_t *a, const uint16_t *b, int64_t n);
+// acc[d] = fma(v[d], p, acc[d]): one lane's accumulator row for a weighted sum of value rows.
+void fw_lane_fma_f16(float *acc, const uint16_t *v, float p, int64_t n);
+void fw_lane_fma_f32(float *acc, const float *v, float p, int64_t n);
+// out[d] = hsum of the 8 lane rows acc[l * stride + d].
+void fw_lane_hsum(const float *acc, int64_t stride, float *out, int64_t n);
+// Softmax of scores for positions first..first+n-1 as llama.cpp sums it on this ISA (on AVX2:
+// ggml_v_expf, groups of 8 aligned on the position, sum in double); elsewhere fw_softmax.
+void fw_softmax_llamacpp(fw_isa isa, float *x, int64_t n, int64_t first);
+// x = silu(x) * g as llama.cpp's swiglu computes it on this ISA.
+void fw_swiglu_llamacpp(fw_isa isa, float *x, const float *g, int64_t n);
+// RoPE as llama.cpp's CPU build computes it (angles by repeated multiplication, pairs with FMA).
+void fw_rope_llamacpp(float *x, int64_t heads, int64_t head_dim, int64_t rot_dims, int64_t position,
+                      float base, float freq_scale_factor, int neox);
+// RMSNorm as llama.cpp's CPU backend computes it (double sum in order, then (x*scale)*w).
+void fw_rms_norm_llamacpp(const float *x, const float *w, float *y, int64_t n, float eps);
+// ggml_vec_dot_f16's order (32 lanes: 4 accumulators of 8, then GGML_F32x8_REDUCE), which
+// llama.cpp uses for a single query row.
+float fw_dot_f16_ggml(const uint16_t *a, const uint16_t *b, int64_t n);
+// out[d] = that reduction of the 32 lane rows acc[l * stride + d].
+void fw_lane_hsum32(const float *acc, int64_t stride, float *out, int64_t n);
 // --- fp16 / bf16 helpers --------------------------------------------------------------------
 float fw_fp16_to_fp32(uint16_t h);
 uint16_t fw_fp32_to_fp16(float f);  // round to nearest even, like _cvtss_sh and numpy

@@ -1,0 +1,166 @@
+import Compute
+import Foundation
+import GGUF
+import Models
+import Tokenizers
+
+/// What to generate.
+public struct GenerationRequest: Sendable {
+    public var prompt: [TokenID]
+    public var maxTokens: Int = 128
+    public var sampling: SamplingParameters = .greedy
+    /// Alternatives reported with each generated token (0: only the chosen token's logprob).
+    public var topLogprobs: Int = 0
+    /// Whether to score the prompt tokens (each under the tokens before it).
+    public var promptLogprobs: Bool = false
+    /// Stop at the tokenizer's end-of-generation tokens (EOS, EOT, ...).
+    public var stopAtEndOfGeneration = true
+
+    public init(prompt: [TokenID], maxTokens: Int = 128, sampling: SamplingParameters = .greedy,
+                topLogprobs: Int = 0, promptLogprobs: Bool = false) {
+        self.prompt = prompt
+        self.maxTokens = maxTokens
+        self.sampling = sampling
+        self.topLogprobs = topLogprobs
+        self.promptLogprobs = promptLogprobs
+    }
+}
+
+/// One generated token as it streams.
+public struct GeneratedToken: Sendable, Equatable, Codable {
+    public var id: TokenID
+    /// The text this token completes (UTF-8 held back until a character is whole).
+    public var text: String
+    public var logprob: Float
+    public var topLogprobs: [TokenLogProb]
+}
+
+public enum FinishReason: String, Sendable, Codable { case stop, length }
+
+public struct GenerationTimings: Sendable, Codable, Equatable {
+    public var promptTokens = 0
+    public var promptSeconds = 0.0
+    public var generatedTokens = 0
+    public var generationSeconds = 0.0
+    public var promptTokensPerSecond: Double { promptSeconds > 0 ? Double(promptTokens) / promptSeconds : 0 }
+    public var generationTokensPerSecond: Double { generationSeconds > 0 ? Double(generatedTokens) / generationSeconds : 0 }
+}
+
+public struct GenerationResult: Sendable, Codable {
+    public var tokens: [GeneratedToken]
+    public var text: String
+    public var finishReason: FinishReason
+    /// For prompt token i ≥ 1, its logprob given tokens 0..<i; nil for the first.
+    public var promptLogprobs: [TokenLogProb?]
+    public var timings: GenerationTimings
+}
+
+public enum EngineError: Error, CustomStringConvertible, Equatable {
+    case emptyPrompt
+    public var description: String {
+        switch self {
+        case .emptyPrompt: "the prompt has no tokens"
+        }
+    }
+}
+
+/// A loaded model with its tokenizer: runs generations, one sequence state per request.
+public final class Engine: Sendable {
+    public let model: any LanguageModel
+    public let tokenizer: Tokenizer
+    /// Context of each sequence, in tokens.
+    public let contextLength: Int
+    public let cacheType: KVCacheType
+
+    public init(model: any LanguageModel, tokenizer: Tokenizer, contextLength: Int? = nil, cacheType: KVCacheType = .f16) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.contextLength = contextLength ?? min(model.config.contextLength, 4096)
+        self.cacheType = cacheType
+    }
+
+    /// Maps the file, reads its configuration and tokenizer.
+    public convenience init(path: String, threads: Int = ThreadPool.physicalCores, contextLength: Int? = nil,
+                            cacheType: KVCacheType = .f16) throws {
+        let file = try GGUFFile(path: path)
+        let model = try ModelRegistry.load(file: file, pool: ThreadPool(threads: threads))
+        try self.init(model: model, tokenizer: Tokenizer(gguf: file), contextLength: contextLength, cacheType: cacheType)
+    }
+
+    /// The prompt's tokens, with BOS as the model's metadata says.
+    public func tokenize(_ text: String) -> [TokenID] { tokenizer.tokenize(text, addSpecial: true, parseSpecial: true) }
+
+    /// Runs the request; `onToken` sees each token as it is chosen and returns false to stop.
+    public func generate(_ request: GenerationRequest,
+                         onToken: (GeneratedToken) throws -> Bool = { _ in true }) throws -> GenerationResult {
+        guard !request.prompt.isEmpty else { throw EngineError.emptyPrompt }
+        let state = model.makeState(contextLength: contextLength, cacheType: cacheType)
+        var sampler = Sampler(request.sampling)
+        var detok = StreamingDetokenizer(tokenizer: tokenizer)
+        var timings = GenerationTimings()
+        var history = request.prompt
+        var promptLogprobs: [TokenLogProb?] = request.promptLogprobs ? [nil] : []
+        var out: [GeneratedToken] = []
+        var text = ""
+        var finish = FinishReason.length
+        let prompt = request.prompt
+        var next: TokenID = 0
+        var chosen = TokenLogProb(id: 0, logprob: 0)
+        var alternatives: [TokenLogProb] = []
+
+        // Chooses the next token from the logits after the last evaluated token.
+        func choose(_ logits: UnsafeBufferPointer<Float>) {
+            next = sampler.sample(logits, history: history)
+            let lse = LogProbs.logSumExp(logits)
+            chosen = TokenLogProb(id: next, logprob: Float(Double(logits[Int(next)]) - lse))
+            alternatives = request.topLogprobs > 0 ? LogProbs.top(request.topLogprobs, of: logits, logSumExp: lse) : []
+        }
+
+        var start = Date()
+        try model.evaluate(prompt, state: state, allLogits: request.promptLogprobs) { i, logits in
+            if request.promptLogprobs && i + 1 < prompt.count {
+                let t = prompt[i + 1]
+                promptLogprobs.append(TokenLogProb(id: t, logprob: Float(Double(logits[Int(t)]) - LogProbs.logSumExp(logits))))
+            }
+            if i == prompt.count - 1 { choose(logits) }
+        }
+        timings.promptTokens = prompt.count
+        timings.promptSeconds = Date().timeIntervalSince(start)
+        start = Date()
+        while out.count < request.maxTokens {
+            if request.stopAtEndOfGeneration && tokenizer.isEndOfGeneration(next) { finish = .stop; break }
+            let token = GeneratedToken(id: next, text: detok.append(next), logprob: chosen.logprob, topLogprobs: alternatives)
+            out.append(token)
+            text += token.text
+            history.append(next)
+            if try !onToken(token) { finish = .stop; break }
+            if out.count == request.maxTokens { break }
+            if state.count >= state.capacity { break }
+            try model.evaluate([next], state: state, allLogits: false) { _, logits in choose(logits) }
+        }
+        let tail = detok.finish()
+        text += tail
+        timings.generatedTokens = out.count
+        timings.generationSeconds = Date().timeIntervalSince(start)
+        return GenerationResult(tokens: out, text: text, finishReason: finish, promptLogprobs: promptLogprobs, timings: timings)
+    }
+
+    /// The generated tokens as an async sequence; generation runs on a detached task.
+    public func stream(_ request: GenerationRequest) -> AsyncThrowingStream<GeneratedToken, Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task.detached { [self] in
+                do {
+                    _ = try generate(request) { token in
+                        if Task.isCancelled { return false }
+                        continuation.yield(token)
+                        return true
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+
+/// How the next token is chosen. `temperature` 0 is greedy (argmax, first index on ties).
+public struct SamplingParameters: Sendable, Equatable, Codable {
+    public var temperature: Float = 0.8
+    /// 0 keeps every token.
+    public var topK: Int = 40
+    /// 1 keeps every token.
+    public var topP: Float = 0.95
+    /// 0 keeps every token.
+    public var minP: Float = 0.05
+    /// 1 is off. Applied to the logits of tokens among the last `repetitionWindow` (llama.cpp's
+    /// penalty: positive logits divided, negative multiplied).
+    public var repetitionPenalty: Float = 1
+    public var repetitionWindow: Int = 64
+    public var seed: UInt64 = 0
+
+    public init(temperature: Float = 0.8, topK: Int = 40, topP: Float = 0.95, minP: Float = 0.05,
+                repetitionPenalty: Float = 1, repetitionWindow: Int = 64, seed: UInt64 = 0) {
+        self.temperature = temperature
+        self.topK = topK
+        self.topP = topP
+        self.minP = minP
+        self.repetitionPenalty = repetitionPenalty
+        self.repetitionWindow = repetitionWindow
+        self.seed = seed
+    }
+
+    public static let greedy = SamplingParameters(temperature: 0)
+}
+
+/// Chooses tokens from logits. Owns its random state and scratch (allocated once per vocabulary size).
+public struct Sampler: Sendable {
+    public let parameters: SamplingParameters
+    private var rng: SplitMix64
+    private var candidates: [(id: Int32, logit: Float)] = []
+
+    public init(_ parameters: SamplingParameters) {
+        self.parameters = parameters
+        rng = SplitMix64(seed: parameters.seed)
+    }
+
+    /// Index of the largest logit (the first one on ties).
+    public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
+        var best = 0
+        var value = -Float.infinity
+        for i in 0..<logits.count where logits[i] > value {
+            value = logits[i]
+            best = i
+        }
+        return Int32(best)
+    }
+
+    /// The next token given `logits` and the tokens so far (for the repetition penalty).
+    public mutating func sample(_ logits: UnsafeBufferPointer<Float>, history: [Int32] = []) -> Int32 {
+        let p = parameters
+        let penalized = p.repetitionPenalty != 1 ? Set(history.suffix(p.repetitionWindow)) : []
+        func adjusted(_ i: Int) -> Float {
+            let l = logits[i]
+            guard penalized.contains(Int32(i)) else { return l }
+            return l > 0 ? l / p.repetitionPenalty : l * p.repetitionPenalty
+        }
+        if p.temperature <= 0 {
+            if penalized.isEmpty { return Self.argmax(logits) }
+            var best = 0
+            var value = -Float.infinity
+            for i in 0..<logits.count where adjusted(i) > value { value = adjusted(i); best = i }
+            return Int32(best)
+        }
+        candidates.removeAll(keepingCapacity: true)
+        candidates.reserveCapacity(logits.count)
+        for i in 0..<logits.count { candidates.append((Int32(i), adjusted(i))) }
+        // Top-k, then temperature softmax, then top-p and min-p (llama.cpp's default chain order).
+        candidates.sort { $0.logit > $1.logit || ($0.logit == $1.logit && $0.id < $1.id) }
+        if p.topK > 0 && p.topK < candidates.count { candidates.removeLast(candidates.count - p.topK) }
+        let maxLogit = candidates[0].logit
+        var probs = candidates.map { Double(exp(($0.logit - maxLogit) / p.temperature)) }
+        var total = probs.reduce(0, +)
+        var keep = probs.count
+        if p.topP < 1 {
+            var cum = 0.0
+            for (i, q) in probs.enumerated() {
+                cum += q / total
+                if cum >= Double(p.topP) { keep = i + 1; break }
+            }
+        }
+        if p.minP > 0 {
+            let floor = probs[0] * Double(p.minP)
+            keep = min(keep, max(1, probs.prefix(keep).firstIndex { $0 < floor } ?? keep))
+        }
+        probs.removeLast(probs.count - keep)
+        total = probs.reduce(0, +)
+        var r = rng.nextDouble() * total
+        for (i, q) in probs.enumerated() {
+            r -= q
+            if r < 0 { return candidates[i].id }
+        }
+        return candidates[keep - 1].id
+    }
+}
+
+/// SplitMix64: small, seeded, identical on every platform.
+struct SplitMix64: Sendable {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    mutating func nextDouble() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}
+
+/// Log-probabilities from logits.
+public enum LogProbs {
+    /// log Σ exp(logits), in double.
+    public static func logSumExp(_ logits: UnsafeBufferPointer<Float>) -> Double {
+        var m = -Float.infinity
+        for v in logits where v > m { m = v }
+        var s = 0.0
+        for v in logits { s += Double(exp(v - m)) }
+        return Double(m) + log(s)
+    }
+
+    /// The `k` most likely tokens with their log-probabilities, most likely first.
+    public static func top(_ k: Int, of logits: UnsafeBufferPointer<Float>, logSumExp lse: Double? = nil) -> [TokenLogProb] {
+        let lse = lse ?? logSumExp(logits)
+        guard k > 0 else { return [] }
+        var best: [(Int, Float)] = []
+        best.reserveCapacity(k + 1)
+        for i in 0..<logits.count {
+            let v = logits[i]
+            if best.count == k, let last = best.last, v <= last.1 { continue }
+            let at = best.firstIndex { v > $0.1 } ?? best.count
+            best.insert((i, v), at: at)
+            if best.count > k { best.removeLast() }
+        }
+        return best.map { TokenLogProb(id: Int32($0.0), logprob: Float(Double($0.1) - lse)) }
+    }
+}
+
+public struct TokenLogProb: Sendable, Equatable, Codable {
+    public var id: Int32
+    public var logprob: Float
+    public init(id: Int32, logprob: Float) { self.id = id; self.logprob = logprob }
+}

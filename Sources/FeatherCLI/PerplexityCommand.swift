@@ -1,0 +1,28 @@
+import ArgumentParser
+import Compute
+import Engine
+import Foundation
+
+/// `feather perplexity`: llama-perplexity's method over a text file.
+struct Perplexity: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Perplexity of a model on a text file, computed as llama.cpp's llama-perplexity does.")
+    @Argument(help: "A .gguf path or a model short name.") var model: String
+    @Option(name: .shortAndLong, help: "UTF-8 text file.") var file: String
+    @Option(help: "Tokens per chunk.") var ctx = 512
+    @Option(help: "Chunks to score at most.") var chunks: Int?
+    @Option(name: .short, help: "Threads.") var t: Int?
+
+    func run() async throws {
+        do {
+            let engine = try Engine(path: try resolveModelPath(model), threads: t ?? ThreadPool.physicalCores, contextLength: ctx)
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            let r = try engine.perplexity(text: text, contextLength: ctx, maxChunks: chunks) { c, ppl in
+                FileHandle.standardError.write(Data("[\(c)] \(String(format: "%.4f", ppl))\n".utf8))
+            }
+            print(String(format: "perplexity: %.4f over %d chunks (%d scored tokens, ctx %d)", r.perplexity, r.chunks, r.scoredTokens, ctx))
+        } catch {
+            throw fail(error)
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Compute
+import Engine
+import Foundation
+import Models
+
+/// `feather run`: one prompt in, the generated text out (timings on stderr with --verbose).
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Generate text from a prompt with the built-in engine.")
+
+    @Argument(help: "A .gguf path or a model short name.") var model: String
+    @Option(name: .shortAndLong, help: "The prompt.") var prompt: String
+    @Option(name: .short, help: "Tokens to generate at most.") var n = 128
+    @Option(help: "Sampling temperature; 0 is greedy.") var temp: Float = 0.8
+    @Option(help: "Seed of the sampler.") var seed: UInt64 = 0
+    @Option(name: .customLong("top-k")) var topK = 40
+    @Option(name: .customLong("top-p")) var topP: Float = 0.95
+    @Option(name: .customLong("min-p")) var minP: Float = 0.05
+    @Option(name: .customLong("repeat-penalty")) var repeatPenalty: Float = 1
+    @Option(name: .short, help: "Threads (default: physical cores).") var t: Int?
+    @Option(help: "Context length in tokens.") var ctx = 4096
+    @Option(name: .customLong("cache-type"), help: "KV cache type: f16 or f32.") var cacheType = "f16"
+    @Option(help: "Alternatives per token in --json output.") var logprobs = 5
+    @Flag(help: "Print tokens, logprobs and timings as JSON.") var json = false
+    @Flag(help: "Timings on stderr.") var verbose = false
+
+    func run() async throws {
+        guard let cache = KVCacheType(rawValue: cacheType) else { throw ValidationError("--cache-type is f16 or f32") }
+        let engine: Engine
+        do {
+            engine = try Engine(path: try resolveModelPath(model), threads: t ?? ThreadPool.physicalCores,
+                                contextLength: ctx, cacheType: cache)
+        } catch {
+            throw fail(error)
+        }
+        let sampling = SamplingParameters(temperature: temp, topK: topK, topP: topP, minP: minP,
+                                          repetitionPenalty: repeatPenalty, seed: seed)
+        let request = GenerationRequest(prompt: engine.tokenize(prompt), maxTokens: n, sampling: sampling,
+                                        topLogprobs: json ? logprobs : 0, promptLogprobs: json)
+        let result: GenerationResult
+        do {
+            result = try engine.generate(request) { token in
+                if !json {
+                    FileHandle.standardOutput.write(Data(token.text.utf8))
+                }
+                return true
+            }
+        } catch {
+            throw fail(error)
+        }
+        let tm = result.timings
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            struct Output: Encodable {
+                let prompt_tokens: [Int32]
+                let result: GenerationResult
+                let prompt_tokens_per_second: Double
+                let generation_tokens_per_second: Double
+            }
+            let data = try encoder.encode(Output(prompt_tokens: request.prompt, result: result,
+                                                 prompt_tokens_per_second: tm.promptTokensPerSecond,
+                                                 generation_tokens_per_second: tm.generationTokensPerSecond))
+            FileHandle.standardOutput.write(data + Data("\n".utf8))
+        } else {
+            print("")
+        }
+        if verbose {
+            let line = String(format: "prompt: %d tokens, %.2f s, %.1f tok/s; generation: %d tokens, %.2f s, %.1f tok/s\n",
+                              tm.promptTokens, tm.promptSeconds, tm.promptTokensPerSecond,
+                              tm.generatedTokens, tm.generationSeconds, tm.generationTokensPerSecond)
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+    }
+}
+
+/// Prints one line to stderr and gives the exit code 1 (DESIGN.md: errors reach the user as one clear line).
+func fail(_ error: any Error) -> ExitCode {
+    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+    return ExitCode.failure
+}

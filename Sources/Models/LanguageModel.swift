@@ -1,0 +1,284 @@
+import CKernels
+import Compute
+import GGUF
+
+/// Element type of the KV cache. F16 matches llama.cpp's default (`--cache-type-k f16`).
+public enum KVCacheType: String, Sendable, CaseIterable {
+    case f16, f32
+
+    var ggml: GGMLType { self == .f16 ? .f16 : .f32 }
+    var bytes: Int { self == .f16 ? 2 : 4 }
+}
+
+/// Errors while running a model.
+public enum InferenceError: Error, CustomStringConvertible, Equatable {
+    /// A token would land past the end of the sequence's context.
+    case contextFull(position: Int, capacity: Int)
+    case badToken(Int32, vocabularySize: Int)
+    case missingTensor(String)
+
+    public var description: String {
+        switch self {
+        case .contextFull(let p, let c): "position \(p) is past the end of the context (\(c) tokens); use a larger --ctx"
+        case .badToken(let t, let n): "token id \(t) is outside the vocabulary (\(n) tokens)"
+        case .missingTensor(let name): "model file lacks the tensor '\(name)'"
+        }
+    }
+}
+
+/// A decoder-only transformer over a memory-mapped GGUF file.
+///
+/// A model holds only weights; everything that changes while a sequence runs (its KV cache and
+/// scratch buffers) lives in a `SequenceState`, so one model serves several sequences.
+public protocol LanguageModel: AnyObject, Sendable {
+    var config: ModelConfig { get }
+    /// The state of one sequence with room for `contextLength` tokens.
+    func makeState(contextLength: Int, cacheType: KVCacheType) -> SequenceState
+    /// Appends `tokens` to the sequence (at positions state.count...), running them through the
+    /// network in chunks of `state.chunkSize`. `body(i, logits)` is called with the vocabulary
+    /// logits after token i: for every token when `allLogits`, else only for the last one.
+    /// The logits buffer is reused; copy what you keep.
+    func evaluate(_ tokens: [Int32], state: SequenceState, allLogits: Bool,
+                  _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws
+}
+
+/// The registry: one model type per `general.architecture`.
+public enum ModelRegistry {
+    /// Loads the architecture the file names.
+    public static func load(path: String, threads: Int = ThreadPool.physicalCores) throws -> any LanguageModel {
+        try load(file: GGUFFile(path: path), pool: ThreadPool(threads: threads))
+    }
+
+    public static func load(file: GGUFFile, pool: ThreadPool) throws -> any LanguageModel {
+        let config = try ModelConfig(gguf: file)
+        switch config.architecture {
+        case "llama", "mistral3": return try Llama(file: file, config: config, pool: pool)
+        case "gemma3": return try Gemma3(file: file, config: config, pool: pool)
+        default: throw ModelError.unsupportedArchitecture(config.architecture)
+        }
+    }
+}
+
+/// The KV cache and scratch memory of one sequence. Allocated once; nothing is allocated per token.
+public final class SequenceState: @unchecked Sendable {
+    /// Tokens in the cache (the next token's position).
+    public private(set) var count = 0
+    /// Most tokens this sequence can hold.
+    public let capacity: Int
+    /// Tokens per forward chunk (llama.cpp's ubatch).
+    public let chunkSize: Int
+    public let cacheType: KVCacheType
+    let layers: [LayerCache]
+    let vocabSize: Int
+    // Scratch, chunkSize rows each.
+    let x, xn, q, k, v, attn, o, gate, up: UnsafeMutablePointer<Float>
+    let logits: UnsafeMutablePointer<Float>
+    /// Per worker: attention scores over the context, and an f32 copy of one query head.
+    let scores: UnsafeMutablePointer<Float>
+    let qHead: UnsafeMutablePointer<Float>
+    /// Per worker: 8 lane accumulators of one head's attention output.
+    let lanes: UnsafeMutablePointer<Float>
+    let threads: Int
+    private var owned: [UnsafeMutableRawPointer] = []
+
+    struct LayerCache {
+        let k: UnsafeMutableRawPointer
+        let v: UnsafeMutableRawPointer
+        /// Rows held; for a sliding-window layer, window + chunk (a ring), else the capacity.
+        let slots: Int
+        let window: Int?
+    }
+
+    init(config c: ModelConfig, capacity: Int, cacheType: KVCacheType, threads: Int, chunkSize: Int = 64) {
+        self.capacity = capacity
+        self.chunkSize = max(1, min(chunkSize, capacity))
+        self.cacheType = cacheType
+        self.threads = threads
+        vocabSize = c.vocabSize
+        var owned: [UnsafeMutableRawPointer] = []
+        func floats(_ n: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutableRawPointer.allocate(byteCount: max(n, 1) * 4, alignment: 64)
+            p.initializeMemory(as: UInt8.self, repeating: 0, count: max(n, 1) * 4)
+            owned.append(p)
+            return p.assumingMemoryBound(to: Float.self)
+        }
+        let n = self.chunkSize
+        let qWidth = c.heads * c.headDim, kvWidth = c.kvHeads * max(c.headDim, c.valueHeadDim)
+        x = floats(n * c.embeddingWidth); xn = floats(n * c.embeddingWidth); o = floats(n * c.embeddingWidth)
+        q = floats(n * qWidth); k = floats(n * kvWidth); v = floats(n * kvWidth)
+        attn = floats(n * c.heads * c.valueHeadDim)
+        gate = floats(n * c.ffnWidth); up = floats(n * c.ffnWidth)
+        logits = floats(n * c.vocabSize)
+        scores = floats(threads * capacity)
+        qHead = floats(threads * max(c.headDim, 16))
+        lanes = floats(threads * 32 * c.valueHeadDim)
+        var layers: [LayerCache] = []
+        for sliding in c.slidingLayers {
+            let window = sliding ? c.slidingWindow : nil
+            var slots = capacity
+            if let window { slots = min(capacity, window + n) }
+            let kBytes = slots * c.kvHeads * c.headDim * cacheType.bytes
+            let vBytes = slots * c.kvHeads * c.valueHeadDim * cacheType.bytes
+            let kp = UnsafeMutableRawPointer.allocate(byteCount: max(kBytes, 1), alignment: 64)
+            let vp = UnsafeMutableRawPointer.allocate(byteCount: max(vBytes, 1), alignment: 64)
+            owned += [kp, vp]
+            layers.append(LayerCache(k: kp, v: vp, slots: slots, window: window))
+        }
+        self.layers = layers
+        self.owned = owned
+    }
+
+    deinit { for p in owned { p.deallocate() } }
+
+    /// Forgets every token (the memory is kept).
+    public func reset() { count = 0 }
+
+    /// Drops the tokens from `position` on, e.g. to reuse a shared prompt prefix. Sliding-window
+    /// layers may have overwritten older rows, so only a cut within the last chunk is safe there.
+    public func truncate(to position: Int) {
+        precondition(position >= 0 && position <= count)
+        count = position
+    }
+
+    func advance(by n: Int) { count += n }
+}
+
+/// The steps every architecture shares: KV-cache writes, attention, norms, logits.
+/// Each architecture file composes these in its own order.
+struct Kernels {
+    let config: ModelConfig
+    let pool: ThreadPool
+    let isa = ISA.preferred
+
+    /// Writes K and V rows of `n` tokens at positions start..<start+n into layer `l`'s cache.
+    func storeKV(layer l: Int, state s: SequenceState, start: Int, n: Int) {
+        let lc = s.layers[l]
+        let kw = config.kvHeads * config.headDim, vw = config.kvHeads * config.valueHeadDim
+        for t in 0..<n {
+            let slot = (start + t) % lc.slots
+            switch s.cacheType {
+            case .f16:
+                Compute.toF16(s.k + t * kw, into: (lc.k + slot * kw * 2).assumingMemoryBound(to: UInt16.self), count: kw, isa: isa)
+                Compute.toF16(s.v + t * vw, into: (lc.v + slot * vw * 2).assumingMemoryBound(to: UInt16.self), count: vw, isa: isa)
+            case .f32:
+                (lc.k + slot * kw * 4).assumingMemoryBound(to: Float.self).update(from: s.k + t * kw, count: kw)
+                (lc.v + slot * vw * 4).assumingMemoryBound(to: Float.self).update(from: s.v + t * vw, count: vw)
+            }
+        }
+    }
+
+    /// Causal attention of `n` queries (in s.q, positions start..<start+n) over layer `l`'s cache,
+    /// into s.attn. Scores are q·k × scale; a sliding-window layer sees the last `window` positions
+    /// (llama.cpp: masked when query − key ≥ n_swa). With an F16 cache the query and the
+    /// probabilities are rounded to f16 first, as ggml's mul_mat does with an F16 operand.
+    func attention(layer l: Int, state s: SequenceState, start: Int, n: Int, scale: Float) {
+        let lc = s.layers[l]
+        let hd = config.headDim, vd = config.valueHeadDim
+        let heads = config.heads, group = config.heads / config.kvHeads
+        let kw = config.kvHeads * hd, vw = config.kvHeads * vd
+        let f16 = s.cacheType == .f16
+        let dot = fw_get_vec_dot(isa.raw, Int32(s.cacheType.ggml.rawValue))!
+        let elem = s.cacheType.bytes
+        let items = n * heads
+        // llama.cpp sums one query row with ggml_vec_dot_f16 and several with tinyBLAS.
+        let single = n == 1
+        let laneCount = single ? 32 : 8
+        let isa = self.isa
+        pool.run { worker in
+            let per = (items + s.threads - 1) / s.threads
+            let lo = worker * per, hi = min(items, lo + per)
+            guard lo < hi else { return }
+            let scores = s.scores + worker * s.capacity
+            let qh = s.qHead + worker * max(hd, 16)
+            for item in lo..<hi {
+                let t = item / heads, h = item % heads, g = h / group
+                let pos = start + t
+                let first = lc.window.map { max(0, pos - $0 + 1) } ?? 0
+                let src = s.q + t * heads * hd + h * hd
+                let count = pos - first + 1
+                let out = s.attn + t * heads * vd + h * vd
+                if f16 {
+                    // llama.cpp order (see attention.c): f16 query, lane sums by index mod 8.
+                    let qh16 = UnsafeMutableRawPointer(qh).assumingMemoryBound(to: UInt16.self)
+                    Compute.toF16(src, into: qh16, count: hd, isa: isa)
+                    for j in 0..<count {
+                        let slot = (first + j) % lc.slots
+                        let krow = (lc.k + (slot * kw + g * hd) * 2).assumingMemoryBound(to: UInt16.self)
+                        scores[j] = (single ? fw_dot_f16_ggml(krow, qh16, Int64(hd)) : fw_dot_f16_lanes(krow, qh16, Int64(hd))) * scale
+                    }
+                    fw_softmax_llamacpp(isa.raw, scores, Int64(count), Int64(first))
+                    let acc = s.lanes + worker * 32 * vd
+                    acc.update(repeating: 0, count: laneCount * vd)
+                    for j in 0..<count {
+                        let p = first + j, slot = p % lc.slots
+                        let prob = fw_fp16_to_fp32(fw_fp32_to_fp16(scores[j]))
+                        fw_lane_fma_f16(acc + (p % laneCount) * vd, (lc.v + (slot * vw + g * vd) * 2).assumingMemoryBound(to: UInt16.self),
+                                        prob, Int64(vd))
+                    }
+                    if single { fw_lane_hsum32(acc, Int64(vd), out, Int64(vd)) } else { fw_lane_hsum(acc, Int64(vd), out, Int64(vd)) }
+                    continue
+                }
+                qh.update(from: src, count: hd)
+                for j in 0..<count {
+                    let slot = (first + j) % lc.slots
+                    var d: Float = 0
+                    dot(Int64(hd), &d, lc.k + (slot * kw + g * hd) * elem, qh)
+                    scores[j] = d * scale
+                }
+                Compute.softmax(scores, count: count, isa: isa)
+                out.update(repeating: 0, count: vd)
+                for j in 0..<count {
+                    let slot = (first + j) % lc.slots
+                    Compute.axpy(scores[j], (lc.v + (slot * vw + g * vd) * 4).assumingMemoryBound(to: Float.self),
+                                 into: out, count: vd, isa: isa)
+                }
+            }
+        }
+    }
+
+    /// RMSNorm of `rows` rows of `width` values.
+    func rmsNorm(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        for r in 0..<rows {
+            fw_rms_norm_llamacpp(x + r * width, w, y + r * width, Int64(width), Float(config.normEpsilon))
+        }
+    }
+
+    /// Checks the tokens and the room left before a forward pass.
+    func check(_ tokens: [Int32], state s: SequenceState) throws(InferenceError) {
+        if s.count + tokens.count > s.capacity {
+            throw .contextFull(position: s.count + tokens.count - 1, capacity: s.capacity)
+        }
+        for t in tokens where t < 0 || Int(t) >= config.vocabSize { throw .badToken(t, vocabularySize: config.vocabSize) }
+    }
+}
+
+/// Weights of one model: matrices stay mapped in their GGUF type; small vectors (norms, biases)
+/// are copied to f32 once.
+final class WeightStore: @unchecked Sendable {
+    let file: GGUFFile
+    private var owned: [UnsafeMutablePointer<Float>] = []
+
+    init(file: GGUFFile) { self.file = file }
+    deinit { for p in owned { p.deallocate() } }
+
+    func has(_ name: String) -> Bool { file.tensor(named: name) != nil }
+
+    func matrix(_ name: String) throws -> QuantizedMatrix {
+        guard has(name) else { throw InferenceError.missingTensor(name) }
+        return try QuantizedMatrix(file: file, tensor: name)
+    }
+
+    func vector(_ name: String) throws -> UnsafePointer<Float> {
+        guard let info = file.tensor(named: name) else { throw InferenceError.missingTensor(name) }
+        let n = info.elementCount
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        owned.append(p)
+        let bytes = file.data(of: info)
+        try Compute.dequantize(info.type, from: bytes.baseAddress!, to: p, count: n)
+        return UnsafePointer(p)
+    }
+
+    func optionalVector(_ name: String) throws -> UnsafePointer<Float>? {
+        has(name) ? try vector(name) : nil
+    }
+}
