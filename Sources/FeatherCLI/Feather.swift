@@ -1,4 +1,5 @@
 import ArgumentParser
+import Models
 
 @main
 struct Feather: AsyncParsableCommand {
@@ -7,4 +8,9 @@ struct Feather: AsyncParsableCommand {
         abstract: "Run lightweight open LLMs locally and weigh them against each other.",
         subcommands: [Inspect.self, Models.self, Run.self, Perplexity.self, Tokenize.self, Detokenize.self, Bench.self, Synthesize.self]
     )
+}
+
+/// A model path from a path or short name (see `feather models`).
+func resolveModelPath(_ model: String) throws -> String {
+    try ModelLocator().resolve(model)
 }

@@ -1,12 +1,6 @@
 import ArgumentParser
 import Foundation
-import Models
 import Tokenizers
-
-/// A model path from a path or short name (see `feather models`).
-func resolveModelPath(_ model: String) throws -> String {
-    try ModelLocator().resolve(model)
-}
 
 /// CPU time of the calling thread: tokenizing is single-threaded, and wall time on a busy machine is not.
 func threadCPUSeconds() -> Double {
