@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "Compute", dependencies: ["CKernels", "GGUF"], swiftSettings: optimized),
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: optimized),
         .target(name: "Models", dependencies: ["GGUF", "CKernels", "Compute"], swiftSettings: optimized),
-        .target(name: "Engine", dependencies: ["Models", "Compute", "Tokenizers"], swiftSettings: optimized),
+        .target(name: "Engine", dependencies: ["Models", "Compute", "Tokenizers", "Templates"], swiftSettings: optimized),
         .target(name: "Weigh", dependencies: ["GGUF", "Models"]),
         .target(name: "Templates", swiftSettings: optimized),
         .executableTarget(
@@ -39,7 +39,7 @@ let package = Package(
         .testTarget(name: "ComputeTests", dependencies: ["CKernels", "Compute", "GGUF"]),
         .testTarget(name: "TokenizersTests", dependencies: ["GGUF", "Tokenizers"]),
         .testTarget(name: "ModelsTests", dependencies: ["GGUF", "Models", "Compute", "Tokenizers"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Models", "Tokenizers"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Models", "Tokenizers", "Templates"]),
         .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Weigh"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
     ],

@@ -71,10 +71,14 @@ public final class Engine: Sendable {
     /// Context of each sequence, in tokens.
     public let contextLength: Int
     public let cacheType: KVCacheType
+    /// The chat template stored in the file (`tokenizer.chat_template`), if any.
+    public let chatTemplate: String?
 
-    public init(model: any LanguageModel, tokenizer: Tokenizer, contextLength: Int? = nil, cacheType: KVCacheType = .f16) {
+    public init(model: any LanguageModel, tokenizer: Tokenizer, contextLength: Int? = nil, cacheType: KVCacheType = .f16,
+                chatTemplate: String? = nil) {
         self.model = model
         self.tokenizer = tokenizer
+        self.chatTemplate = chatTemplate
         self.contextLength = contextLength ?? min(model.config.contextLength, 4096)
         self.cacheType = cacheType
     }
@@ -84,7 +88,8 @@ public final class Engine: Sendable {
                             cacheType: KVCacheType = .f16) throws {
         let file = try GGUFFile(path: path)
         let model = try ModelRegistry.load(file: file, pool: ThreadPool(threads: threads))
-        try self.init(model: model, tokenizer: Tokenizer(gguf: file), contextLength: contextLength, cacheType: cacheType)
+        try self.init(model: model, tokenizer: Tokenizer(gguf: file), contextLength: contextLength, cacheType: cacheType,
+                      chatTemplate: file.string("tokenizer.chat_template"))
     }
 
     /// The prompt's tokens, with BOS as the model's metadata says.

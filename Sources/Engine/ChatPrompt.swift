@@ -1,0 +1,108 @@
+import Foundation
+import Templates
+import Tokenizers
+
+/// One turn of a conversation.
+public struct ChatMessage: Sendable, Codable, Equatable, Hashable {
+    public var role: String
+    public var content: String
+    public init(role: String, content: String) {
+        self.role = role
+        self.content = content
+    }
+}
+
+/// Where a chat template came from.
+public enum ChatTemplateOrigin: Sendable, Equatable, CustomStringConvertible {
+    /// `tokenizer.chat_template` in the model file.
+    case model
+    /// The file has none; the architecture's known template is used.
+    case builtIn(String)
+    /// `--chat-template FILE`.
+    case file(String)
+
+    public var description: String {
+        switch self {
+        case .model: "the model's own template"
+        case .builtIn(let name): "built-in \(name) template (the model file has none)"
+        case .file(let path): "template from \(path)"
+        }
+    }
+}
+
+public enum ChatError: Error, CustomStringConvertible, Equatable {
+    case unreadableTemplate(path: String, reason: String)
+    case badTemplate(origin: String, reason: String)
+    case render(String)
+
+    public var description: String {
+        switch self {
+        case .unreadableTemplate(let path, let reason): "cannot read chat template \(path): \(reason)"
+        case .badTemplate(let origin, let reason): "chat template (\(origin)) does not parse: \(reason)"
+        case .render(let reason): "chat template failed: \(reason)"
+        }
+    }
+}
+
+/// Turns a conversation into prompt tokens with the model's chat template, as llama.cpp does:
+/// the template is rendered with the vocabulary's BOS/EOS texts, a BOS the template writes itself is
+/// dropped when the tokenizer adds one anyway, and the text is tokenized with special tokens parsed.
+public struct ChatFormatter: Sendable {
+    public let origin: ChatTemplateOrigin
+    public let source: String
+    let template: ChatTemplate
+    let tokenizer: Tokenizer
+
+    /// The template for `engine`: `templateFile` when given, else the model's own, else the
+    /// architecture's known template (Gemma 3 turn markers; ChatML, as llama.cpp, for the rest).
+    public init(engine: Engine, templateFile: String? = nil) throws {
+        let source: String, origin: ChatTemplateOrigin
+        if let templateFile {
+            do { source = try String(contentsOfFile: templateFile, encoding: .utf8) } catch {
+                throw ChatError.unreadableTemplate(path: templateFile, reason: error.localizedDescription)
+            }
+            origin = .file(templateFile)
+        } else if let own = engine.chatTemplate, !own.isEmpty {
+            (source, origin) = (own, .model)
+        } else {
+            (source, origin) = Self.builtIn(architecture: engine.model.config.architecture)
+        }
+        try self.init(source: source, origin: origin, tokenizer: engine.tokenizer)
+    }
+
+    public init(source: String, origin: ChatTemplateOrigin, tokenizer: Tokenizer) throws {
+        do { template = try ChatTemplate(source: source) } catch {
+            throw ChatError.badTemplate(origin: origin.description, reason: "\(error)")
+        }
+        self.source = source
+        self.origin = origin
+        self.tokenizer = tokenizer
+    }
+
+    /// The fallback template for an architecture whose file has none.
+    public static func builtIn(architecture: String) -> (String, ChatTemplateOrigin) {
+        architecture.hasPrefix("gemma") ? (gemma3ChatTemplate, .builtIn("gemma")) : (chatMLTemplate, .builtIn("chatml"))
+    }
+
+    /// The conversation as text, exactly as the template writes it (BOS text included if it writes one).
+    public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool = true) throws -> String {
+        let values: [Value] = messages.map { .dict(OrderedDict([("role", .string($0.role)), ("content", .string($0.content))])) }
+        do {
+            return try template.render(messages: values, addGenerationPrompt: addGenerationPrompt,
+                                       bosToken: tokenizer.bos.map { tokenizer.text(of: $0) } ?? "",
+                                       eosToken: tokenizer.eos.map { tokenizer.text(of: $0) } ?? "")
+        } catch {
+            throw ChatError.render("\(error)")
+        }
+    }
+
+    /// The prompt tokens for the conversation.
+    public func tokens(_ messages: [ChatMessage], addGenerationPrompt: Bool = true) throws -> [TokenID] {
+        var text = try render(messages, addGenerationPrompt: addGenerationPrompt)
+        if tokenizer.addBOS, let bos = tokenizer.bos {
+            let bosText = tokenizer.text(of: bos)
+            if !bosText.isEmpty && text.hasPrefix(bosText) { text.removeFirst(bosText.count) }
+        }
+        return tokenizer.tokenize(text, addSpecial: true, parseSpecial: true)
+    }
+}

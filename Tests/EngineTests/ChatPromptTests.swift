@@ -1,0 +1,49 @@
+import Engine
+import Foundation
+import Testing
+import Tokenizers
+
+/// Where the embedded models live: `$FEATHER_MODELS`, else `<repo>/.models`.
+func embeddedModelPath(_ name: String) -> String? {
+    let dir = ProcessInfo.processInfo.environment["FEATHER_MODELS"]
+        ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".models").path
+    let path = "\(dir)/\(name).gguf"
+    return FileManager.default.fileExists(atPath: path) ? path : nil
+}
+
+struct ChatPromptTests {
+    @Test(.enabled(if: embeddedModelPath("gemma3-270m") != nil)) func gemmaWithoutTemplateFallsBackToTurnMarkers() throws {
+        let engine = try Engine(path: embeddedModelPath("gemma3-270m")!, threads: 1, contextLength: 64)
+        #expect(engine.chatTemplate == nil)
+        let chat = try ChatFormatter(engine: engine)
+        #expect(chat.origin == .builtIn("gemma"))
+        let messages = [ChatMessage(role: "system", content: "Be brief."), ChatMessage(role: "user", content: " Hi ")]
+        #expect(try chat.render(messages) == "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n")
+        let tokens = try chat.tokens(messages)
+        let t = engine.tokenizer
+        #expect(tokens.first == t.bos && tokens.filter { $0 == t.bos }.count == 1)  // the template's BOS is not doubled
+        #expect(tokens.contains(t.id(of: "<start_of_turn>")!) && tokens.contains(t.id(of: "<end_of_turn>")!))
+        #expect(t.isEndOfGeneration(t.id(of: "<end_of_turn>")!))
+    }
+
+    @Test(.enabled(if: embeddedModelPath("smollm2-135m") != nil)) func smolLMUsesItsOwnTemplate() throws {
+        let engine = try Engine(path: embeddedModelPath("smollm2-135m")!, threads: 1, contextLength: 64)
+        let chat = try ChatFormatter(engine: engine)
+        #expect(chat.origin == .model)
+        let text = try chat.render([ChatMessage(role: "user", content: "Hi")])
+        #expect(text.hasSuffix("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"))
+        let t = engine.tokenizer
+        let tokens = try chat.tokens([ChatMessage(role: "user", content: "Hi")])
+        #expect(tokens.contains(t.id(of: "<|im_start|>")!) && t.isEndOfGeneration(t.id(of: "<|im_end|>")!))
+    }
+
+    @Test func missingTemplateFileIsAClearError() throws {
+        let engine = try EngineTests().engine()
+        #expect(throws: ChatError.self) { try ChatFormatter(engine: engine, templateFile: "/nonexistent/t.jinja") }
+        let bad = FileManager.default.temporaryDirectory.appendingPathComponent("fw-bad-\(UUID().uuidString).jinja").path
+        try "{% if %}".write(toFile: bad, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: bad) }
+        #expect(throws: ChatError.self) { try ChatFormatter(engine: engine, templateFile: bad) }
+    }
+}
