@@ -1,6 +1,7 @@
 // AVX2 + FMA + F16C dot products. Each mirrors its scalar twin in dot_scalar.c: the integer sum
 // of every block is the same, only the float accumulation order differs.
 #include "fw_internal.h"
+#include <math.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -179,13 +180,72 @@ FW_AVX2 static FW_INLINE void dot_q4_K_nr(int64_t n, float *s, const void *w, co
     }
 }
 
-FW_AVX2 static FW_INLINE void dot_q6_K_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
+// Q4_K as llama.cpp's x86 CPU backend computes it after repacking the matrix (CPU_REPACK,
+// ggml_gemv/gemm_q4_K_8x8_q8_K): per weight row and activation row the exact integer sums
+// S = sum of scale * (q4 . q8) and M = sum of min * (32-value sum of q8) are taken either per
+// 64 weights (per64 = 1, the gemm of four activation rows) or per 256-weight block (per64 = 0,
+// the gemv of one row), and each goes into its own float accumulator with one FMA by
+// (block d * activation d), resp. (block dmin * activation d); the result is acc - acc_min.
+FW_AVX2 static FW_INLINE void dot_q4_K_repack_nr(int64_t n, float *s, const void *w, const void *x, size_t xs,
+                                                 int nr, int per64) {
+    const block_q4_K *a = w;
+    float acc[FW_NR_MAX], accm[FW_NR_MAX];
+    for (int r = 0; r < nr; r++) { acc[r] = 0; accm[r] = 0; }
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        uint8_t sc[8], mn[8];
+        for (int j = 0; j < 8; j++) fw_scale_min_k4(j, a[i].scales, &sc[j], &mn[j]);
+        __m256i part[FW_NR_MAX][4];
+        for (int c = 0; c < 4; c++) {
+            const __m256i q4 = _mm256_loadu_si256((const __m256i *)(a[i].qs + c * 32));
+            const __m256i lo = _mm256_and_si256(q4, m4);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), m4);
+            const __m256i s0 = _mm256_set1_epi16(sc[2 * c]), s1 = _mm256_set1_epi16(sc[2 * c + 1]);
+            for (int r = 0; r < nr; r++) {
+                const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
+                const __m256i y0 = _mm256_loadu_si256((const __m256i *)(b->qs + c * 64));
+                const __m256i y1 = _mm256_loadu_si256((const __m256i *)(b->qs + c * 64 + 32));
+                const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), s0);
+                const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), s1);
+                part[r][c] = _mm256_add_epi32(p0, p1);
+            }
+        }
+        const float da = fw_h2f(a[i].d), dmina = fw_h2f(a[i].dmin);
+        for (int r = 0; r < nr; r++) {
+            const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
+            // Lane sums of the four 64-weight parts: [S0 S1 S2 S3].
+            const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(part[r][0], part[r][1]),
+                                                _mm256_hadd_epi32(part[r][2], part[r][3]));
+            int32_t sum[4];
+            _mm_storeu_si128((__m128i *)sum, _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)));
+            int32_t mins[4];
+            for (int c = 0; c < 4; c++)
+                mins[c] = mn[2 * c] * (b->bsums[4 * c] + b->bsums[4 * c + 1]) + mn[2 * c + 1] * (b->bsums[4 * c + 2] + b->bsums[4 * c + 3]);
+            const float d = da * b->d, dm = dmina * b->d;
+            if (per64) {
+                for (int c = 0; c < 4; c++) {
+                    acc[r] = fmaf((float)sum[c], d, acc[r]);
+                    accm[r] = fmaf((float)mins[c], dm, accm[r]);
+                }
+            } else {
+                acc[r] = fmaf((float)(sum[0] + sum[1] + sum[2] + sum[3]), d, acc[r]);
+                accm[r] = fmaf((float)(mins[0] + mins[1] + mins[2] + mins[3]), dm, accm[r]);
+            }
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = acc[r] - accm[r];
+}
+
+// tiled = 1: as llama.cpp's tiled K-quant matmul (ggml-cpu/tiled, batches of 8 rows and more):
+// per block the exact integer sum S, then acc = fma(d * (float)S, activation d, acc) in one float.
+FW_AVX2 static FW_INLINE void dot_q6_K_mode_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr, int tiled) {
+    float tacc[FW_NR_MAX];
+    for (int r = 0; r < nr; r++) tacc[r] = 0;
     const block_q6_K *a = w;
     __m256 acc[FW_NR_MAX];
     for (int r = 0; r < nr; r++) acc[r] = _mm256_setzero_ps();
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     const __m256i m3 = _mm256_set1_epi8(3);
-    const __m256i off = _mm256_set1_epi8(32);
     for (int64_t i = 0; i < n / QK_K; i++) {
         __m256i sumi[FW_NR_MAX];
         for (int r = 0; r < nr; r++) sumi[r] = _mm256_setzero_si256();
@@ -203,20 +263,43 @@ FW_AVX2 static FW_INLINE void dot_q6_K_nr(int64_t n, float *s, const void *w, co
                 for (int r = 0; r < nr; r++) {
                     const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
                     const __m256i y = _mm256_loadu_si256((const __m256i *)(b->qs + c * 128 + sh * 32));
-                    // (q - 32) y as q y - 32 y, keeping vpmaddubsw's unsigned first operand.
-                    const __m256i p16 = _mm256_sub_epi16(_mm256_maddubs_epi16(q, y), _mm256_maddubs_epi16(off, y));
-                    sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(p16, scale));
+                    // q y with q in 0...63; the -32 offset is taken off per block below.
+                    sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), scale));
                 }
             }
         }
         const __m256 vda = h2f8(a[i].d);
+        // As ggml's AVX2 ggml_vec_dot_q6_K_q8_K: lane k loses 32 (s[2k] bsum[2k] + s[2k+1] bsum[2k+1]),
+        // so each lane's sum (and the float rounding of it) is llama.cpp's.
+        const __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[i].scales));
         for (int r = 0; r < nr; r++) {
             const block_q8_K *b = (const block_q8_K *)((const uint8_t *)x + r * xs) + i;
-            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(vda, _mm256_set1_ps(b->d)), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+            const __m256i bias = _mm256_slli_epi32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)b->bsums), scales16), 5);
+            const __m256i total = _mm256_sub_epi32(sumi[r], bias);
+            if (tiled) {
+                __m128i t = _mm_add_epi32(_mm256_castsi256_si128(total), _mm256_extracti128_si256(total, 1));
+                t = _mm_add_epi32(t, _mm_unpackhi_epi64(t, t));
+                t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 1));
+                tacc[r] = fmaf(fw_h2f(a[i].d) * (float)_mm_cvtsi128_si32(t), b->d, tacc[r]);
+            } else {
+                acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(vda, _mm256_set1_ps(b->d)), _mm256_cvtepi32_ps(total), acc[r]);
+            }
         }
     }
-    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]);
+    for (int r = 0; r < nr; r++) s[r] = tiled ? tacc[r] : hsum_ps(acc[r]);
 }
+
+FW_AVX2 static FW_INLINE void dot_q6_K_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
+    dot_q6_K_mode_nr(n, s, w, x, xs, nr, 0);
+}
+
+FW_AVX2 static void dot_q6_K_tiled(int64_t n, float *s, const void *w, const void *x, size_t xs) {
+    dot_q6_K_mode_nr(n, s, w, x, xs, 1, 1);
+}
+FW_AVX2 static void dot_q6_K_tiled_x4(int64_t n, float *s, const void *w, const void *x, size_t xs) {
+    dot_q6_K_mode_nr(n, s, w, x, xs, 4, 1);
+}
+fw_vec_dot_x4_fn fw_q6_K_tiled_avx2(int rows) { return rows == 4 ? dot_q6_K_tiled_x4 : dot_q6_K_tiled; }
 
 FW_AVX2 static FW_INLINE void dot_q5_1_nr(int64_t n, float *s, const void *w, const void *x, size_t xs, int nr) {
     const block_q5_1 *a = w;
@@ -408,6 +491,18 @@ FW_NR_WRAPPERS(f32)
 FW_NR_WRAPPERS(f16)
 FW_NR_WRAPPERS(bf16)
 
+FW_AVX2 static void dot_q4_K_repack_gemv(int64_t n, float *s, const void *w, const void *x, size_t xs) {
+    dot_q4_K_repack_nr(n, s, w, x, xs, 1, 0);
+}
+FW_AVX2 static void dot_q4_K_repack_gemm_x4(int64_t n, float *s, const void *w, const void *x, size_t xs) {
+    dot_q4_K_repack_nr(n, s, w, x, xs, 4, 1);
+}
+
+fw_vec_dot_x4_fn fw_q4_K_repack_avx2(int rows, int per64) {
+    if (per64) return rows == 4 ? dot_q4_K_repack_gemm_x4 : NULL;
+    return rows == 1 ? dot_q4_K_repack_gemv : NULL;
+}
+
 fw_vec_dot_fn fw_vec_dot_avx2(int t) {
     switch (t) {
     case FW_TYPE_F32: return dot_f32;
@@ -447,6 +542,8 @@ fw_vec_dot_x4_fn fw_vec_dot_x4_avx2(int t) {
 }
 
 #else
+fw_vec_dot_x4_fn fw_q6_K_tiled_avx2(int rows) { (void)rows; return NULL; }
+fw_vec_dot_x4_fn fw_q4_K_repack_avx2(int rows, int per64) { (void)rows; (void)per64; return NULL; }
 fw_vec_dot_fn fw_vec_dot_avx2(int t) { (void)t; return NULL; }
 fw_vec_dot_x4_fn fw_vec_dot_x4_avx2(int t) { (void)t; return NULL; }
 #endif

@@ -1,6 +1,7 @@
 // Portable dot products: the scalar twins every SIMD kernel is tested against. Integer sums per
 // block are exact; the float accumulation follows ggml-cpu quants.c ggml_vec_dot_*_generic.
 #include "fw_internal.h"
+#include <math.h>
 
 void fw_vec_dot_f32_f32_scalar(int64_t n, float *s, const void *w, const void *x) {
     const float *a = w, *b = x;
@@ -170,6 +171,37 @@ void fw_vec_dot_q4_K_q8_K_scalar(int64_t n, float *s, const void *w, const void 
         sum += d * (float)isum - dmin * (float)summs;
     }
     *s = sum;
+}
+
+// Portable twin of the AVX2 dot_q4_K_repack_nr (llama.cpp's repacked Q4_K arithmetic).
+void fw_q4_K_repack_scalar(int64_t n, float *s, const void *w, const void *x, int per64) {
+    const block_q4_K *a = w;
+    const block_q8_K *b = x;
+    float acc = 0, accm = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        int32_t sum[4] = {0, 0, 0, 0}, mins[4] = {0, 0, 0, 0};
+        for (int j = 0; j < 8; j++) {
+            uint8_t sc, m;
+            fw_scale_min_k4(j, a[i].scales, &sc, &m);
+            mins[j >> 1] += m * (b[i].bsums[2 * j] + b[i].bsums[2 * j + 1]);
+            const uint8_t *q = a[i].qs + (j >> 1) * 32;
+            const int shift = (j & 1) * 4;
+            int sj = 0;
+            for (int l = 0; l < 32; l++) sj += ((q[l] >> shift) & 0xF) * b[i].qs[j * 32 + l];
+            sum[j >> 1] += sc * sj;
+        }
+        const float d = fw_h2f(a[i].d) * b[i].d, dm = fw_h2f(a[i].dmin) * b[i].d;
+        if (per64) {
+            for (int c = 0; c < 4; c++) {
+                acc = fmaf((float)sum[c], d, acc);
+                accm = fmaf((float)mins[c], dm, accm);
+            }
+        } else {
+            acc = fmaf((float)(sum[0] + sum[1] + sum[2] + sum[3]), d, acc);
+            accm = fmaf((float)(mins[0] + mins[1] + mins[2] + mins[3]), dm, accm);
+        }
+    }
+    *s = acc - accm;
 }
 
 void fw_vec_dot_q5_K_q8_K_scalar(int64_t n, float *s, const void *w, const void *x) {

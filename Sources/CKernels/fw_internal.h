@@ -142,6 +142,11 @@ fw_vec_dot_fn fw_vec_dot_avx2(int weight_type);
 typedef void (*fw_vec_dot_x4_fn)(int64_t n, float *s, const void *w, const void *x, size_t x_stride);
 fw_vec_dot_x4_fn fw_vec_dot_x4_avx2(int weight_type);
 fw_vec_dot_fn fw_vec_dot_avx512(int weight_type);
+// llama.cpp's repacked Q4_K (see dot_avx2.c): per64 = 1 with rows = 4 (gemm), per64 = 0 with rows = 1 (gemv).
+fw_vec_dot_x4_fn fw_q4_K_repack_avx2(int rows, int per64);
+// llama.cpp's tiled Q6_K matmul order (see dot_avx2.c): rows = 4 or 1.
+fw_vec_dot_x4_fn fw_q6_K_tiled_avx2(int rows);
+void fw_q4_K_repack_scalar(int64_t n, float *s, const void *w, const void *x, int per64);
 fw_vec_dot_fn fw_vec_dot_neon(int weight_type);
 
 void fw_quantize_q8_0_scalar(const float *x, void *dst, int64_t n);

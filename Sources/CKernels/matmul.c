@@ -61,3 +61,90 @@ int fw_matmul(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int6
     }
     return FW_OK;
 }
+
+int fw_llamacpp_repacks(fw_isa isa, int weight_type, int64_t rows) {
+    return (isa == FW_ISA_AVX2 || isa == FW_ISA_AVX512) && weight_type == FW_TYPE_Q4_K && rows % 8 == 0;
+}
+
+int fw_matmul_llamacpp_repack(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
+                              const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
+                              int64_t r0, int64_t r1) {
+    if (!fw_isa_supported(isa)) return FW_ERR_ISA_UNSUPPORTED;
+    if (weight_type != FW_TYPE_Q4_K) return FW_ERR_TYPE;
+    if (cols % QK_K != 0) return FW_ERR_SHAPE;
+    // The scalar twin serves other ISAs (the same numbers, slower).
+    const int x86 = isa == FW_ISA_AVX2 || isa == FW_ISA_AVX512;
+    fw_vec_dot_x4_fn gemm = x86 ? fw_q4_K_repack_avx2(4, 1) : NULL, gemv = x86 ? fw_q4_K_repack_avx2(1, 0) : NULL;
+    const uint8_t *wb = w, *xb = xq;
+    const int64_t ngemm = nx - nx % 4;  // llama.cpp: gemm over whole groups of four rows, gemv for the rest
+    for (int64_t rb = r0; rb < r1; rb += ROW_TILE) {
+        const int64_t re = rb + ROW_TILE < r1 ? rb + ROW_TILE : r1;
+        for (int64_t jb = 0; jb < nx; jb += ACT_TILE) {
+            const int64_t je = jb + ACT_TILE < nx ? jb + ACT_TILE : nx;
+            for (int64_t j = jb; j < je;) {
+                const void *xr = xb + (size_t)j * x_bytes;
+                if (j < ngemm) {
+                    for (int64_t r = rb; r < re; r++) {
+                        float s4[4];
+                        const void *wr = wb + (size_t)r * row_bytes;
+                        if (gemm) {
+                            gemm(cols, s4, wr, xr, x_bytes);
+                        } else {
+                            for (int k = 0; k < 4; k++) fw_q4_K_repack_scalar(cols, &s4[k], wr, (const uint8_t *)xr + k * x_bytes, 1);
+                        }
+                        for (int k = 0; k < 4; k++) y[(j + k) * y_stride + r] = s4[k];
+                    }
+                    j += 4;
+                } else {
+                    for (int64_t r = rb; r < re; r++) {
+                        const void *wr = wb + (size_t)r * row_bytes;
+                        if (gemv) gemv(cols, &y[j * y_stride + r], wr, xr, 0);
+                        else fw_q4_K_repack_scalar(cols, &y[j * y_stride + r], wr, xr, 0);
+                    }
+                    j += 1;
+                }
+            }
+        }
+    }
+    return FW_OK;
+}
+
+// llama.cpp's tiled K-quant matmul (ggml-cpu/tiled) takes batches of 8 rows and more of the
+// K-quant types it has not repacked; of those the forward pass matches its Q6_K order here.
+static int llamacpp_tiled(fw_isa isa, int weight_type, int64_t nx) {
+    return (isa == FW_ISA_AVX2 || isa == FW_ISA_AVX512) && weight_type == FW_TYPE_Q6_K && nx >= 8;
+}
+
+int fw_matmul_llamacpp(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
+                       const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
+                       int64_t rows, int64_t r0, int64_t r1) {
+    if (fw_llamacpp_repacks(isa, weight_type, rows))
+        return fw_matmul_llamacpp_repack(isa, weight_type, w, row_bytes, cols, xq, x_bytes, nx, y, y_stride, r0, r1);
+    if (!llamacpp_tiled(isa, weight_type, nx)) {
+        return nx == 1 ? fw_matvec(isa, weight_type, w, row_bytes, cols, xq, y, r0, r1)
+                       : fw_matmul(isa, weight_type, w, row_bytes, cols, xq, x_bytes, nx, y, y_stride, r0, r1);
+    }
+    if (!fw_isa_supported(isa)) return FW_ERR_ISA_UNSUPPORTED;
+    if (cols % QK_K != 0) return FW_ERR_SHAPE;
+    fw_vec_dot_x4_fn dot4 = fw_q6_K_tiled_avx2(4), dot1 = fw_q6_K_tiled_avx2(1);
+    if (!dot4 || !dot1) return FW_ERR_ISA_UNSUPPORTED;
+    const uint8_t *wb = w, *xb = xq;
+    for (int64_t rb = r0; rb < r1; rb += ROW_TILE) {
+        const int64_t re = rb + ROW_TILE < r1 ? rb + ROW_TILE : r1;
+        for (int64_t jb = 0; jb < nx; jb += ACT_TILE) {
+            const int64_t je = jb + ACT_TILE < nx ? jb + ACT_TILE : nx;
+            int64_t j = jb;
+            for (; j + 4 <= je; j += 4) {
+                for (int64_t r = rb; r < re; r++) {
+                    float s4[4];
+                    dot4(cols, s4, wb + (size_t)r * row_bytes, xb + (size_t)j * x_bytes, x_bytes);
+                    for (int k = 0; k < 4; k++) y[(j + k) * y_stride + r] = s4[k];
+                }
+            }
+            for (; j < je; j++)
+                for (int64_t r = rb; r < re; r++)
+                    dot1(cols, &y[j * y_stride + r], wb + (size_t)r * row_bytes, xb + (size_t)j * x_bytes, 0);
+        }
+    }
+    return FW_OK;
+}

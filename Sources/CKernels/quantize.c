@@ -230,9 +230,13 @@ static void quantize_q8_x86(const float *x, void *dst, int64_t n, int with_sum) 
     }
 }
 
-// Q8_K as llama.cpp's x86 build runs quantize_row_q8_K_ref: GCC contracts nearest_int's
-// `iscale*x + 12582912.f` into one FMA, so the product is not rounded before the magic add.
-static void quantize_q8_K_contracted(const float *x, void *dst, int64_t n) {
+// Q8_K as llama.cpp's x86 builds (llama-cpp-python 0.3.36's libggml-base and the llama.cpp tools
+// built here) run quantize_row_q8_K_ref: SSE code in which each product iscale * x is rounded to
+// float before nearest_int's magic add rounds it to an integer (half to even); no FMA.
+// gemm4x8 = 1: the repack gemm's ggml_quantize_mat_q8_K_4x8, the same numbers except for the
+// sign of the scale when +amax and -amax both occur (-127/amax when some value is +amax; the
+// reference takes the first value of largest magnitude).
+static void quantize_q8_K_x86(const float *x, void *dst, int64_t n, int gemm4x8) {
     block_q8_K *y = dst;
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
         float max = 0, amax = 0;
@@ -244,9 +248,14 @@ static void quantize_q8_K_contracted(const float *x, void *dst, int64_t n) {
             memset(&y[i], 0, sizeof(block_q8_K));
             continue;
         }
+        if (gemm4x8) {
+            max = -amax;
+            for (int j = 0; j < QK_K; j++) if (x[j] == amax) max = amax;
+        }
         const float iscale = -127.f / max;
         for (int j = 0; j < QK_K; j++) {
-            const float val = fmaf(iscale, x[j], 12582912.f);
+#pragma clang fp contract(off)
+            const float val = iscale * x[j] + 12582912.f;  // the product is rounded, not fused
             int bits;
             memcpy(&bits, &val, sizeof(int));
             const int v = (bits & 0x007fffff) - 0x00400000;
@@ -261,11 +270,22 @@ static void quantize_q8_K_contracted(const float *x, void *dst, int64_t n) {
     }
 }
 
+int fw_quantize_row_llamacpp_gemm(fw_isa isa, int type, const float *x, void *dst, int64_t n) {
+#ifdef FW_X86
+    if ((isa == FW_ISA_AVX2 || isa == FW_ISA_AVX512) && type == FW_TYPE_Q8_K) {
+        if (n % QK_K != 0) return FW_ERR_SHAPE;
+        quantize_q8_K_x86(x, dst, n, 1);
+        return FW_OK;
+    }
+#endif
+    return fw_quantize_row_llamacpp(isa, type, x, dst, n);
+}
+
 int fw_quantize_row_llamacpp(fw_isa isa, int type, const float *x, void *dst, int64_t n) {
 #ifdef FW_X86
     if ((isa == FW_ISA_AVX2 || isa == FW_ISA_AVX512) && type == FW_TYPE_Q8_K) {
         if (n % QK_K != 0) return FW_ERR_SHAPE;
-        quantize_q8_K_contracted(x, dst, n);
+        quantize_q8_K_x86(x, dst, n, 0);
         return FW_OK;
     }
     if ((isa == FW_ISA_AVX2 || isa == FW_ISA_AVX512) && (type == FW_TYPE_Q8_0 || type == FW_TYPE_Q8_1)) {

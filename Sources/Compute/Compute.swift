@@ -59,18 +59,28 @@ public enum Compute {
         guard count > 0, let first = weights.first else { return }
         let cols = first.cols
         guard weights.allSatisfy({ $0.cols == cols }) else { throw .shape("matrices with one input differ in columns") }
-        // One quantized copy of x per activation type in use.
-        var quantized: [GGMLType: (buffer: UnsafeMutableRawPointer, rowBytes: Int)] = [:]
+        // One quantized copy of x per activation type in use, and one more where llama.cpp's
+        // repacked gemm quantizes groups of four rows its own way (fw_quantize_row_llamacpp_gemm).
+        struct Key: Hashable { let type: GGMLType; let repack: Bool }
+        func repacks(_ m: QuantizedMatrix) -> Bool {
+            matchLlamaCpp && fw_llamacpp_repacks(isa.raw, Int32(m.type.rawValue), Int64(m.rows)) != 0
+        }
+        let gemmRows = count - count % 4
+        func key(_ m: QuantizedMatrix) -> Key { Key(type: m.activationType, repack: repacks(m) && gemmRows > 0) }
+        var quantized: [Key: (buffer: UnsafeMutableRawPointer, rowBytes: Int)] = [:]
         defer { for q in quantized.values { q.buffer.deallocate() } }
-        for act in Set(weights.map(\.activationType)) {
+        for k in Set(weights.map(key)) {
+            let act = k.type
             guard let xBytes = rowBytes(act, count: cols) else {
                 throw .shape("\(cols) columns is not a whole number of \(act.name) blocks")
             }
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: xBytes * count, alignment: 64)
-            quantized[act] = (buffer, xBytes)
+            quantized[k] = (buffer, xBytes)
             for j in 0..<count {
                 if matchLlamaCpp {
-                    let rc = fw_quantize_row_llamacpp(isa.raw, Int32(act.rawValue), x + j * cols, buffer + j * xBytes, Int64(cols))
+                    let rc = k.repack && j < gemmRows
+                        ? fw_quantize_row_llamacpp_gemm(isa.raw, Int32(act.rawValue), x + j * cols, buffer + j * xBytes, Int64(cols))
+                        : fw_quantize_row_llamacpp(isa.raw, Int32(act.rawValue), x + j * cols, buffer + j * xBytes, Int64(cols))
                     try check(rc, type: act, what: "\(cols) activations for \(act.name)")
                 } else {
                     try quantize(x + j * cols, to: act, into: buffer + j * xBytes, count: cols, isa: isa)
@@ -83,7 +93,7 @@ public enum Compute {
         var jobs: [Job] = []
         var total = 0
         for (m, y) in zip(weights, outputs) {
-            let q = quantized[m.activationType]!
+            let q = quantized[key(m)]!
             jobs.append(Job(m: m, y: y, x: q.buffer, xBytes: q.rowBytes, start: total))
             total += (m.rows + 15) / 16 * 16
         }
@@ -95,7 +105,10 @@ public enum Compute {
                 let hi = min(range.upperBound, job.start + job.m.rows) - job.start
                 guard lo < hi else { continue }
                 let wtype = Int32(job.m.type.rawValue)
-                let rc = count == 1
+                let rc = matchLlamaCpp
+                    ? fw_matmul_llamacpp(isa.raw, wtype, job.m.data, job.m.rowBytes, Int64(cols), job.x, job.xBytes, Int64(count),
+                                         job.y, Int64(job.m.rows), Int64(job.m.rows), Int64(lo), Int64(hi))
+                    : count == 1
                     ? fw_matvec(isa.raw, wtype, job.m.data, job.m.rowBytes, Int64(cols), job.x, job.y, Int64(lo), Int64(hi))
                     : fw_matmul(isa.raw, wtype, job.m.data, job.m.rowBytes, Int64(cols), job.x, job.xBytes, Int64(count),
                                 job.y, Int64(job.m.rows), Int64(lo), Int64(hi))

@@ -94,3 +94,45 @@ extension MatmulTests {
         #expect(fused == separate)
     }
 }
+
+/// llama.cpp's repacked Q4_K order (fw_matmul_llamacpp_repack): the same numbers on every ISA,
+/// close to the plain kernel, and per activation row the gemm order for whole groups of four
+/// rows and the gemv order (= a one-row call) for the rest.
+struct RepackOrderTests {
+    static func run(_ m: QuantizedMatrix, _ xq: [UInt8], xBytes: Int, n: Int, isa: ISA) -> [Float] {
+        var y = [Float](repeating: .nan, count: n * m.rows)
+        let rc = xq.withUnsafeBytes { xp in
+            fw_matmul_llamacpp_repack(isa.raw, Int32(GGMLType.q4_K.rawValue), m.data, m.rowBytes, Int64(m.cols),
+                                      xp.baseAddress!, xBytes, Int64(n), &y, Int64(m.rows), 0, Int64(m.rows))
+        }
+        #expect(rc == FW_OK)
+        return y
+    }
+
+    @Test func sameOnEveryISAAndGroupedAsLlamaCpp() throws {
+        var rng = SeededRandom(seed: 0x4E9A)
+        let rows = 24, cols = 768, n = 7
+        let w = randomWeights(.q4_K, count: rows * cols, rng: &rng)
+        let x = randomFloats(n * cols, rng: &rng)
+        var xq: [UInt8] = []
+        for j in 0..<n { xq += try VecDotTests.activations(Array(x[(j * cols)..<((j + 1) * cols)]), for: .q4_K) }
+        let xBytes = xq.count / n
+        try w.withUnsafeBytes { wp in
+            let m = try QuantizedMatrix(type: .q4_K, rows: rows, cols: cols, data: wp.baseAddress!)
+            let scalar = Self.run(m, xq, xBytes: xBytes, n: n, isa: .scalar)
+            for isa in runnableISAs { #expect(Self.run(m, xq, xBytes: xBytes, n: n, isa: isa) == scalar, "\(isa)") }
+            // Rows 4...6 are gemv rows: each equals a one-row call; rows 0...3 (gemm) need not.
+            for j in 4..<n {
+                let one = Self.run(m, Array(xq[(j * xBytes)..<((j + 1) * xBytes)]), xBytes: xBytes, n: 1, isa: .scalar)
+                #expect(Array(scalar[(j * rows)..<((j + 1) * rows)]) == one, "row \(j)")
+            }
+            // Both orders sum the same exact integers: close to the plain kernel's result.
+            var plain = [Float](repeating: .nan, count: n * rows)
+            try Compute.matmul(weights: m, x: x, count: n, y: &plain, pool: ThreadPool(threads: 1))
+            for i in plain.indices { #expect(abs(plain[i] - scalar[i]) <= 1e-4 * max(1, abs(plain[i]))) }
+            #expect(fw_llamacpp_repacks(ISA.avx2.raw, Int32(GGMLType.q4_K.rawValue), 24) == 1)
+            #expect(fw_llamacpp_repacks(ISA.avx2.raw, Int32(GGMLType.q4_K.rawValue), 20) == 0)
+            #expect(fw_llamacpp_repacks(ISA.avx2.raw, Int32(GGMLType.q6_K.rawValue), 24) == 0)
+        }
+    }
+}

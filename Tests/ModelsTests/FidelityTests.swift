@@ -116,10 +116,8 @@ func embeddedModel(_ name: String) -> String? {
 
     @Test(.enabled(if: embeddedModel("gemma3-270m") != nil)) func gemma3MatchesLlamaCpp() throws {
         let model = try ModelRegistry.load(path: embeddedModel("gemma3-270m")!, threads: 2)
-        // Known gap: logits are bit-identical at BOS and the next position, then differ by rounding
-        // somewhere not yet matched (measured: top-1 96.9%, KL 2.9e-3, greedy 11/22), so the
-        // top-1 and greedy bars sit below the targets here.
-        Fidelity.check(try Fidelity.measure(model, Fidelity.fixture("gemma3-270m")), "gemma3-270m", top1: 0.96, greedy: 0.4)
+        // Q4_K attn_output/ffn_down run in llama.cpp's repacked order, Q6_K batches in its tiled order.
+        Fidelity.check(try Fidelity.measure(model, Fidelity.fixture("gemma3-270m")), "gemma3-270m")
     }
 }
 

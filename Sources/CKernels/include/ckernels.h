@@ -67,6 +67,9 @@ int fw_quantize_row(fw_isa isa, int type, const float *x, void *dst, int64_t n);
 // Q8_0 and Q8_1 with id = 127/amax and round-half-even (ggml-cpu/arch/x86/quants.c); otherwise
 // the reference. Used by the forward pass so its numbers match llama.cpp's.
 int fw_quantize_row_llamacpp(fw_isa isa, int type, const float *x, void *dst, int64_t n);
+// As llama.cpp's x86 repacked gemm quantizes its groups of four activation rows (Q8_K: products
+// rounded to float before rounding to integers); for other ISAs and types as above.
+int fw_quantize_row_llamacpp_gemm(fw_isa isa, int type, const float *x, void *dst, int64_t n);
 
 // --- Dot products ---------------------------------------------------------------------------
 // *s = dot(weight row w of type weight_type, activation row x of type fw_vec_dot_type(weight_type)).
@@ -85,6 +88,23 @@ int fw_matvec(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int6
 int fw_matmul(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
               const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
               int64_t r0, int64_t r1);
+
+// llama.cpp's x86 CPU backend (AVX2 and up) repacks some matrices at load time (CPU_REPACK:
+// Q4_K with a multiple of 8 rows, as q4_K_8x8_q8_K) and then sums them in another order.
+// Whether it does so for this matrix:
+int fw_llamacpp_repacks(fw_isa isa, int weight_type, int64_t rows);
+// fw_matmul with that order: activation rows j < nx - nx % 4 as its gemm does (one FMA per 64
+// weights), the others as its gemv (one FMA per 256-weight block). nx = 1 is its decode matvec.
+int fw_matmul_llamacpp_repack(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
+                              const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
+                              int64_t r0, int64_t r1);
+
+// fw_matvec (nx = 1) or fw_matmul in the order llama.cpp's x86 CPU backend uses for this matrix
+// (`rows` weight rows in all) and batch: repacked Q4_K as above; Q6_K in batches of 8 rows and
+// more as its tiled K-quant matmul (one FMA per 256-weight block); otherwise its vec_dot.
+int fw_matmul_llamacpp(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
+                       const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
+                       int64_t rows, int64_t r0, int64_t r1);
 
 // --- Float ops (scalar twin + AVX2) ---------------------------------------------------------
 // y = x * w / sqrt(mean(x^2) + eps); y may equal x.
