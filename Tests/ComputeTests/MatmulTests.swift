@@ -136,3 +136,33 @@ struct RepackOrderTests {
         }
     }
 }
+
+extension RepackOrderTests {
+    /// fw_matmul_llamacpp: Q6_K batches of 8 rows and more in llama.cpp's tiled order (close to the
+    /// vec_dot order, the same per row whatever the batch), smaller batches exactly as fw_matmul.
+    @Test func q6KTiledFromEightRows() throws {
+        var rng = SeededRandom(seed: 0x6B)
+        let rows = 16, cols = 512
+        let w = randomWeights(.q6_K, count: rows * cols, rng: &rng)
+        let x = randomFloats(9 * cols, rng: &rng)
+        var xq: [UInt8] = []
+        for j in 0..<9 { xq += try VecDotTests.activations(Array(x[(j * cols)..<((j + 1) * cols)]), for: .q6_K) }
+        let xBytes = xq.count / 9
+        try w.withUnsafeBytes { wp in
+            let m = try QuantizedMatrix(type: .q6_K, rows: rows, cols: cols, data: wp.baseAddress!)
+            func run(_ f: (UnsafeRawPointer, UnsafeMutablePointer<Float>, Int) -> Int32, n: Int) -> [Float] {
+                var y = [Float](repeating: .nan, count: n * rows)
+                let rc = xq.withUnsafeBytes { xp in y.withUnsafeMutableBufferPointer { f(xp.baseAddress!, $0.baseAddress!, n) } }
+                #expect(rc == FW_OK)
+                return y
+            }
+            let isa = ISA.preferred.raw, t = Int32(GGMLType.q6_K.rawValue)
+            let ours = { (n: Int) in run({ fw_matmul_llamacpp(isa, t, m.data, m.rowBytes, Int64(cols), $0, xBytes, Int64($2), $1, Int64(rows), Int64(rows), 0, Int64(rows)) }, n: n) }
+            let plain = { (n: Int) in run({ fw_matmul(isa, t, m.data, m.rowBytes, Int64(cols), $0, xBytes, Int64($2), $1, Int64(rows), 0, Int64(rows)) }, n: n) }
+            #expect(ours(7) == plain(7))
+            let nine = ours(9), eight = ours(8), ref = plain(9)
+            #expect(Array(nine[0..<(8 * rows)]) == eight)
+            for i in ref.indices { #expect(abs(nine[i] - ref[i]) <= 1e-4 * max(1, abs(ref[i]))) }
+        }
+    }
+}
