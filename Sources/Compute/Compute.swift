@@ -51,7 +51,10 @@ public enum Compute {
     /// x is quantized once per activation type and all rows share one parallel dispatch.
     /// outputs[k] receives count × weights[k].rows values. With count 1 this is a matvec.
     /// `matchLlamaCpp` quantizes the activations as llama.cpp's CPU backend does at run time on
-    /// this ISA (on x86: Q8_0/Q8_1 with 127/amax and half-to-even rounding) instead of the reference.
+    /// this ISA (on x86: Q8_0/Q8_1 with 127/amax and half-to-even rounding) instead of the reference,
+    /// and sums each matrix in the order llama.cpp's x86 backend picks for it and for this batch
+    /// (fw_matmul_llamacpp: repacked Q4_K, tiled Q6_K from 8 rows). `count` is then llama.cpp's
+    /// batch: results of a row can depend on how many rows are multiplied together.
     public static func matmul(weights: [QuantizedMatrix], x: UnsafePointer<Float>, count: Int,
                               outputs: [UnsafeMutablePointer<Float>], pool: ThreadPool,
                               isa: ISA = .preferred, matchLlamaCpp: Bool = false) throws(ComputeError) {
