@@ -72,10 +72,14 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
         var done = 0
         while done < tokens.count {
             let n = min(s.chunkSize, tokens.count - done)
-            try forward(tokens[done..<(done + n)], state: s)
+            // Only the last token's logits: llama.cpp runs the last layer after attention on that
+            // row alone (inp_out_ids), so do we (its FFN then sums as for a one-row batch).
+            let lastOnly = !allLogits && done + n == tokens.count && n > 1
+            try forward(tokens[done..<(done + n)], state: s, lastRowOnly: lastOnly)
             if allLogits || done + n == tokens.count {
                 let first = allLogits ? 0 : n - 1
-                try logits(rows: first..<n, state: s)
+                // After a last-row-only pass the hidden state of that row sits in row 0.
+                try logits(rows: lastOnly ? 0..<1 : first..<n, state: s)
                 for r in first..<n {
                     try body(done + r, UnsafeBufferPointer(start: s.logits + (r - first) * config.vocabSize, count: config.vocabSize))
                 }
@@ -84,7 +88,7 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
         }
     }
 
-    func forward(_ tokens: ArraySlice<Int32>, state s: SequenceState) throws {
+    func forward(_ tokens: ArraySlice<Int32>, state s: SequenceState, lastRowOnly: Bool = false) throws {
         let c = config, pool = kernels.pool, isa = kernels.isa
         let n = tokens.count, d = c.embeddingWidth, start = s.count
         let qw = c.heads * c.headDim, kw = c.kvHeads * c.headDim
@@ -105,6 +109,12 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
             kernels.storeKV(layer: l, state: s, start: start, n: n)
             kernels.attention(layer: l, state: s, start: start, n: n, scale: 1)
             try Compute.matmul(weights: b.wo, x: s.attn, count: n, y: s.o, pool: pool, isa: isa, matchLlamaCpp: true)
+            var n = n
+            if lastRowOnly && l == blocks.count - 1 {
+                s.o.update(from: s.o + (n - 1) * d, count: d)
+                s.x.update(from: s.x + (n - 1) * d, count: d)
+                n = 1
+            }
             kernels.rmsNorm(s.o, b.postAttentionNorm, into: s.o, rows: n, width: d)
             Compute.add(s.x, s.o, into: s.x, count: n * d, isa: isa)
 
