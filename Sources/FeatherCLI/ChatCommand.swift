@@ -149,7 +149,7 @@ final class Interrupt: @unchecked Sendable {
     private var pressedAtPrompt = false
 
     var stopRequested: Bool { lock.withLock { stop } }
-    func generating() { lock.withLock { inAnswer = true; stop = false } }
+    func generating() { lock.withLock { inAnswer = true; stop = false; pressedAtPrompt = false } }
     func atPrompt() { lock.withLock { inAnswer = false; stop = false } }
 
     func signal() {
