@@ -23,6 +23,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Alternatives per token in --json output.") var logprobs = 5
     @Flag(help: "Print tokens, logprobs and timings as JSON.") var json = false
     @Flag(help: "Timings on stderr.") var verbose = false
+    @Flag(help: "Apply the chat template: the prompt is one user message.") var chat = false
+    @Option(name: .customLong("chat-template"), help: "A Jinja chat template file (implies --chat).") var chatTemplate: String?
+    @Option(help: "System message (implies --chat).") var system: String?
 
     func run() async throws {
         guard let cache = KVCacheType(rawValue: cacheType) else { throw ValidationError("--cache-type is f16 or f32") }
@@ -35,7 +38,20 @@ struct Run: AsyncParsableCommand {
         }
         let sampling = SamplingParameters(temperature: temp, topK: topK, topP: topP, minP: minP,
                                           repetitionPenalty: repeatPenalty, seed: seed)
-        let request = GenerationRequest(prompt: engine.tokenize(prompt), maxTokens: n, sampling: sampling,
+        let promptTokens: [Int32]
+        if chat || chatTemplate != nil || system != nil {
+            do {
+                let formatter = try ChatFormatter(engine: engine, templateFile: chatTemplate)
+                if verbose { FileHandle.standardError.write(Data("chat template: \(formatter.origin)\n".utf8)) }
+                let messages = (system.map { [ChatMessage(role: "system", content: $0)] } ?? []) + [ChatMessage(role: "user", content: prompt)]
+                promptTokens = try formatter.tokens(messages)
+            } catch {
+                throw fail(error)
+            }
+        } else {
+            promptTokens = engine.tokenize(prompt)
+        }
+        let request = GenerationRequest(prompt: promptTokens, maxTokens: n, sampling: sampling,
                                         topLogprobs: json ? logprobs : 0, promptLogprobs: json)
         let result: GenerationResult
         do {

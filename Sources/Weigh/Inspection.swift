@@ -55,6 +55,9 @@ public struct ModelInspection: Codable, Sendable, Equatable {
     public var slidingWindow: Int?
     public var slidingWindowLayers: [Int]
     public var hasChatTemplate: Bool
+    /// The template `feather chat` uses: "model" (the file's own), else the architecture's fallback,
+    /// "built-in gemma" or "built-in chatml" (the same rule as Engine's ChatFormatter.builtIn).
+    public var chatTemplate: String
     public var modalities: [String]
     public var kvCache: KVCache?
     /// Why the hyperparameters could not be read, when they could not.
@@ -84,7 +87,8 @@ public struct ModelInspection: Codable, Sendable, Equatable {
 
         tokenizerModel = file.string("tokenizer.ggml.model")
         tokenizerPre = file.string("tokenizer.ggml.pre")
-        hasChatTemplate = file.string("tokenizer.chat_template") != nil
+        hasChatTemplate = !(file.string("tokenizer.chat_template") ?? "").isEmpty
+        chatTemplate = hasChatTemplate ? "model" : (file.architecture ?? "").hasPrefix("gemma") ? "built-in gemma" : "built-in chatml"
         let vision = file.tensors.contains { $0.name.hasPrefix("v.") || $0.name.hasPrefix("mm.") }
             || file.metadata.contains { $0.key.hasPrefix("clip.vision") }
         let audio = file.tensors.contains { $0.name.hasPrefix("a.") } || file.metadata.contains { $0.key.hasPrefix("clip.audio") }

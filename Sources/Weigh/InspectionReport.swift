@@ -28,7 +28,7 @@ public enum InspectionReport {
             ("tokenizer", "\(opt(m.tokenizerModel)) (pre: \(opt(m.tokenizerPre)))"),
             ("RoPE base", ropeText(m)),
             ("sliding window", slidingText(m)),
-            ("chat template", m.hasChatTemplate ? "yes" : "no"),
+            ("chat template", m.hasChatTemplate ? "the model's own" : "none; \(m.chatTemplate) used"),
             ("modalities", m.modalities.joined(separator: ", ") + " (this file)"),
         ]
         rows.append(("KV cache / token (F16)", m.kvCache.map { kvPerTokenText($0, window: m.slidingWindow) } ?? "—"))

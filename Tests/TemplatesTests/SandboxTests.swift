@@ -147,3 +147,24 @@ struct SandboxTests {
         #expect(renderError("{% extends 'base' %}")?.kind == .unsupported)
     }
 }
+
+/// More hostile shapes: nested blocks, mutual recursion, output built by loops of macro calls.
+struct HostileTemplateTests {
+    func kind(_ source: String) -> TemplateError.Kind? {
+        do { _ = try Template(source: source).render(context: [:]); return nil } catch let e as TemplateError { return e.kind } catch { return nil }
+    }
+
+    @Test func deeplyNestedBlocksAreASyntaxError() {
+        let source = String(repeating: "{% if true %}", count: 5000) + "x" + String(repeating: "{% endif %}", count: 5000)
+        #expect(kind(source) == .syntax)
+    }
+
+    @Test func mutualRecursionIsBounded() {
+        #expect(kind("{% macro a(n) %}{{ b(n) }}{% endmacro %}{% macro b(n) %}{{ a(n) }}{% endmacro %}{{ a(0) }}") == .limit)
+    }
+
+    @Test func hugeOutputFromMacroLoopsIsBounded() {
+        let source = "{% macro big() %}{{ 'x' * 1000000 }}{% endmacro %}{% for i in range(100) %}{{ big() }}{% endfor %}"
+        #expect(kind(source) == .limit)
+    }
+}

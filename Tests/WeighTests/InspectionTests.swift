@@ -64,6 +64,7 @@ func fixture(_ name: String) throws -> [String: Any] {
         #expect(m.tokenizerPre == tok["pre"] as? String)
         #expect(m.vocabSize == tok["vocab_size"] as? Int)
         #expect(m.hasChatTemplate == tok["has_chat_template"] as? Bool)
+        #expect(m.chatTemplate == ["gemma3-270m": "built-in gemma", "smollm2-135m": "model"][model])
 
         // Every metadata entry as the gguf package read it: scalars by value, arrays by type and count.
         let metadata = expected["metadata"] as! [String: Any]
