@@ -1,0 +1,67 @@
+import Foundation
+import GGUF
+import Testing
+@testable import Weigh
+
+@Suite struct CatalogTests {
+    /// The configuration facts reproduce each publisher's parameter count exactly: text tensors (with the checkpoint's
+    /// embedding rows) plus the vision encoder. A wrong width, layer count or head count would miss by millions.
+    @Test(arguments: ModelCatalog.models.map(\.id))
+    func parameterCountMatchesPublished(id: String) throws {
+        let f = try #require(ModelCatalog.find(id))
+        let text = WeightEstimate.textParameters(f, vocabRows: f.checkpointVocabSize)
+        #expect(text + (f.visionParameters ?? 0) == f.publishedParameters, "\(id): computed \(text) + vision \(f.visionParameters ?? 0)")
+    }
+
+    @Test func catalogFacts() throws {
+        let g = try #require(ModelCatalog.find("gemma3-27b"))
+        let gemmaFacts: [Int] = [g.layers, g.embeddingWidth, g.heads, g.kvHeads, g.headDim, g.ffnWidth, g.vocabSize, g.contextLength]
+        #expect(gemmaFacts == [62, 5376, 32, 16, 128, 21_504, 262_144, 131_072])
+        #expect(g.slidingWindow == 1024)
+        let m = try #require(ModelCatalog.find("Mistral-Small-3.1-24B"))
+        let mistralFacts: [Int] = [m.layers, m.embeddingWidth, m.heads, m.kvHeads, m.headDim, m.ffnWidth, m.vocabSize, m.contextLength]
+        #expect(mistralFacts == [40, 5120, 32, 8, 128, 32_768, 131_072, 131_072])
+        #expect(m.slidingWindow == nil && m.modalities.contains("image") && g.modalities.contains("image"))
+        #expect(ModelCatalog.find("gemma-3-1b")?.slidingWindow == 512)
+        #expect(ModelCatalog.find("gemma-3-4b")?.slidingWindow == 1024)
+        #expect(ModelCatalog.find("gemma-3-1b")?.modalities == ["text"])
+        #expect(ModelCatalog.find("no-such-model") == nil)
+    }
+
+    /// The Q4_K_M recipe, applied to the catalog's Gemma 3 270M, gives every tensor of the Q4_K_M file that
+    /// llama.cpp's quantizer wrote (.models/gemma3-270m.gguf) the same type and size: K-quant fallbacks for
+    /// 640-wide rows (Q4_K → Q5_0, Q6_K → Q8_0) and the more-bits layers included.
+    @Test func q4KMRecipeReproducesLlamaCppFile() throws {
+        let path = "\(modelsDirectory)/gemma3-270m.gguf"
+        guard FileManager.default.fileExists(atPath: path) else {
+            Issue.record("missing \(path); run scripts/fetch-models.sh")
+            return
+        }
+        let file = try GGUFFile(path: path)
+        let estimate = WeightEstimate(facts: try #require(ModelCatalog.find("gemma-3-270m")), recipe: .q4_k_m)
+        let fileTypes = Dictionary(uniqueKeysWithValues: file.tensors.map { ($0.name, ($0.type, $0.byteSize)) })
+        #expect(Set(fileTypes.keys) == Set(estimate.entries.map(\.tensor.name)))
+        for e in estimate.entries {
+            #expect(fileTypes[e.tensor.name]?.0 == e.type, "\(e.tensor.name)")
+            #expect(fileTypes[e.tensor.name]?.1 == e.bytes, "\(e.tensor.name)")
+        }
+        #expect(WeightsSummary(file: file).bytes == estimate.bytes)
+    }
+
+    /// Facts read from the GGUF agree with the catalog's published configuration.
+    @Test(arguments: [("gemma3-270m", "gemma-3-270m"), ("smollm2-135m", "smollm2-135m")])
+    func fileFactsMatchCatalog(file name: String, id: String) throws {
+        let path = "\(modelsDirectory)/\(name).gguf"
+        guard FileManager.default.fileExists(atPath: path) else {
+            Issue.record("missing \(path); run scripts/fetch-models.sh")
+            return
+        }
+        let f = try ModelFacts(file: GGUFFile(path: path), id: name)
+        let c = try #require(ModelCatalog.find(id))
+        let fromFile: [Int] = [f.layers, f.embeddingWidth, f.heads, f.kvHeads, f.headDim, f.ffnWidth, f.vocabSize, f.contextLength]
+        let published: [Int] = [c.layers, c.embeddingWidth, c.heads, c.kvHeads, c.headDim, c.ffnWidth, c.vocabSize, c.contextLength]
+        #expect(fromFile == published)
+        #expect(f.slidingWindow == c.slidingWindow && f.slidingLayers == c.slidingLayers && f.tiedEmbeddings == c.tiedEmbeddings)
+        #expect(WeightEstimate.textParameters(f) == c.publishedParameters)
+    }
+}
