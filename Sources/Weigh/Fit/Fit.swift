@@ -47,7 +47,7 @@ public struct FitRow: Codable, Sendable, Equatable {
     public var hardware: String
     public var quant: String
     public var contextLength: Int
-    public var kvType: KVCacheType
+    public var kvType: KVCacheElement
     public var weightsBytes: Int
     public var kvCacheBytes: Int
     public var computeBufferBytes: Int
@@ -80,12 +80,12 @@ public enum FitCalculator {
     }
 
     public static func totalBytes(_ f: ModelFacts, weights: WeightsSummary, hardware: Hardware, context: Int,
-                                  kv: KVCacheType) -> Int {
+                                  kv: KVCacheElement) -> Int {
         weights.bytes + f.kvCacheBytes(tokens: context, type: kv) + computeBufferBytes(f, context: context) + hardware.runtimeOverheadBytes
     }
 
     public static func fit(_ f: ModelFacts, weights: WeightsSummary, hardware: Hardware, context requested: Int,
-                           kv: KVCacheType = .f16) -> FitRow {
+                           kv: KVCacheElement = .f16) -> FitRow {
         let context = max(1, requested)
         let kvBytes = f.kvCacheBytes(tokens: context, type: kv)
         let compute = computeBufferBytes(f, context: context)
@@ -101,7 +101,7 @@ public enum FitCalculator {
     }
 
     /// The largest context ≤ the model's context length that fits (total memory grows with context).
-    public static func maxContext(_ f: ModelFacts, weights: WeightsSummary, hardware: Hardware, kv: KVCacheType) -> Int {
+    public static func maxContext(_ f: ModelFacts, weights: WeightsSummary, hardware: Hardware, kv: KVCacheElement) -> Int {
         func fits(_ n: Int) -> Bool { totalBytes(f, weights: weights, hardware: hardware, context: n, kv: kv) <= hardware.usableBytes }
         if fits(f.contextLength) { return f.contextLength }
         if !fits(1) { return 0 }

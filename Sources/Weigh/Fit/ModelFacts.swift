@@ -71,12 +71,12 @@ public struct ModelFacts: Codable, Sendable, Equatable {
     public var globalLayerCount: Int { layers - slidingLayers.count }
 
     /// Bytes one token takes in one layer's K and V cache, at `bytesPerElement` (2 for F16).
-    public func kvBytesPerTokenPerLayer(_ kv: KVCacheType = .f16) -> Double {
+    public func kvBytesPerTokenPerLayer(_ kv: KVCacheElement = .f16) -> Double {
         Double(kvHeads * headDim * 2) * kv.bytesPerElement
     }
 
     /// K and V cache for `tokens` tokens: sliding-window layers keep only their window.
-    public func kvCacheBytes(tokens: Int, type kv: KVCacheType = .f16) -> Int {
+    public func kvCacheBytes(tokens: Int, type kv: KVCacheElement = .f16) -> Int {
         let perLayer = kvBytesPerTokenPerLayer(kv)
         let sliding = Double(slidingLayers.count) * perLayer * Double(min(tokens, slidingWindow ?? tokens))
         let global = Double(globalLayerCount) * perLayer * Double(tokens)
@@ -84,13 +84,13 @@ public struct ModelFacts: Codable, Sendable, Equatable {
     }
 
     /// The same if every layer kept every token (what naive estimates assume).
-    public func naiveKVCacheBytes(tokens: Int, type kv: KVCacheType = .f16) -> Int {
+    public func naiveKVCacheBytes(tokens: Int, type kv: KVCacheElement = .f16) -> Int {
         Int((Double(layers) * kvBytesPerTokenPerLayer(kv) * Double(tokens)).rounded())
     }
 }
 
 /// Element type of the KV cache.
-public enum KVCacheType: String, Codable, Sendable, CaseIterable {
+public enum KVCacheElement: String, Codable, Sendable, CaseIterable {
     case f16
     case q8_0
 

@@ -3,7 +3,7 @@ import Foundation
 /// Statistics for comparing two models: summaries, McNemar's exact test for paired right/wrong outcomes,
 /// Welch's t-test for timing repetitions, and a seeded paired bootstrap for ratios and scores.
 /// Expected values in the tests come from scipy (scripts/oracle/stats_fixtures.py).
-public enum Statistics {
+public enum Significance {
     public static func mean(_ x: [Double]) -> Double { x.isEmpty ? .nan : x.reduce(0, +) / Double(x.count) }
 
     /// Sample standard deviation (n − 1 in the denominator).

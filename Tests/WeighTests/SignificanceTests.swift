@@ -3,7 +3,7 @@ import Testing
 @testable import Weigh
 
 /// Statistics against scipy (Tests/Fixtures/stats/scipy.json, made by scripts/oracle/stats_fixtures.py).
-@Suite struct StatisticsTests {
+@Suite struct SignificanceTests {
     static func cases(_ key: String) -> [[String: Any]] {
         let data = try! Data(contentsOf: repoRoot.appendingPathComponent("Tests/Fixtures/stats/scipy.json"))
         return (try! JSONSerialization.jsonObject(with: data) as! [String: Any])[key] as! [[String: Any]]
@@ -13,29 +13,29 @@ import Testing
     @Test func mcNemarMatchesScipyBinomtest() {
         for c in Self.cases("mcnemar") {
             let b = c["b"] as! Int, n = c["c"] as! Int, p = (c["p"] as! NSNumber).doubleValue
-            let r = Statistics.mcNemar(onlyA: b, onlyB: n)
+            let r = Significance.mcNemar(onlyA: b, onlyB: n)
             #expect(abs(r.pValue - p) <= 1e-9 * max(1, p), "b=\(b) c=\(n): \(r.pValue) vs scipy \(p)")
         }
     }
 
     @Test func welchMatchesScipyTtestInd() throws {
         for c in Self.cases("welch") {
-            let r = try #require(Statistics.welch(Self.doubles(c["a"]), Self.doubles(c["b"])))
+            let r = try #require(Significance.welch(Self.doubles(c["a"]), Self.doubles(c["b"])))
             #expect(abs(r.t - (c["t"] as! NSNumber).doubleValue) < 1e-9)
             #expect(abs(r.degreesOfFreedom - (c["df"] as! NSNumber).doubleValue) < 1e-8)
             #expect(abs(r.pValue - (c["p"] as! NSNumber).doubleValue) < 1e-9, "p \(r.pValue) vs \(c["p"]!)")
         }
-        #expect(Statistics.welch([1], [2, 3]) == nil)
-        #expect(Statistics.welch([2, 2], [2, 2])?.pValue == 1)
-        #expect(Statistics.welch([2, 2], [3, 3])?.pValue == 0)
+        #expect(Significance.welch([1], [2, 3]) == nil)
+        #expect(Significance.welch([2, 2], [2, 2])?.pValue == 1)
+        #expect(Significance.welch([2, 2], [3, 3])?.pValue == 0)
     }
 
     @Test func standardErrorMatchesScipySem() {
         for c in Self.cases("sem") {
             let x = Self.doubles(c["x"])
-            #expect(abs(Statistics.mean(x) - (c["mean"] as! NSNumber).doubleValue) < 1e-12)
-            #expect(abs(Statistics.sampleStandardDeviation(x) - (c["sd"] as! NSNumber).doubleValue) < 1e-12)
-            #expect(abs(Statistics.standardError(x) - (c["sem"] as! NSNumber).doubleValue) < 1e-12)
+            #expect(abs(Significance.mean(x) - (c["mean"] as! NSNumber).doubleValue) < 1e-12)
+            #expect(abs(Significance.sampleStandardDeviation(x) - (c["sd"] as! NSNumber).doubleValue) < 1e-12)
+            #expect(abs(Significance.standardError(x) - (c["sem"] as! NSNumber).doubleValue) < 1e-12)
         }
     }
 
@@ -43,7 +43,7 @@ import Testing
     @Test func pairedBootstrapAgreesWithScipyBootstrap() {
         for c in Self.cases("bootstrap") {
             let name = c["name"] as! String
-            let r = Statistics.pairedBootstrap(a: Self.doubles(c["a"]), b: Self.doubles(c["b"]), weights: Self.doubles(c["weights"]),
+            let r = Significance.pairedBootstrap(a: Self.doubles(c["a"]), b: Self.doubles(c["b"]), weights: Self.doubles(c["weights"]),
                                                resamples: 10_000, seed: 42)
             let se = (c["standard_error"] as! NSNumber).doubleValue
             #expect(abs(r.difference - (c["difference"] as! NSNumber).doubleValue) < 1e-12, "\(name)")
@@ -56,9 +56,9 @@ import Testing
 
     @Test func bootstrapIsReproducibleForASeed() {
         let a = (0..<50).map { Double($0 % 7) }, b = (0..<50).map { Double($0 % 5) }
-        let r1 = Statistics.pairedBootstrap(a: a, b: b, resamples: 500, seed: 9)
-        let r2 = Statistics.pairedBootstrap(a: a, b: b, resamples: 500, seed: 9)
-        let r3 = Statistics.pairedBootstrap(a: a, b: b, resamples: 500, seed: 10)
+        let r1 = Significance.pairedBootstrap(a: a, b: b, resamples: 500, seed: 9)
+        let r2 = Significance.pairedBootstrap(a: a, b: b, resamples: 500, seed: 9)
+        let r3 = Significance.pairedBootstrap(a: a, b: b, resamples: 500, seed: 10)
         #expect(r1 == r2)
         #expect(r1.standardError != r3.standardError)
     }
@@ -67,7 +67,7 @@ import Testing
         // numpy.percentile([1, 2, 3, 4], [0, 25, 50, 90, 100]) = [1, 1.75, 2.5, 3.7, 4]
         let s = [1.0, 2, 3, 4]
         for (q, v) in [(0.0, 1.0), (25, 1.75), (50, 2.5), (90, 3.7), (100, 4)] {
-            #expect(abs(Statistics.percentile(s, q) - v) < 1e-12)
+            #expect(abs(Significance.percentile(s, q) - v) < 1e-12)
         }
     }
 }
