@@ -2,8 +2,11 @@
 public enum FitReport {
     public static func gib(_ bytes: Int) -> String { Format.fixed(Double(bytes) / Double(1 << 30), 2) }
 
+    /// 1008.0 → "1008".
+    public static func whole(_ v: Double) -> String { v.isFinite ? String(Int(v.rounded())) : "\(v)" }
+
     public static func rate(_ v: Double) -> String {
-        v >= 100 ? Format.fixed(v, 0) : v >= 10 ? Format.fixed(v, 1) : Format.fixed(v, 2)
+        v >= 100 ? FitReport.whole(v) : v >= 10 ? Format.fixed(v, 1) : Format.fixed(v, 2)
     }
 
     public static func describe(_ f: ModelFacts) -> [String] {
