@@ -221,7 +221,9 @@ public enum HTMLReport {
                 s += "<text x=\"\(num(x(Double(last.context)) - 4))\" y=\"\(num(y(Double(last.bytes)) - 6))\" text-anchor=\"end\" fill=\"\(color)\">\(ComparisonResult.letter(c.model))</text>"
             }
         }
-        s += "</svg><div><small>lines: weights + KV cache + compute buffer per model; dashed: memory a model may use on each machine (usable − runtime overhead)</small></div></figure>"
+        let above = capacities.filter { $0.bytes / Double(1 << 30) > maxY }
+        let aboveNote = above.isEmpty ? "" : "; above the chart: " + above.map { "\($0.id) \(Format.fixed($0.bytes / Double(1 << 30), 1)) GiB" }.joined(separator: ", ")
+        s += "</svg><div><small>lines: weights + KV cache + compute buffer per model; dashed: memory a model may use on each machine (usable − runtime overhead)\(esc(aboveNote))</small></div></figure>"
         return s
     }
 
