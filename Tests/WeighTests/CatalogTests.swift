@@ -48,6 +48,35 @@ import Testing
         #expect(WeightsSummary(file: file).bytes == estimate.bytes)
     }
 
+    /// The recipes against llama.cpp's quantizer on synthetic models (Tests/Fixtures/fit/quant_recipes.json, from
+    /// scripts/oracle/quant_recipe_fixtures.py): every tensor's type and byte size, for widths that are whole K-quant
+    /// blocks and widths that are not, tied and untied outputs.
+    @Test func recipesMatchLlamaCppQuantizer() throws {
+        let data = try Data(contentsOf: repoRoot.appendingPathComponent("Tests/Fixtures/fit/quant_recipes.json"))
+        let root = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        let vocab = root["vocab"] as! Int
+        let models = root["models"] as! [[String: Any]]
+        #expect(models.count == 6)
+        for m in models {
+            let arch = m["architecture"] as! String, layers = m["layers"] as! Int, width = m["embedding"] as! Int
+            let heads = m["heads"] as! Int
+            let facts = ModelFacts(id: "synthetic-\(arch)", displayName: arch, architecture: arch, layers: layers, embeddingWidth: width,
+                                   heads: heads, kvHeads: m["kv_heads"] as! Int, headDim: (m["head_dim"] as? Int) ?? width / heads,
+                                   ffnWidth: m["ffn"] as! Int, vocabSize: vocab, contextLength: 256,
+                                   tiedEmbeddings: arch == "gemma3", licence: nil, source: "synthetic")
+            let recipe = try #require(QuantRecipe.parse(m["quant"] as! String))
+            let estimate = WeightEstimate(facts: facts, recipe: recipe)
+            let expected = Dictionary(uniqueKeysWithValues: (m["tensors"] as! [[String: Any]]).map {
+                ($0["name"] as! String, ($0["type"] as! String, $0["bytes"] as! Int))
+            })
+            #expect(Set(expected.keys) == Set(estimate.entries.map(\.tensor.name)), "\(arch) \(recipe)")
+            for e in estimate.entries {
+                #expect(expected[e.tensor.name]?.0 == e.type.name.lowercased(), "\(arch) \(recipe) \(e.tensor.name)")
+                #expect(expected[e.tensor.name]?.1 == e.bytes, "\(arch) \(recipe) \(e.tensor.name)")
+            }
+        }
+    }
+
     /// Facts read from the GGUF agree with the catalog's published configuration.
     @Test(arguments: [("gemma3-270m", "gemma-3-270m"), ("smollm2-135m", "smollm2-135m")])
     func fileFactsMatchCatalog(file name: String, id: String) throws {
