@@ -5,7 +5,7 @@ FEATHER := .build/release/feather
 .PHONY: demo test models data chromium build release clean
 
 demo: models data release
-	$(FEATHER) inspect gemma3-270m smollm2-135m
+	$(FEATHER) compare gemma3-270m smollm2-135m
 
 test: models data chromium
 	$(SWIFT) build --build-tests
