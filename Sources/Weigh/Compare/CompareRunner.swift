@@ -122,7 +122,6 @@ public struct CompareRunner: Sendable {
                                        quant: quants.first?.displayName ?? "Q4_K_M", alpha: alpha,
                                        details: ["plan": plan.description])
         var notes: [String] = []
-        if measurer == nil && models.contains(where: { $0.source.canRun }) { notes.append(unmeasuredReason) }
         for m in models { notes += m.errors.map { "\(m.label): \($0)" } }
         return Comparison.build(models: models, hardware: hardware, settings: settings, command: command, notes: notes)
     }

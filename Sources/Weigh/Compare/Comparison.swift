@@ -76,7 +76,7 @@ public enum Comparison {
 
     /// A row computed from facts: exact comparison, the better value wins outright.
     static func derivedRow(_ id: String, _ label: String, models: [ModelResult], pairs: [(Int, Int)], higherIsBetter: Bool,
-                           unit: String?, kind: RowKind = .derived, _ f: (ModelResult) -> Cell?) -> Row {
+                           unit: String?, kind: RowKind = .derived, short: String? = nil, _ f: (ModelResult) -> Cell?) -> Row {
         let cells = models.map { f($0) ?? .missing(needsFacts($0)) }
         let outcomes: [PairOutcome] = pairs.compactMap { a, b in
             guard let x = cells[a].value, let y = cells[b].value else { return nil }
@@ -84,7 +84,8 @@ public enum Comparison {
             return PairOutcome(a: a, b: b, winner: winner, pValue: nil, method: "derived",
                                detail: winner == nil ? "equal" : "exact (computed, no sampling noise)")
         }
-        return Row(id: id, label: label, kind: kind, cells: cells, outcomes: outcomes, higherIsBetter: higherIsBetter, unit: unit)
+        return Row(id: id, label: label, kind: kind, cells: cells, outcomes: outcomes, higherIsBetter: higherIsBetter, unit: unit,
+                   short: short)
     }
 
     static func needsFacts(_ m: ModelResult) -> String {
@@ -108,7 +109,7 @@ public enum Comparison {
             return Cell(text: text, value: Double(bytes))
         })
         rows.append(derivedRow("memory.total", "weights + KV + compute", models: models, pairs: pairs, higherIsBetter: false,
-                               unit: "bytes") { m in
+                               unit: "bytes", short: "weights + KV + compute at \(ctx) tokens") { m in
             guard let f = m.facts, let w = m.weights.first else { return nil }
             let n = min(ctx, f.contextLength)
             let bytes = w.bytes + f.kvCacheBytes(tokens: n, type: settings.kvType) + FitCalculator.computeBufferBytes(f, context: n)
@@ -154,15 +155,18 @@ public enum Comparison {
                 return PairOutcome(a: a, b: b, winner: winner, pValue: w.pValue, method: "Welch t-test",
                                    detail: "t = \(Format.fixed(w.t, 2)), df = \(Format.fixed(w.degreesOfFreedom, 1)), \(x.count) and \(y.count) repetitions")
             }
-            rows.append(Row(id: id, label: label, kind: .measured, cells: cells, outcomes: outcomes, higherIsBetter: true, unit: "tok/s"))
+            rows.append(Row(id: id, label: label, kind: .measured, cells: cells, outcomes: outcomes, higherIsBetter: true, unit: "tok/s",
+                            short: id == "speed.prefill" ? "prefill" : "decode"))
         }
         for h in hardware {
-            rows.append(derivedRow("sol.\(h.id)", "decode bound on \(h.id) (\(FitReport.whole(h.bandwidthBytesPerSecond / 1e9)) GB/s), tok/s",
-                                   models: models, pairs: pairs, higherIsBetter: true, unit: "tok/s") { m in
+            var row = derivedRow("sol.\(h.id)", "decode bound on \(h.id) (\(FitReport.whole(h.bandwidthBytesPerSecond / 1e9)) GB/s), tok/s",
+                                 models: models, pairs: pairs, higherIsBetter: true, unit: "tok/s") { m in
                 guard let r = firstFit(m, hardware: h.id) else { return nil }
                 return Cell(text: FitReport.rate(r.decodeTokensPerSecondUpperBound) + (r.fits ? "" : " (does not fit)"),
                             value: r.decodeTokensPerSecondUpperBound)
-            })
+            }
+            row.short = h.id
+            rows.append(row)
         }
         return rows
     }
@@ -194,7 +198,7 @@ public enum Comparison {
             }
             let label = reference.map { "\(task) (\($0.metric))" } ?? task
             return Row(id: "task.\(task)", label: label, kind: .measured, cells: cells, outcomes: outcomes,
-                       higherIsBetter: reference?.higherIsBetter, unit: reference?.metric)
+                       higherIsBetter: reference?.higherIsBetter, unit: reference?.metric, short: task)
         }
     }
 
@@ -241,7 +245,7 @@ public enum Comparison {
         if considered.isEmpty {
             if !fallback.isEmpty {
                 let v = verdict(use, fallback, models: models, kinds: [.derived])
-                return Verdict(use: use, winner: v.winner, text: "not measured here; from the speed-of-light bound only (derived): " + v.text,
+                return Verdict(use: use, winner: v.winner, text: "not measured here; decode speed of light (derived, tok/s): " + v.text,
                                basis: v.basis)
             }
             let why = rows.first?.cells.compactMap(\.missing).first ?? "nothing measured"
@@ -255,9 +259,9 @@ public enum Comparison {
                     // Measured rows cite their p-value; derived rows their values.
                     let evidence = o.pValue.map { " p=\(formatP($0))" }
                         ?? " (\(row.cells[w].text) vs \(row.cells[w == o.a ? o.b : o.a].text))"
-                    wins[w, default: []].append("\(row.label)\(evidence)")
+                    wins[w, default: []].append("\(row.short ?? row.label)\(evidence)")
                 } else if let p = o.pValue {
-                    ties.append("\(row.label) p=\(formatP(p))")
+                    ties.append("\(row.short ?? row.label) p=\(formatP(p))")
                 }
             }
         }

@@ -112,9 +112,11 @@ public struct Row: Codable, Sendable {
     /// Whether a larger value is better (nil: not comparable, like a licence).
     public var higherIsBetter: Bool?
     public var unit: String?
+    /// How a verdict cites the row ("rtx-4090", "mmlu"); the label when nil.
+    public var short: String?
 
     public init(id: String, label: String, kind: RowKind, cells: [Cell], outcomes: [PairOutcome] = [],
-                higherIsBetter: Bool? = nil, unit: String? = nil) {
+                higherIsBetter: Bool? = nil, unit: String? = nil, short: String? = nil) {
         self.id = id
         self.label = label
         self.kind = kind
@@ -122,6 +124,7 @@ public struct Row: Codable, Sendable {
         self.outcomes = outcomes
         self.higherIsBetter = higherIsBetter
         self.unit = unit
+        self.short = short
     }
 }
 

@@ -52,7 +52,9 @@ public struct ModelResolver: Sendable {
             var facts = try ModelFacts(file: file, id: name)
             // A file converted from a catalog model inherits the facts a GGUF does not carry.
             if let known = ModelCatalog.find(name) {
-                if facts.licence == nil { facts.licence = known.licence }
+                facts.displayName = known.displayName + " (\(inspection.fileType ?? "file"))"
+                if let own = facts.licence, own != known.licence { facts.notes.append("the file's general.license: \(own)") }
+                facts.licence = known.licence
                 facts.notes.append("catalog entry \(known.id): \(known.source)")
             }
             return ModelResult(label: name, source: source, facts: facts, inspection: inspection, weights: [WeightsSummary(file: file)])
