@@ -89,7 +89,22 @@ import Testing
         models[0].tasks[1].items = models[0].tasks[1].items.map { var i = $0; i.value = i.value! * 1.32; return i }
         let quality = Self.build(models).verdicts.first { $0.use == "quality" }!
         #expect(quality.winner == nil)
-        #expect(quality.text.hasPrefix("mixed: A on mmlu"))
+        #expect(quality.text.hasPrefix("mixed: A vs B: A on mmlu p=0.039, B on wiki-bpb p="))
+    }
+
+    /// Three catalog models: Qwen2.5 3B needs the least memory and has the highest decode bound at 32k on both machines,
+    /// so it wins memory and speed against both others even though Gemma 3 4B beats Llama 3.2 3B.
+    @Test func threeModelsHaveAWinnerOnlyWhenItBeatsBoth() async throws {
+        let runner = CompareRunner(hardware: Self.hardware, quants: [.q4_k_m], context: 32768, kv: .f16,
+                                   plan: .quick(tasks: nil, threads: 2), measurer: nil, unmeasuredReason: "unused")
+        let r = try await runner.run(["gemma-3-4b", "llama-3.2-3b", "qwen2.5-3b"], command: ["test"]) { _ in }
+        let totals = Self.row(r, "memory.total").cells.map { $0.value! }
+        #expect(totals[2] < totals[0] && totals[0] < totals[1])
+        let memory = r.verdicts.first { $0.use == "memory" }!
+        #expect(memory.winner == 2)
+        #expect(memory.text.hasPrefix("C (Qwen2.5 3B): over A on"))
+        #expect(r.verdicts.first { $0.use == "speed" }!.winner == 2)
+        #expect(Self.row(r, "memory.total").outcomes.count == 3)
     }
 
     @Test func differentSettingsAreNotPaired() throws {

@@ -251,37 +251,45 @@ public enum Comparison {
             let why = rows.first?.cells.compactMap(\.missing).first ?? "nothing measured"
             return Verdict(use: use, winner: nil, text: "no verdict: \(why)", basis: [])
         }
-        var wins: [Int: [String]] = [:]
+        // beats[w][l]: the rows (with their evidence) where model w is significantly or exactly better than model l.
+        var beats: [Int: [Int: [String]]] = [:]
         var ties: [String] = []
         for row in considered {
             for o in row.outcomes {
                 if let w = o.winner {
+                    let loser = w == o.a ? o.b : o.a
                     // Measured rows cite their p-value; derived rows their values.
-                    let evidence = o.pValue.map { " p=\(formatP($0))" }
-                        ?? " (\(row.cells[w].text) vs \(row.cells[w == o.a ? o.b : o.a].text))"
-                    wins[w, default: []].append("\(row.short ?? row.label)\(evidence)")
+                    let evidence = o.pValue.map { " p=\(formatP($0))" } ?? " (\(row.cells[w].text) vs \(row.cells[loser].text))"
+                    beats[w, default: [:]][loser, default: []].append("\(row.short ?? row.label)\(evidence)")
                 } else if let p = o.pValue {
                     ties.append("\(row.short ?? row.label) p=\(formatP(p))")
                 }
             }
         }
         let basis = considered.filter { $0.outcomes.contains { $0.winner != nil } }.map(\.id)
-        if wins.isEmpty {
-            let detail = ties.isEmpty ? considered.map(\.label).joined(separator: ", ") : ties.joined(separator: "; ")
+        if beats.isEmpty {
+            let detail = ties.isEmpty ? considered.map { $0.short ?? $0.label }.joined(separator: ", ") : ties.joined(separator: "; ")
             return Verdict(use: use, winner: nil, text: "no significant difference (\(detail))", basis: [])
         }
-        if wins.count == 1, let (w, list) = wins.first {
-            // One model won every significant comparison it was in; with three or more models it must beat all others.
-            let beatsAll = (0..<models.count).filter { $0 != w }.allSatisfy { other in
-                considered.contains { $0.outcomes.contains { o in o.winner == w && (o.a == other || o.b == other) } }
-            }
-            if beatsAll {
-                return Verdict(use: use, winner: w, text: "\(ComparisonResult.letter(w)) (\(models[w].displayName)): "
-                                   + list.joined(separator: "; "), basis: basis)
-            }
+        let others = { (w: Int) in (0..<models.count).filter { $0 != w } }
+        // A winner beats every other model somewhere and loses to none anywhere.
+        if let w = (0..<models.count).first(where: { w in
+            others(w).allSatisfy { l in !(beats[w]?[l] ?? []).isEmpty && (beats[l]?[w] ?? []).isEmpty }
+        }) {
+            let name = "\(ComparisonResult.letter(w)) (\(models[w].displayName))"
+            if models.count == 2 { return Verdict(use: use, winner: w, text: "\(name): " + beats[w]![others(w)[0]]!.joined(separator: "; "), basis: basis) }
+            let parts = others(w).map { l in "over \(ComparisonResult.letter(l)) on " + beats[w]![l]!.joined(separator: ", ") }
+            return Verdict(use: use, winner: w, text: "\(name): " + parts.joined(separator: "; "), basis: basis)
         }
-        let text = wins.keys.sorted().map { "\(ComparisonResult.letter($0)) on \(wins[$0]!.joined(separator: ", "))" }.joined(separator: "; ")
-        return Verdict(use: use, winner: nil, text: "mixed: " + text, basis: basis)
+        let parts = pairIndices(models.count).compactMap { a, b -> String? in
+            let ab = beats[a]?[b] ?? [], ba = beats[b]?[a] ?? []
+            if ab.isEmpty && ba.isEmpty { return nil }
+            var s = "\(ComparisonResult.letter(a)) vs \(ComparisonResult.letter(b)): "
+            s += [ab.isEmpty ? nil : "\(ComparisonResult.letter(a)) on " + ab.joined(separator: ", "),
+                  ba.isEmpty ? nil : "\(ComparisonResult.letter(b)) on " + ba.joined(separator: ", ")].compactMap { $0 }.joined(separator: ", ")
+            return s
+        }
+        return Verdict(use: use, winner: nil, text: "mixed: " + parts.joined(separator: "; "), basis: basis)
     }
 
     public static func formatP(_ p: Double) -> String {
