@@ -1,5 +1,6 @@
 import Foundation
 import GGUF
+import Models
 import Testing
 @testable import Weigh
 
@@ -92,5 +93,10 @@ import Testing
         #expect(fromFile == published)
         #expect(f.slidingWindow == c.slidingWindow && f.slidingLayers == c.slidingLayers && f.tiedEmbeddings == c.tiedEmbeddings)
         #expect(WeightEstimate.textParameters(f) == c.publishedParameters)
+        // The engine's own KV-cache sizing (ModelConfig, sliding-window aware) agrees at and beyond the window.
+        let config = try ModelConfig(gguf: GGUFFile(path: path))
+        for n in [1, 100, 512, 513, 4096, c.contextLength] {
+            #expect(f.kvCacheBytes(tokens: n) == config.kvCacheBytes(tokens: n), "\(name) at \(n)")
+        }
     }
 }
