@@ -2,12 +2,12 @@
 SWIFT ?= swift
 FEATHER := .build/release/feather
 
-.PHONY: demo test models data build release clean
+.PHONY: demo test models data chromium build release clean
 
 demo: models data release
-	$(FEATHER) inspect gemma3-270m smollm2-135m
+	$(FEATHER) compare gemma3-270m smollm2-135m
 
-test: models data
+test: models data chromium
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 
@@ -16,6 +16,9 @@ models:
 
 data:
 	scripts/fetch-data.sh
+
+chromium:
+	scripts/setup-chromium.sh
 
 build:
 	$(SWIFT) build

@@ -1,0 +1,128 @@
+import Foundation
+
+/// How much `compare` measures: the quick default fits a few minutes on a small CPU; full runs whole datasets.
+public struct MeasurementPlan: Codable, Sendable, Equatable {
+    public var workload: String
+    public var tasks: [String]
+    /// Items per task (nil: the whole dataset), drawn with `seed`.
+    public var itemLimit: [String: Int]
+    public var seed: UInt64
+    /// Benchmark: prompt tokens, generated tokens, repetitions, threads.
+    public var promptTokens: Int
+    public var generatedTokens: Int
+    public var repetitions: Int
+    public var threads: Int
+
+    public init(workload: String, tasks: [String], itemLimit: [String: Int], seed: UInt64, promptTokens: Int,
+                generatedTokens: Int, repetitions: Int, threads: Int) {
+        self.workload = workload
+        self.tasks = tasks
+        self.itemLimit = itemLimit
+        self.seed = seed
+        self.promptTokens = promptTokens
+        self.generatedTokens = generatedTokens
+        self.repetitions = repetitions
+        self.threads = threads
+    }
+
+    public static let quickTasks = ["mmlu", "wiki-bpb"]
+    public static let fullTasks = ["mmlu", "gsm8k", "gpqa-diamond", "wiki-bpb"]
+
+    public static func quick(tasks: [String]?, threads: Int) -> MeasurementPlan {
+        MeasurementPlan(workload: "quick", tasks: tasks ?? quickTasks, itemLimit: ["mmlu": 200, "wiki-bpb": 16, "gsm8k": 20, "gpqa-diamond": 50],
+                        seed: 1234, promptTokens: 128, generatedTokens: 32, repetitions: 3, threads: threads)
+    }
+
+    public static func full(tasks: [String]?, threads: Int) -> MeasurementPlan {
+        MeasurementPlan(workload: "full", tasks: tasks ?? fullTasks, itemLimit: [:], seed: 1234, promptTokens: 512,
+                        generatedTokens: 128, repetitions: 5, threads: threads)
+    }
+
+    public var description: String {
+        let limits = tasks.map { t in itemLimit[t].map { "\(t) \($0) items" } ?? "\(t) all items" }.joined(separator: ", ")
+        return "\(workload): \(limits); bench pp\(promptTokens) tg\(generatedTokens) × \(repetitions), \(threads) threads, seed \(seed)"
+    }
+}
+
+/// Runs the measured parts (speed, tasks) for one model; implemented over `feather bench` and `feather eval`.
+public protocol ModelMeasurer: Sendable {
+    func measureSpeed(_ model: ModelResult, plan: MeasurementPlan, progress: @escaping @Sendable (String) -> Void) async throws -> SpeedMeasurement
+    func measureTask(_ task: String, model: ModelResult, plan: MeasurementPlan,
+                     progress: @escaping @Sendable (String) -> Void) async throws -> TaskMeasurement
+}
+
+/// `feather compare`: describe each model, fit it to each machine, measure what can be measured, and compare.
+public struct CompareRunner: Sendable {
+    public var resolver: ModelResolver
+    public var hardware: [Hardware]
+    public var quants: [QuantRecipe]
+    public var context: Int
+    public var kv: KVCacheElement
+    public var alpha: Double
+    public var plan: MeasurementPlan
+    public var measurer: (any ModelMeasurer)?
+    /// Why nothing is measured when `measurer` is nil.
+    public var unmeasuredReason: String
+
+    public init(resolver: ModelResolver = ModelResolver(), hardware: [Hardware], quants: [QuantRecipe], context: Int,
+                kv: KVCacheElement, alpha: Double = 0.05, plan: MeasurementPlan, measurer: (any ModelMeasurer)?,
+                unmeasuredReason: String) {
+        self.resolver = resolver
+        self.hardware = hardware
+        self.quants = quants
+        self.context = context
+        self.kv = kv
+        self.alpha = alpha
+        self.plan = plan
+        self.measurer = measurer
+        self.unmeasuredReason = unmeasuredReason
+    }
+
+    /// Facts and fit rows only: instant, for every kind of model.
+    public func describe(_ names: [String]) throws -> [ModelResult] {
+        guard names.count >= 2 else { throw CompareError.tooFewModels }
+        return try names.map { name in
+            var m = try resolver.describe(name, quants: quants)
+            m.fit = ModelResolver.fitRows(m, hardware: hardware, context: context, kv: kv)
+            return m
+        }
+    }
+
+    public func run(_ names: [String], command: [String], progress: @escaping @Sendable (String) -> Void) async throws -> ComparisonResult {
+        var models = try describe(names)
+        for i in models.indices {
+            let label = "\(ComparisonResult.letter(i)) \(models[i].label)"
+            guard models[i].source.canRun else {
+                models[i].notMeasured.append("speed and tasks: \(Comparison.needsWeights)")
+                continue
+            }
+            guard let measurer else {
+                models[i].notMeasured.append("speed: \(unmeasuredReason)")
+                models[i].notMeasured += plan.tasks.map { "task \($0): \(unmeasuredReason)" }
+                continue
+            }
+            progress("\(label): speed (\(plan.promptTokens)-token prompt, \(plan.generatedTokens) generated, × \(plan.repetitions))")
+            do {
+                models[i].speed = try await measurer.measureSpeed(models[i], plan: plan, progress: progress)
+            } catch {
+                models[i].errors.append("speed: \(error)")
+                models[i].notMeasured.append("speed: failed: \(error)")
+            }
+            for task in plan.tasks {
+                progress("\(label): \(task)")
+                do {
+                    models[i].tasks.append(try await measurer.measureTask(task, model: models[i], plan: plan, progress: progress))
+                } catch {
+                    models[i].errors.append("task \(task): \(error)")
+                    models[i].notMeasured.append("task \(task): failed: \(error)")
+                }
+            }
+        }
+        let settings = CompareSettings(workload: plan.workload, tasks: plan.tasks, contextLength: context, kvType: kv,
+                                       quant: quants.first?.displayName ?? "Q4_K_M", alpha: alpha,
+                                       details: ["plan": plan.description])
+        var notes: [String] = []
+        for m in models { notes += m.errors.map { "\(m.label): \($0)" } }
+        return Comparison.build(models: models, hardware: hardware, settings: settings, command: command, notes: notes)
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+@testable import Weigh
+
+/// Statistics against scipy (Tests/Fixtures/stats/scipy.json, made by scripts/oracle/stats_fixtures.py).
+@Suite struct SignificanceTests {
+    static func cases(_ key: String) -> [[String: Any]] {
+        let data = try! Data(contentsOf: repoRoot.appendingPathComponent("Tests/Fixtures/stats/scipy.json"))
+        return (try! JSONSerialization.jsonObject(with: data) as! [String: Any])[key] as! [[String: Any]]
+    }
+    static func doubles(_ v: Any?) -> [Double] { (v as! [Any]).map { ($0 as! NSNumber).doubleValue } }
+
+    @Test func mcNemarMatchesScipyBinomtest() {
+        for c in Self.cases("mcnemar") {
+            let b = c["b"] as! Int, n = c["c"] as! Int, p = (c["p"] as! NSNumber).doubleValue
+            let r = Significance.mcNemar(onlyA: b, onlyB: n)
+            #expect(abs(r.pValue - p) <= 1e-9 * max(1, p), "b=\(b) c=\(n): \(r.pValue) vs scipy \(p)")
+        }
+    }
+
+    @Test func welchMatchesScipyTtestInd() throws {
+        for c in Self.cases("welch") {
+            let r = try #require(Significance.welch(Self.doubles(c["a"]), Self.doubles(c["b"])))
+            #expect(abs(r.t - (c["t"] as! NSNumber).doubleValue) < 1e-9)
+            #expect(abs(r.degreesOfFreedom - (c["df"] as! NSNumber).doubleValue) < 1e-8)
+            #expect(abs(r.pValue - (c["p"] as! NSNumber).doubleValue) < 1e-9, "p \(r.pValue) vs \(c["p"]!)")
+        }
+        #expect(Significance.welch([1], [2, 3]) == nil)
+        #expect(Significance.welch([2, 2], [2, 2])?.pValue == 1)
+        #expect(Significance.welch([2, 2], [3, 3])?.pValue == 0)
+    }
+
+    @Test func standardErrorMatchesScipySem() {
+        for c in Self.cases("sem") {
+            let x = Self.doubles(c["x"])
+            #expect(abs(Significance.mean(x) - (c["mean"] as! NSNumber).doubleValue) < 1e-12)
+            #expect(abs(Significance.sampleStandardDeviation(x) - (c["sd"] as! NSNumber).doubleValue) < 1e-12)
+            #expect(abs(Significance.standardError(x) - (c["sem"] as! NSNumber).doubleValue) < 1e-12)
+        }
+    }
+
+    /// Monte Carlo quantities agree within their sampling error: 10,000 resamples here, 20,000 in scipy.
+    @Test func pairedBootstrapAgreesWithScipyBootstrap() {
+        for c in Self.cases("bootstrap") {
+            let name = c["name"] as! String
+            let r = Significance.pairedBootstrap(a: Self.doubles(c["a"]), b: Self.doubles(c["b"]), weights: Self.doubles(c["weights"]),
+                                               resamples: 10_000, seed: 42)
+            let se = (c["standard_error"] as! NSNumber).doubleValue
+            #expect(abs(r.difference - (c["difference"] as! NSNumber).doubleValue) < 1e-12, "\(name)")
+            #expect(abs(r.standardError / se - 1) < 0.04, "\(name): se \(r.standardError) vs scipy \(se)")
+            #expect(abs(r.lower - (c["lower"] as! NSNumber).doubleValue) < 0.15 * se + 1e-12, "\(name): lower \(r.lower)")
+            #expect(abs(r.upper - (c["upper"] as! NSNumber).doubleValue) < 0.15 * se + 1e-12, "\(name): upper \(r.upper)")
+            #expect(abs(r.pValue - (c["p"] as! NSNumber).doubleValue) < 0.025, "\(name): p \(r.pValue) vs \(c["p"]!)")
+        }
+    }
+
+    @Test func bootstrapIsReproducibleForASeed() {
+        let a = (0..<50).map { Double($0 % 7) }, b = (0..<50).map { Double($0 % 5) }
+        let r1 = Significance.pairedBootstrap(a: a, b: b, resamples: 500, seed: 9)
+        let r2 = Significance.pairedBootstrap(a: a, b: b, resamples: 500, seed: 9)
+        let r3 = Significance.pairedBootstrap(a: a, b: b, resamples: 500, seed: 10)
+        #expect(r1 == r2)
+        #expect(r1.standardError != r3.standardError)
+    }
+
+    @Test func percentileIsNumpyLinear() {
+        // numpy.percentile([1, 2, 3, 4], [0, 25, 50, 90, 100]) = [1, 1.75, 2.5, 3.7, 4]
+        let s = [1.0, 2, 3, 4]
+        for (q, v) in [(0.0, 1.0), (25, 1.75), (50, 2.5), (90, 3.7), (100, 4)] {
+            #expect(abs(Significance.percentile(s, q) - v) < 1e-12)
+        }
+    }
+}
