@@ -52,6 +52,8 @@ public final class Scheduler: @unchecked Sendable {
     private var accepting = true
     private var stopping = false
     private var stats = Stats()
+    /// Requests accepted and not yet done (queued or decoding): at most slots + queueLimit.
+    private var inFlight = 0
     private var thread: Thread?
     private let finishedThread = DispatchSemaphore(value: 0)
 
@@ -122,7 +124,8 @@ public final class Scheduler: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard accepting else { throw .shuttingDown }
-        guard pending.count < queueLimit + max(0, slots - stats.active) else { throw .queueFull(limit: queueLimit) }
+        guard inFlight < slots + queueLimit else { throw .queueFull(limit: queueLimit) }
+        inFlight += 1
         continuation.onTermination = { [weak self] reason in
             if case .finished = reason { return }
             job.cancel()
@@ -173,7 +176,11 @@ public final class Scheduler: @unchecked Sendable {
 
             // New requests: prefill each into a free slot.
             for job in joining {
-                if job.cancelled { job.continuation.finish(); continue }
+                if job.cancelled {
+                    job.continuation.finish()
+                    lock.withLock { inFlight -= 1 }
+                    continue
+                }
                 let slot = free.removeLast()
                 if prefill(job, into: slot) { active.append(slot) } else { release(slot, into: &free) }
             }
@@ -218,6 +225,7 @@ public final class Scheduler: @unchecked Sendable {
     }
 
     private func release(_ slot: Slot, into free: inout [Slot]) {
+        if slot.job != nil { lock.withLock { inFlight -= 1 } }
         slot.job = nil
         slot.state.reset()
         free.append(slot)

@@ -96,7 +96,7 @@ extension APIServer {
         var g = GenerationRequest(prompt: prompt, maxTokens: maxTokens,
                                   sampling: try Self.sampling(temperature: body.temperature, topP: body.topP, seed: body.seed),
                                   topLogprobs: body.logprobs == true ? max(top, 1) : 0)
-        g.stopAtEndOfGeneration = true
+        g.stopAtEndOfGeneration = body.ignoreEos != true
         let wantLogprobs = body.logprobs == true
         let stops = body.stop?.values ?? []
         let stream = try submit(m, g)
@@ -195,7 +195,7 @@ extension APIServer {
         let streams = try inputs.map { input in
             var g = GenerationRequest(prompt: input.tokens, maxTokens: maxTokens, sampling: sampling,
                                       topLogprobs: k.map { max($0, 1) } ?? 0, promptLogprobs: echo && k != nil)
-            g.stopAtEndOfGeneration = true
+            g.stopAtEndOfGeneration = body.ignoreEos != true
             return try submit(m, g)
         }
         let stops = body.stop?.values ?? []

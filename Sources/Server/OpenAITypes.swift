@@ -51,6 +51,8 @@ struct ChatCompletionRequest: Decodable {
     var logprobs: Bool?
     var topLogprobs: Int?
     var responseFormat: ResponseFormat?
+    /// llama.cpp's extension: keep generating past end-of-generation tokens (load tests).
+    var ignoreEos: Bool?
 }
 
 /// `prompt`: a string, a list of strings, a list of token ids, or a list of such lists.
@@ -89,6 +91,8 @@ struct CompletionRequest: Decodable {
     var logprobs: Int?
     var stream: Bool?
     var streamOptions: StreamOptions?
+    /// llama.cpp's extension: keep generating past end-of-generation tokens (load tests).
+    var ignoreEos: Bool?
 }
 
 struct TokenizeRequest: Decodable {
