@@ -208,6 +208,7 @@ public final class Scheduler: @unchecked Sendable {
             } catch {
                 for slot in active { slot.job?.continuation.finish(throwing: error); release(slot, into: &free) }
                 active.removeAll(keepingCapacity: true)
+                lock.withLock { stats.active = 0 }
                 continue
             }
             lock.withLock {
@@ -221,6 +222,7 @@ public final class Scheduler: @unchecked Sendable {
                     active.remove(at: i)
                 }
             }
+            lock.withLock { stats.active = active.count }
         }
     }
 

@@ -77,6 +77,7 @@ class ServeLimitTests(unittest.TestCase):
         self.assertTrue(first.startswith(b"data: "))
         self.server.proc.send_signal(signal.SIGTERM)
         rest = resp.read().decode()
+        conn.close()
         self.assertTrue(rest.rstrip().endswith("data: [DONE]"), rest[-200:])
         texts = [json.loads(line[6:]) for line in (first.decode() + rest).splitlines() if line.startswith("data: {")]
         self.assertEqual(texts[-1]["choices"][0]["finish_reason"], "length")
