@@ -10,6 +10,7 @@ demo: models data release
 test: models data chromium
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	scripts/test-serve.sh
 
 models:
 	scripts/fetch-models.sh

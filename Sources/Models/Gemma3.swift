@@ -8,7 +8,7 @@ import GGUF
 /// post-attention and post-FFN norms; GELU-tanh gated FFN; layer i local (sliding window, RoPE
 /// base 10 000 unscaled) iff i % 6 < 5, else global (metadata base and its linear scaling);
 /// output tied to token_embd when output.weight is absent.
-public final class Gemma3: LanguageModel, @unchecked Sendable {
+public final class Gemma3: SegmentedForward, @unchecked Sendable {
     public let config: ModelConfig
     let weights: WeightStore
     let kernels: Kernels
@@ -68,73 +68,71 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
 
     public func evaluate(_ tokens: [Int32], state s: SequenceState, allLogits: Bool,
                          _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
-        try kernels.check(tokens, state: s)
-        var done = 0
-        while done < tokens.count {
-            let n = min(s.chunkSize, tokens.count - done)
-            // Only the last token's logits: llama.cpp runs the last layer after attention on that
-            // row alone (inp_out_ids), so do we (its FFN then sums as for a one-row batch).
-            let lastOnly = !allLogits && done + n == tokens.count && n > 1
-            try forward(tokens[done..<(done + n)], state: s, lastRowOnly: lastOnly)
-            if allLogits || done + n == tokens.count {
-                let first = allLogits ? 0 : n - 1
-                // After a last-row-only pass the hidden state of that row sits in row 0.
-                try logits(rows: lastOnly ? 0..<1 : first..<n, state: s)
-                for r in first..<n {
-                    try body(done + r, UnsafeBufferPointer(start: s.logits + (r - first) * config.vocabSize, count: config.vocabSize))
-                }
-            }
-            done += n
-        }
+        try evaluateChunks(tokens, state: s, allLogits: allLogits, body)
     }
 
-    func forward(_ tokens: ArraySlice<Int32>, state s: SequenceState, lastRowOnly: Bool = false) throws {
+    public func makeWorkspace(rows: Int, contextLength: Int) -> Workspace { workspace(rows: rows, contextLength: contextLength) }
+
+    public func decode(_ tokens: [Int32], states: [SequenceState], workspace: Workspace,
+                       _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
+        try decodeBatch(tokens, states: states, workspace: workspace, body)
+    }
+
+    var runsLastRowOnly: Bool { true }
+
+    func forward(_ tokens: UnsafeBufferPointer<Int32>, segments: UnsafeBufferPointer<Segment>, workspace w: Workspace,
+                 lastRowOnly: Bool) throws {
         let c = config, pool = kernels.pool, isa = kernels.isa
-        let n = tokens.count, d = c.embeddingWidth, start = s.count
+        var n = tokens.count
+        let d = c.embeddingWidth
         let qw = c.heads * c.headDim, kw = c.kvHeads * c.headDim
-        for (r, t) in tokens.enumerated() { embeddings.dequantizeRow(Int(t), into: s.x + r * d) }
-        Compute.scale(s.x, by: Float(d).squareRoot(), count: n * d, isa: isa)
+        for (r, t) in tokens.enumerated() { embeddings.dequantizeRow(Int(t), into: w.x + r * d) }
+        Compute.scale(w.x, by: Float(d).squareRoot(), count: n * d, isa: isa)
 
         for (l, b) in blocks.enumerated() {
-            kernels.rmsNorm(s.x, b.attentionNorm, into: s.xn, rows: n, width: d)
-            try Compute.matmul(weights: [b.wq, b.wk, b.wv], x: s.xn, count: n, outputs: [s.q, s.k, s.v], pool: pool, isa: isa, matchLlamaCpp: true)
+            kernels.rmsNorm(w.x, b.attentionNorm, into: w.xn, rows: n, width: d)
+            try Compute.matmul(weights: [b.wq, b.wk, b.wv], x: w.xn, count: n, outputs: [w.q, w.k, w.v], pool: pool, isa: isa, matchLlamaCpp: true)
             // QK-norm per head, then RoPE, then the query scale (the attention itself scales by 1).
-            kernels.rmsNorm(s.q, b.qNorm, into: s.q, rows: n * c.heads, width: c.headDim)
-            kernels.rmsNorm(s.k, b.kNorm, into: s.k, rows: n * c.kvHeads, width: c.headDim)
-            for r in 0..<n {
-                fw_rope_llamacpp(s.q + r * qw, Int64(c.heads), Int64(c.headDim), Int64(c.headDim), Int64(start + r), b.ropeBase, b.ropeScaling, 1)
-                fw_rope_llamacpp(s.k + r * kw, Int64(c.kvHeads), Int64(c.headDim), Int64(c.headDim), Int64(start + r), b.ropeBase, b.ropeScaling, 1)
+            kernels.rmsNorm(w.q, b.qNorm, into: w.q, rows: n * c.heads, width: c.headDim)
+            kernels.rmsNorm(w.k, b.kNorm, into: w.k, rows: n * c.kvHeads, width: c.headDim)
+            for seg in segments {
+                for t in 0..<seg.count {
+                    let r = seg.row + t
+                    fw_rope_llamacpp(w.q + r * qw, Int64(c.heads), Int64(c.headDim), Int64(c.headDim), Int64(seg.start + t), b.ropeBase, b.ropeScaling, 1)
+                    fw_rope_llamacpp(w.k + r * kw, Int64(c.kvHeads), Int64(c.headDim), Int64(c.headDim), Int64(seg.start + t), b.ropeBase, b.ropeScaling, 1)
+                }
             }
-            Compute.scale(s.q, by: attentionScale, count: n * qw, isa: isa)
-            kernels.storeKV(layer: l, state: s, start: start, n: n)
-            kernels.attention(layer: l, state: s, start: start, n: n, scale: 1)
-            try Compute.matmul(weights: b.wo, x: s.attn, count: n, y: s.o, pool: pool, isa: isa, matchLlamaCpp: true)
-            var n = n
+            Compute.scale(w.q, by: attentionScale, count: n * qw, isa: isa)
+            for seg in segments { kernels.storeKV(layer: l, segment: seg, workspace: w) }
+            kernels.attention(layer: l, segments: segments, workspace: w, scale: 1)
+            try Compute.matmul(weights: b.wo, x: w.attn, count: n, y: w.o, pool: pool, isa: isa, matchLlamaCpp: true)
+            // Only the last token's logits wanted: llama.cpp runs the last layer after attention on
+            // that row alone (inp_out_ids), so do we (its FFN then sums as for a one-row batch).
             if lastRowOnly && l == blocks.count - 1 {
-                s.o.update(from: s.o + (n - 1) * d, count: d)
-                s.x.update(from: s.x + (n - 1) * d, count: d)
+                w.o.update(from: w.o + (n - 1) * d, count: d)
+                w.x.update(from: w.x + (n - 1) * d, count: d)
                 n = 1
             }
-            kernels.rmsNorm(s.o, b.postAttentionNorm, into: s.o, rows: n, width: d)
-            Compute.add(s.x, s.o, into: s.x, count: n * d, isa: isa)
+            kernels.rmsNorm(w.o, b.postAttentionNorm, into: w.o, rows: n, width: d)
+            Compute.add(w.x, w.o, into: w.x, count: n * d, isa: isa)
 
-            kernels.rmsNorm(s.x, b.ffnNorm, into: s.xn, rows: n, width: d)
-            try Compute.matmul(weights: [b.gate, b.up], x: s.xn, count: n, outputs: [s.gate, s.up], pool: pool, isa: isa, matchLlamaCpp: true)
-            Self.geglu(s.gate, s.up, count: n * c.ffnWidth)
-            try Compute.matmul(weights: b.down, x: s.gate, count: n, y: s.o, pool: pool, isa: isa, matchLlamaCpp: true)
-            kernels.rmsNorm(s.o, b.postFFNNorm, into: s.o, rows: n, width: d)
-            Compute.add(s.x, s.o, into: s.x, count: n * d, isa: isa)
+            kernels.rmsNorm(w.x, b.ffnNorm, into: w.xn, rows: n, width: d)
+            try Compute.matmul(weights: [b.gate, b.up], x: w.xn, count: n, outputs: [w.gate, w.up], pool: pool, isa: isa, matchLlamaCpp: true)
+            Self.geglu(w.gate, w.up, count: n * c.ffnWidth)
+            try Compute.matmul(weights: b.down, x: w.gate, count: n, y: w.o, pool: pool, isa: isa, matchLlamaCpp: true)
+            kernels.rmsNorm(w.o, b.postFFNNorm, into: w.o, rows: n, width: d)
+            Compute.add(w.x, w.o, into: w.x, count: n * d, isa: isa)
         }
-        s.advance(by: n)
+        for seg in segments { seg.state.advance(by: seg.count) }
     }
 
-    func logits(rows: Range<Int>, state s: SequenceState) throws {
+    func logits(rows: Range<Int>, workspace w: Workspace) throws {
         let d = config.embeddingWidth
-        kernels.rmsNorm(s.x + rows.lowerBound * d, outputNorm, into: s.xn, rows: rows.count, width: d)
-        try Compute.matmul(weights: output, x: s.xn, count: rows.count, y: s.logits, pool: kernels.pool, isa: kernels.isa, matchLlamaCpp: true)
+        kernels.rmsNorm(w.x + rows.lowerBound * d, outputNorm, into: w.xn, rows: rows.count, width: d)
+        try Compute.matmul(weights: output, x: w.xn, count: rows.count, y: w.logits, pool: kernels.pool, isa: kernels.isa, matchLlamaCpp: true)
         if let cap = finalSoftcap {
             let m = rows.count * config.vocabSize
-            for i in 0..<m { s.logits[i] = cap * tanhf(s.logits[i] * (1 / cap)) }
+            for i in 0..<m { w.logits[i] = cap * tanhf(w.logits[i] * (1 / cap)) }
         }
     }
 

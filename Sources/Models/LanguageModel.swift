@@ -40,6 +40,12 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// The logits buffer is reused; copy what you keep.
     func evaluate(_ tokens: [Int32], state: SequenceState, allLogits: Bool,
                   _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws
+    /// Scratch for decoding up to `rows` sequences together, each of at most `contextLength` tokens.
+    func makeWorkspace(rows: Int, contextLength: Int) -> Workspace
+    /// Appends `tokens[i]` to `states[i]` for every i in one forward pass (see BatchedDecode.swift).
+    /// `body(i, logits)` is called with sequence i's next-token logits.
+    func decode(_ tokens: [Int32], states: [SequenceState], workspace: Workspace,
+                _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws
 }
 
 /// The registry: one model type per `general.architecture`.
@@ -70,15 +76,8 @@ public final class SequenceState: @unchecked Sendable {
     public let cacheType: KVCacheType
     let layers: [LayerCache]
     let vocabSize: Int
-    // Scratch, chunkSize rows each.
-    let x, xn, q, k, v, attn, o, gate, up: UnsafeMutablePointer<Float>
-    let logits: UnsafeMutablePointer<Float>
-    /// Per worker: attention scores over the context, and an f32 copy of one query head.
-    let scores: UnsafeMutablePointer<Float>
-    let qHead: UnsafeMutablePointer<Float>
-    /// Per worker: 8 lane accumulators of one head's attention output.
-    let lanes: UnsafeMutablePointer<Float>
-    let threads: Int
+    /// Scratch of one chunk (chunkSize rows).
+    let scratch: Workspace
     private var owned: [UnsafeMutableRawPointer] = []
 
     struct LayerCache {
@@ -93,25 +92,10 @@ public final class SequenceState: @unchecked Sendable {
         self.capacity = capacity
         self.chunkSize = max(1, min(chunkSize, capacity))
         self.cacheType = cacheType
-        self.threads = threads
         vocabSize = c.vocabSize
-        var owned: [UnsafeMutableRawPointer] = []
-        func floats(_ n: Int) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutableRawPointer.allocate(byteCount: max(n, 1) * 4, alignment: 64)
-            p.initializeMemory(as: UInt8.self, repeating: 0, count: max(n, 1) * 4)
-            owned.append(p)
-            return p.assumingMemoryBound(to: Float.self)
-        }
         let n = self.chunkSize
-        let qWidth = c.heads * c.headDim, kvWidth = c.kvHeads * max(c.headDim, c.valueHeadDim)
-        x = floats(n * c.embeddingWidth); xn = floats(n * c.embeddingWidth); o = floats(n * c.embeddingWidth)
-        q = floats(n * qWidth); k = floats(n * kvWidth); v = floats(n * kvWidth)
-        attn = floats(n * c.heads * c.valueHeadDim)
-        gate = floats(n * c.ffnWidth); up = floats(n * c.ffnWidth)
-        logits = floats(n * c.vocabSize)
-        scores = floats(threads * capacity)
-        qHead = floats(threads * max(c.headDim, 16))
-        lanes = floats(threads * 32 * c.valueHeadDim)
+        scratch = Workspace(config: c, rows: n, contextLength: capacity, threads: threads)
+        var owned: [UnsafeMutableRawPointer] = []
         var layers: [LayerCache] = []
         for sliding in c.slidingLayers {
             let window = sliding ? c.slidingWindow : nil
@@ -150,54 +134,59 @@ struct Kernels {
     let pool: ThreadPool
     let isa = ISA.preferred
 
-    /// Writes K and V rows of `n` tokens at positions start..<start+n into layer `l`'s cache.
-    func storeKV(layer l: Int, state s: SequenceState, start: Int, n: Int) {
-        let lc = s.layers[l]
+    /// Writes the K and V rows of a segment's tokens (workspace rows seg.row...) into its
+    /// sequence's layer-`l` cache at positions seg.start...
+    func storeKV(layer l: Int, segment seg: Segment, workspace w: Workspace) {
+        let s = seg.state, lc = s.layers[l]
         let kw = config.kvHeads * config.headDim, vw = config.kvHeads * config.valueHeadDim
-        for t in 0..<n {
-            let slot = (start + t) % lc.slots
+        for t in 0..<seg.count {
+            let slot = (seg.start + t) % lc.slots, row = seg.row + t
             switch s.cacheType {
             case .f16:
-                Compute.toF16(s.k + t * kw, into: (lc.k + slot * kw * 2).assumingMemoryBound(to: UInt16.self), count: kw, isa: isa)
-                Compute.toF16(s.v + t * vw, into: (lc.v + slot * vw * 2).assumingMemoryBound(to: UInt16.self), count: vw, isa: isa)
+                Compute.toF16(w.k + row * kw, into: (lc.k + slot * kw * 2).assumingMemoryBound(to: UInt16.self), count: kw, isa: isa)
+                Compute.toF16(w.v + row * vw, into: (lc.v + slot * vw * 2).assumingMemoryBound(to: UInt16.self), count: vw, isa: isa)
             case .f32:
-                (lc.k + slot * kw * 4).assumingMemoryBound(to: Float.self).update(from: s.k + t * kw, count: kw)
-                (lc.v + slot * vw * 4).assumingMemoryBound(to: Float.self).update(from: s.v + t * vw, count: vw)
+                (lc.k + slot * kw * 4).assumingMemoryBound(to: Float.self).update(from: w.k + row * kw, count: kw)
+                (lc.v + slot * vw * 4).assumingMemoryBound(to: Float.self).update(from: w.v + row * vw, count: vw)
             }
         }
     }
 
-    /// Causal attention of `n` queries (in s.q, positions start..<start+n) over layer `l`'s cache,
-    /// into s.attn. Scores are q·k × scale; a sliding-window layer sees the last `window` positions
-    /// (llama.cpp: masked when query − key ≥ n_swa). With an F16 cache the query and the
+    /// Causal attention of every workspace row's query (in w.q) over its own sequence's layer-`l`
+    /// cache, into w.attn. Scores are q·k × scale; a sliding-window layer sees the last `window`
+    /// positions (llama.cpp: masked when query − key ≥ n_swa). With an F16 cache the query and the
     /// probabilities are rounded to f16 first, as ggml's mul_mat does with an F16 operand.
-    func attention(layer l: Int, state s: SequenceState, start: Int, n: Int, scale: Float) {
-        let lc = s.layers[l]
+    func attention(layer l: Int, segments: UnsafeBufferPointer<Segment>, workspace w: Workspace, scale: Float) {
         let hd = config.headDim, vd = config.valueHeadDim
         let heads = config.heads, group = config.heads / config.kvHeads
         let kw = config.kvHeads * hd, vw = config.kvHeads * vd
-        let f16 = s.cacheType == .f16
-        let dot = fw_get_vec_dot(isa.raw, Int32(s.cacheType.ggml.rawValue))!
-        let elem = s.cacheType.bytes
-        let items = n * heads
-        // llama.cpp sums one query row with ggml_vec_dot_f16 and several with tinyBLAS.
-        let single = n == 1
-        let laneCount = single ? 32 : 8
+        var rows = 0
+        for (i, seg) in segments.enumerated() {
+            for t in 0..<seg.count { w.rowSegment[seg.row + t] = Int32(i) }
+            rows = max(rows, seg.row + seg.count)
+        }
+        let dot32 = fw_get_vec_dot(isa.raw, Int32(GGMLType.f32.rawValue))!
+        let items = rows * heads
         let isa = self.isa
         pool.run { worker in
-            let per = (items + s.threads - 1) / s.threads
+            let per = (items + w.threads - 1) / w.threads
             let lo = worker * per, hi = min(items, lo + per)
             guard lo < hi else { return }
-            let scores = s.scores + worker * s.capacity
-            let qh = s.qHead + worker * max(hd, 16)
+            let scores = w.scores + worker * w.contextLength
+            let qh = w.qHead + worker * max(hd, 16)
             for item in lo..<hi {
-                let t = item / heads, h = item % heads, g = h / group
-                let pos = start + t
+                let row = item / heads, h = item % heads, g = h / group
+                let seg = segments[Int(w.rowSegment[row])]
+                let lc = seg.state.layers[l]
+                let pos = seg.start + row - seg.row
+                // llama.cpp sums one query row with ggml_vec_dot_f16 and several with tinyBLAS.
+                let single = seg.count == 1
+                let laneCount = single ? 32 : 8
                 let first = lc.window.map { max(0, pos - $0 + 1) } ?? 0
-                let src = s.q + t * heads * hd + h * hd
+                let src = w.q + row * heads * hd + h * hd
                 let count = pos - first + 1
-                let out = s.attn + t * heads * vd + h * vd
-                if f16 {
+                let out = w.attn + row * heads * vd + h * vd
+                if seg.state.cacheType == .f16 {
                     // llama.cpp order (see attention.c): f16 query, lane sums by index mod 8.
                     let qh16 = UnsafeMutableRawPointer(qh).assumingMemoryBound(to: UInt16.self)
                     Compute.toF16(src, into: qh16, count: hd, isa: isa)
@@ -207,7 +196,7 @@ struct Kernels {
                         scores[j] = (single ? fw_dot_f16_ggml(krow, qh16, Int64(hd)) : fw_dot_f16_lanes(krow, qh16, Int64(hd))) * scale
                     }
                     fw_softmax_llamacpp(isa.raw, scores, Int64(count), Int64(first))
-                    let acc = s.lanes + worker * 32 * vd
+                    let acc = w.lanes + worker * 32 * vd
                     acc.update(repeating: 0, count: laneCount * vd)
                     for j in 0..<count {
                         let p = first + j, slot = p % lc.slots
@@ -222,7 +211,7 @@ struct Kernels {
                 for j in 0..<count {
                     let slot = (first + j) % lc.slots
                     var d: Float = 0
-                    dot(Int64(hd), &d, lc.k + (slot * kw + g * hd) * elem, qh)
+                    dot32(Int64(hd), &d, lc.k + (slot * kw + g * hd) * 4, qh)
                     scores[j] = d * scale
                 }
                 Compute.softmax(scores, count: count, isa: isa)
@@ -244,7 +233,7 @@ struct Kernels {
     }
 
     /// Checks the tokens and the room left before a forward pass.
-    func check(_ tokens: [Int32], state s: SequenceState) throws(InferenceError) {
+    func check(_ tokens: some Collection<Int32>, state s: SequenceState) throws(InferenceError) {
         if s.count + tokens.count > s.capacity {
             throw .contextFull(position: s.count + tokens.count - 1, capacity: s.capacity)
         }

@@ -5,7 +5,7 @@ import GGUF
 /// Llama-family decoder (Llama 2/3, SmolLM2, Mistral Small 3.1 text under `mistral3.`), as in
 /// llama.cpp src/models/llama.cpp: pre-norm blocks, GQA with RoPE in the NORM layout (adjacent
 /// pairs), SiLU-gated FFN, optional Q/K/V/O biases, output.weight or the tied token_embd.
-public final class Llama: LanguageModel, @unchecked Sendable {
+public final class Llama: SegmentedForward, @unchecked Sendable {
     public let config: ModelConfig
     let weights: WeightStore
     let kernels: Kernels
@@ -56,62 +56,61 @@ public final class Llama: LanguageModel, @unchecked Sendable {
 
     public func evaluate(_ tokens: [Int32], state s: SequenceState, allLogits: Bool,
                          _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
-        try kernels.check(tokens, state: s)
-        var done = 0
-        while done < tokens.count {
-            let n = min(s.chunkSize, tokens.count - done)
-            try forward(tokens[done..<(done + n)], state: s)
-            let isLast = done + n == tokens.count
-            if allLogits || isLast {
-                let first = allLogits ? 0 : n - 1
-                try logits(rows: first..<n, state: s)
-                for r in first..<n {
-                    try body(done + r, UnsafeBufferPointer(start: s.logits + (r - first) * config.vocabSize, count: config.vocabSize))
-                }
-            }
-            done += n
-        }
+        try evaluateChunks(tokens, state: s, allLogits: allLogits, body)
     }
 
-    /// One chunk: the residual stream of every token ends in s.x.
-    func forward(_ tokens: ArraySlice<Int32>, state s: SequenceState) throws {
+    public func makeWorkspace(rows: Int, contextLength: Int) -> Workspace { workspace(rows: rows, contextLength: contextLength) }
+
+    public func decode(_ tokens: [Int32], states: [SequenceState], workspace: Workspace,
+                       _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
+        try decodeBatch(tokens, states: states, workspace: workspace, body)
+    }
+
+    /// The residual stream of every row ends in w.x.
+    var runsLastRowOnly: Bool { false }
+
+    func forward(_ tokens: UnsafeBufferPointer<Int32>, segments: UnsafeBufferPointer<Segment>, workspace w: Workspace,
+                 lastRowOnly: Bool) throws {
         let c = config, pool = kernels.pool, isa = kernels.isa
-        let n = tokens.count, d = c.embeddingWidth, start = s.count
+        let n = tokens.count, d = c.embeddingWidth
         let qw = c.heads * c.headDim, kw = c.kvHeads * c.headDim, vw = c.kvHeads * c.valueHeadDim
-        for (r, t) in tokens.enumerated() { embeddings.dequantizeRow(Int(t), into: s.x + r * d) }
+        for (r, t) in tokens.enumerated() { embeddings.dequantizeRow(Int(t), into: w.x + r * d) }
         let scale = 1 / Float(c.headDim).squareRoot()
 
         for (l, b) in blocks.enumerated() {
-            kernels.rmsNorm(s.x, b.attentionNorm, into: s.xn, rows: n, width: d)
-            try Compute.matmul(weights: [b.wq, b.wk, b.wv], x: s.xn, count: n, outputs: [s.q, s.k, s.v], pool: pool, isa: isa, matchLlamaCpp: true)
-            for r in 0..<n {
-                if let bq = b.bq { Compute.add(s.q + r * qw, bq, into: s.q + r * qw, count: qw, isa: isa) }
-                if let bk = b.bk { Compute.add(s.k + r * kw, bk, into: s.k + r * kw, count: kw, isa: isa) }
-                if let bv = b.bv { Compute.add(s.v + r * vw, bv, into: s.v + r * vw, count: vw, isa: isa) }
-                fw_rope_llamacpp(s.q + r * qw, Int64(c.heads), Int64(c.headDim), Int64(ropeDims), Int64(start + r), Float(c.ropeBase), ropeScaling, 0)
-                fw_rope_llamacpp(s.k + r * kw, Int64(c.kvHeads), Int64(c.headDim), Int64(ropeDims), Int64(start + r), Float(c.ropeBase), ropeScaling, 0)
+            kernels.rmsNorm(w.x, b.attentionNorm, into: w.xn, rows: n, width: d)
+            try Compute.matmul(weights: [b.wq, b.wk, b.wv], x: w.xn, count: n, outputs: [w.q, w.k, w.v], pool: pool, isa: isa, matchLlamaCpp: true)
+            for seg in segments {
+                for t in 0..<seg.count {
+                    let r = seg.row + t
+                    if let bq = b.bq { Compute.add(w.q + r * qw, bq, into: w.q + r * qw, count: qw, isa: isa) }
+                    if let bk = b.bk { Compute.add(w.k + r * kw, bk, into: w.k + r * kw, count: kw, isa: isa) }
+                    if let bv = b.bv { Compute.add(w.v + r * vw, bv, into: w.v + r * vw, count: vw, isa: isa) }
+                    fw_rope_llamacpp(w.q + r * qw, Int64(c.heads), Int64(c.headDim), Int64(ropeDims), Int64(seg.start + t), Float(c.ropeBase), ropeScaling, 0)
+                    fw_rope_llamacpp(w.k + r * kw, Int64(c.kvHeads), Int64(c.headDim), Int64(ropeDims), Int64(seg.start + t), Float(c.ropeBase), ropeScaling, 0)
+                }
+                kernels.storeKV(layer: l, segment: seg, workspace: w)
             }
-            kernels.storeKV(layer: l, state: s, start: start, n: n)
-            kernels.attention(layer: l, state: s, start: start, n: n, scale: scale)
-            try Compute.matmul(weights: b.wo, x: s.attn, count: n, y: s.o, pool: pool, isa: isa, matchLlamaCpp: true)
+            kernels.attention(layer: l, segments: segments, workspace: w, scale: scale)
+            try Compute.matmul(weights: b.wo, x: w.attn, count: n, y: w.o, pool: pool, isa: isa, matchLlamaCpp: true)
             for r in 0..<n {
-                if let bo = b.bo { Compute.add(s.o + r * d, bo, into: s.o + r * d, count: d, isa: isa) }
+                if let bo = b.bo { Compute.add(w.o + r * d, bo, into: w.o + r * d, count: d, isa: isa) }
             }
-            Compute.add(s.x, s.o, into: s.x, count: n * d, isa: isa)
+            Compute.add(w.x, w.o, into: w.x, count: n * d, isa: isa)
 
-            kernels.rmsNorm(s.x, b.ffnNorm, into: s.xn, rows: n, width: d)
-            try Compute.matmul(weights: [b.gate, b.up], x: s.xn, count: n, outputs: [s.gate, s.up], pool: pool, isa: isa, matchLlamaCpp: true)
-            fw_swiglu_llamacpp(isa.raw, s.gate, s.up, Int64(n * c.ffnWidth))
-            try Compute.matmul(weights: b.down, x: s.gate, count: n, y: s.o, pool: pool, isa: isa, matchLlamaCpp: true)
-            Compute.add(s.x, s.o, into: s.x, count: n * d, isa: isa)
+            kernels.rmsNorm(w.x, b.ffnNorm, into: w.xn, rows: n, width: d)
+            try Compute.matmul(weights: [b.gate, b.up], x: w.xn, count: n, outputs: [w.gate, w.up], pool: pool, isa: isa, matchLlamaCpp: true)
+            fw_swiglu_llamacpp(isa.raw, w.gate, w.up, Int64(n * c.ffnWidth))
+            try Compute.matmul(weights: b.down, x: w.gate, count: n, y: w.o, pool: pool, isa: isa, matchLlamaCpp: true)
+            Compute.add(w.x, w.o, into: w.x, count: n * d, isa: isa)
         }
-        s.advance(by: n)
+        for seg in segments { seg.state.advance(by: seg.count) }
     }
 
-    /// Logits of chunk rows `rows` into s.logits (packed from row 0).
-    func logits(rows: Range<Int>, state s: SequenceState) throws {
+    /// Logits of workspace rows `rows` into w.logits (packed from row 0).
+    func logits(rows: Range<Int>, workspace w: Workspace) throws {
         let d = config.embeddingWidth
-        kernels.rmsNorm(s.x + rows.lowerBound * d, outputNorm, into: s.xn, rows: rows.count, width: d)
-        try Compute.matmul(weights: output, x: s.xn, count: rows.count, y: s.logits, pool: kernels.pool, isa: kernels.isa, matchLlamaCpp: true)
+        kernels.rmsNorm(w.x + rows.lowerBound * d, outputNorm, into: w.xn, rows: rows.count, width: d)
+        try Compute.matmul(weights: output, x: w.xn, count: rows.count, y: w.logits, pool: kernels.pool, isa: kernels.isa, matchLlamaCpp: true)
     }
 }

@@ -1,0 +1,209 @@
+import Engine
+import Foundation
+import Hummingbird
+import Logging
+import Models
+import NIOCore
+import Tokenizers
+
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// When set, every endpoint but /health needs `Authorization: Bearer KEY`.
+    public var apiKey: String?
+    /// Larger request bodies get 413.
+    public var maxBodyBytes = 8 << 20
+    public init() {}
+}
+
+/// The OpenAI-compatible HTTP API over one or more engines (routes declared in `router()`).
+public final class APIServer: Sendable {
+    public let models: [ServedModel]
+    public let configuration: ServerConfiguration
+    let metrics = Metrics()
+    let logger: Logger
+
+    public init(models: [ServedModel], configuration: ServerConfiguration, logger: Logger) {
+        self.models = models
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Serves until SIGINT or SIGTERM; then stops accepting connections, lets the requests in
+    /// flight finish, and stops the schedulers.
+    public func run() async throws {
+        for m in models { m.scheduler.start() }
+        let app = Application(
+            router: router(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "featherweight"),
+            onServerRunning: { [logger, configuration, models] channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                logger.notice("feather serve: listening on http://\(configuration.host):\(port) with \(models.map(\.id).joined(separator: ", "))")
+            },
+            logger: logger)
+        try await app.runService()
+        for m in models { m.scheduler.drain() }
+    }
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: AuthMiddleware(apiKey: configuration.apiKey))
+        router.get("/health") { _, _ in Self.json(["status": "ok"]) }
+        router.get("/metrics") { [self] _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: metrics.render(models: models))))
+        }
+        router.get("/v1/models", use: endpoint("models") { [self] _ in
+            let created = Int(Date().timeIntervalSince1970)
+            return Self.json(ModelList(data: models.map { .init(id: $0.id, created: created) }))
+        })
+        router.post("/v1/chat/completions", use: endpoint("chat") { [self] in try await chatCompletion($0) })
+        router.post("/v1/completions", use: endpoint("completions") { [self] in try await completion($0) })
+        router.post("/tokenize", use: endpoint("tokenize") { [self] in try await tokenize($0) })
+        router.post("/detokenize", use: endpoint("detokenize") { [self] in try await detokenize($0) })
+        return router
+    }
+
+    /// A handler whose errors become OpenAI-shaped JSON responses, counted in the metrics.
+    func endpoint(_ name: String, _ body: @escaping @Sendable (Request) async throws -> Response)
+        -> @Sendable (Request, BasicRequestContext) async throws -> Response {
+        { [metrics, logger] request, _ in
+            var response: Response
+            do { response = try await body(request) } catch let e as APIError {
+                response = e.response
+            } catch let e as SchedulerError {
+                response = Self.apiError(e).response
+            } catch {
+                logger.error("\(name): \(error)")
+                response = APIError(status: 500, message: "\(error)", type: "server_error").response
+            }
+            metrics.request(endpoint: name, status: Int(response.status.code))
+            return response
+        }
+    }
+
+    static func apiError(_ e: SchedulerError) -> APIError {
+        switch e {
+        case .queueFull:
+            var a = APIError(status: 429, message: e.description, type: "rate_limit_error", code: "queue_full")
+            a.retryAfter = 1
+            return a
+        case .shuttingDown: return APIError(status: 503, message: e.description, type: "server_error")
+        case .promptTooLong: return .badRequest(e.description, param: "messages", code: "context_length_exceeded")
+        }
+    }
+
+    // MARK: Request bodies
+
+    func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+        let buffer: ByteBuffer
+        do { buffer = try await request.body.collect(upTo: configuration.maxBodyBytes) } catch is NIOTooManyBytesError {
+            throw APIError(status: 413, message: "the request body is larger than \(configuration.maxBodyBytes) bytes",
+                           type: "invalid_request_error", code: "request_too_large")
+        }
+        let data = Data(buffer.readableBytesView)
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        do { return try decoder.decode(T.self, from: data) } catch let e as APIError { throw e } catch let e as DecodingError {
+            throw Self.describe(e)
+        }
+    }
+
+    /// One line naming the field, as OpenAI's 400s do.
+    static func describe(_ e: DecodingError) -> APIError {
+        func path(_ c: [any CodingKey]) -> String {
+            c.map { $0.intValue.map { "[\($0)]" } ?? ".\(snake($0.stringValue))" }.joined().trimmingCharacters(in: ["."])
+        }
+        switch e {
+        case .typeMismatch(let type, let c):
+            return .badRequest("'\(path(c.codingPath))' has the wrong type: expected \(typeName(type))", param: path(c.codingPath))
+        case .valueNotFound(let type, let c):
+            return .badRequest("'\(path(c.codingPath))' must not be null: expected \(typeName(type))", param: path(c.codingPath))
+        case .keyNotFound(let key, let c):
+            let p = path(c.codingPath + [key])
+            return .badRequest("'\(p)' is a required property", param: p)
+        case .dataCorrupted(let c):
+            if c.codingPath.isEmpty { return .badRequest("the request body is not valid JSON") }
+            return .badRequest("'\(path(c.codingPath))' is invalid: \(c.debugDescription)", param: path(c.codingPath))
+        @unknown default:
+            return .badRequest("the request body does not match the API: \(e)")
+        }
+    }
+
+    static func snake(_ s: String) -> String {
+        var out = ""
+        for ch in s { if ch.isUppercase { out += "_" + ch.lowercased() } else { out.append(ch) } }
+        return out
+    }
+
+    static func typeName(_ t: Any.Type) -> String {
+        switch t {
+        case is String.Type: "a string"
+        case is Bool.Type: "a boolean"
+        case is Float.Type, is Double.Type: "a number"
+        case is Int.Type, is Int64.Type, is Int32.Type, is UInt64.Type: "an integer"
+        default: "\(t)".hasPrefix("Array") ? "an array" : "an object"
+        }
+    }
+
+    func model(_ name: String?) throws -> ServedModel {
+        guard let name else { return models[0] }
+        guard let m = models.first(where: { $0.aliases.contains(name) }) else {
+            throw APIError(status: 404, message: "The model '\(name)' does not exist (served: \(models.map(\.id).joined(separator: ", ")))",
+                           type: "invalid_request_error", param: "model", code: "model_not_found")
+        }
+        return m
+    }
+
+    // MARK: Responses
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.withoutEscapingSlashes]
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return e
+    }()
+
+    static func sse(_ value: some Encodable) -> ByteBuffer {
+        var b = ByteBuffer(string: "data: ")
+        b.writeBytes((try? encoder.encode(value)) ?? Data("{}".utf8))
+        b.writeString("\n\n")
+        return b
+    }
+
+    static let sseHeaders: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+
+    static func newID(_ prefix: String) -> String {
+        prefix + String(UInt64.random(in: 0...UInt64.max), radix: 16) + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+    }
+}
+
+extension APIError {
+    var response: Response {
+        var r = APIServer.json(self, status: HTTPResponse.Status(code: status))
+        if let retryAfter { r.headers[.retryAfter] = String(retryAfter) }
+        return r
+    }
+}
+
+/// `Authorization: Bearer KEY` on every path but /health when a key is set.
+struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
+    let apiKey: String?
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let apiKey, request.uri.path != "/health" else { return try await next(request, context) }
+        let given = request.headers[.authorization]
+        guard let given, given.hasPrefix("Bearer ") else {
+            return APIError(status: 401, message: "You didn't provide an API key: send 'Authorization: Bearer KEY'",
+                            type: "invalid_request_error", code: "invalid_api_key").response
+        }
+        guard given.dropFirst(7) == apiKey[...] else {
+            return APIError(status: 401, message: "Incorrect API key provided", type: "invalid_request_error", code: "invalid_api_key").response
+        }
+        return try await next(request, context)
+    }
+}
