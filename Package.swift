@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Layers, bottom up (see DESIGN.md): GGUF → CKernels → Compute → Tokenizers → Models → Weigh → FeatherCLI.
@@ -25,7 +26,10 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: optimized),
         .target(name: "Models", dependencies: ["GGUF", "CKernels", "Compute"], swiftSettings: optimized),
         .target(name: "Engine", dependencies: ["Models", "Compute", "Tokenizers", "Templates"], swiftSettings: optimized),
-        .target(name: "Weigh", dependencies: ["GGUF", "Models"]),
+        .target(name: "Weigh", dependencies: [
+            "GGUF", "Models", "Compute",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .target(name: "Templates", swiftSettings: optimized),
         .executableTarget(
             name: "FeatherCLI",
