@@ -44,7 +44,7 @@ struct LocalBenchTests {
         var afterTest = 0
         let m = try bench.run(path: path) { _ in afterTest += 1 }
         #expect(m.tests.count == 12 && afterTest == 12)
-        #expect(m.model.fileSize == (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int))
+        #expect(m.model.fileSize == (try Data(contentsOf: URL(fileURLWithPath: path))).count)
         #expect(m.model.architecture == arch.rawValue && m.model.parameterCount > 0)
         let file = try GGUFFile(path: path)
         let config = try ModelConfig(gguf: file)

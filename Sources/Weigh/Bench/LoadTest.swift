@@ -176,7 +176,7 @@ public final class LoadTest: Sendable {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "Accept", value: "text/event-stream")
         if let key = options.apiKey { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
-        request.body = .bytes(ByteBuffer(data: body(prompt: prompt)))
+        request.body = .bytes(ByteBuffer(bytes: Array(body(prompt: prompt))))
         let start = Self.now()
         record.start = start
         var gotHead = false
@@ -253,7 +253,7 @@ public final class LoadTest: Sendable {
 
     /// Runs one load per concurrency × rate combination; stops early on Ctrl-C.
     public func run() async throws -> ServingBench {
-        let prompts = try prompts()
+        let prompts = try self.prompts()
         var config = HTTPClient.Configuration()
         config.timeout = .init(connect: .seconds(10), read: .milliseconds(Int64(options.timeoutSeconds * 1000)))
         config.connectionPool = .init(idleTimeout: .seconds(60),

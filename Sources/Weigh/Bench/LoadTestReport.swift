@@ -21,9 +21,10 @@ public enum LoadTestReport {
           latency figure and counted by kind: http_<status>, timeout, connection (no response), incomplete_stream
           (cut before [DONE]), malformed_stream (a data line that is not JSON), stream_error (an error object in
           the stream).
-          Other tools differ: GuideLLM calls (E2E - TTFT) / (tokens - 1) "inter-token latency" and reports "time per
-          output token" as E2E / tokens (TTFT included); llmperf reports ITL as each request's mean gap
-          (averaged per request, not pooled) and counts tokens with its own tokenizer, not the server's usage.
+          Other tools differ: GuideLLM's "inter-token latency" is per request (last token - first token) / (tokens - 1),
+          close to TPOT here, and its "time per output token" is (last token - start) / tokens, TTFT included;
+          llmperf's "inter-token latency" is per request the sum of all gaps, TTFT included, / output tokens, with
+          tokens counted by a Llama tokenizer on the text rather than taken from the server's usage.
         """
 
     static func ms(_ v: Double?) -> String { v.map { String(format: "%.2f", $0) } ?? "-" }

@@ -111,7 +111,6 @@ public final class LocalBench {
         let canResetPeak = ProcessMetrics.resetPeakResident()
         let identity = Self.identity(of: try GGUFFile(path: path))
         var bench = ModelBench(model: identity, load: nil, tests: [])
-        defer { bench.peakResidentBytes = ProcessMetrics.peakResidentBytes() }
         if options.measureLoad {
             progress("\(identity.fileName): load (cold page cache)")
             let dropped = ProcessMetrics.dropFromPageCache(path: path)
@@ -126,6 +125,8 @@ public final class LocalBench {
             }
             bench.load = LoadTimes(cold: cold, coldNote: note, warm: warm)
         }
+        // Per-model peak: the largest of the load phase's and every test's (each resets VmHWM).
+        var modelPeak = ProcessMetrics.peakResidentBytes()
         let file = try GGUFFile(path: path)
         let bos = Self.beginningToken(file)
         let specs = options.specs
@@ -142,11 +143,15 @@ public final class LocalBench {
             progress("\(identity.fileName): test \(i + 1)/\(specs.count) \(spec.name), \(spec.threads) thread\(spec.threads == 1 ? "" : "s")")
             if canResetPeak { ProcessMetrics.resetPeakResident() }
             guard var test = try measure(spec, model: model, bos: bos) else { break }
-            if canResetPeak { test.peakResidentBytes = ProcessMetrics.peakResidentBytes() }
+            if canResetPeak {
+                test.peakResidentBytes = ProcessMetrics.peakResidentBytes()
+                modelPeak = [modelPeak, test.peakResidentBytes].compactMap { $0 }.max()
+            }
             progress(String(format: "  %@: %.2f ± %.2f t/s", spec.name, test.meanTokensPerSecond, test.sdTokensPerSecond))
             try afterTest(&test)
             bench.tests.append(test)
         }
+        bench.peakResidentBytes = canResetPeak ? modelPeak : ProcessMetrics.peakResidentBytes()
         return bench
     }
 

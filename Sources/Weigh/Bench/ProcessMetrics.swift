@@ -59,7 +59,7 @@ public enum ProcessMetrics {
         let size = Int(st.st_size)
         guard let map = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), map != MAP_FAILED else { return nil }
         defer { munmap(map, size) }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let page = Int(getpagesize())
         let pages = (size + page - 1) / page
         #if os(Linux)
         var vec = [UInt8](repeating: 0, count: pages)
