@@ -13,6 +13,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Layers, bottom up (see DESIGN.md): GGUF → CKernels → Compute → Tokenizers → Models → Weigh → FeatherCLI.
@@ -25,12 +27,21 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: optimized),
         .target(name: "Models", dependencies: ["GGUF", "CKernels", "Compute"], swiftSettings: optimized),
         .target(name: "Engine", dependencies: ["Models", "Compute", "Tokenizers", "Templates"], swiftSettings: optimized),
-        .target(name: "Weigh", dependencies: ["GGUF", "Models"]),
+        .target(name: "Weigh", dependencies: ["GGUF", "Models", "Backends"], resources: [.copy("Tasks")]),
+        .target(
+            name: "Backends",
+            dependencies: [
+                "Engine", "Models", "Tokenizers",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
+        ),
         .target(name: "Templates", swiftSettings: optimized),
         .executableTarget(
             name: "FeatherCLI",
             dependencies: [
-                "GGUF", "Tokenizers", "Models", "Engine", "Weigh", "Compute",
+                "GGUF", "Tokenizers", "Models", "Engine", "Weigh", "Compute", "Backends",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -42,6 +53,8 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Models", "Tokenizers", "Templates"]),
         .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Weigh"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
+        .testTarget(name: "BackendsTests", dependencies: ["Backends", "Engine", "Models"]),
+        .testTarget(name: "EvalTests", dependencies: ["Weigh", "Backends", "Engine", "Models"]),
     ],
     swiftLanguageModes: [.v6]
 )
