@@ -10,7 +10,7 @@ import Testing
     static let engine: Engine? = embeddedModel("smollm2-135m").flatMap { try? Engine(path: $0, threads: 2, contextLength: 512) }
 
     /// Reference: the whole sequence through Engine.generate with prompt logprobs, the last `n` summed.
-    static func reference(_ engine: Engine, _ tokens: [TokenID], lastN n: Int) throws -> Double {
+    static func reference(_ engine: Engine, _ tokens: [Int32], lastN n: Int) throws -> Double {
         var request = GenerationRequest(prompt: tokens, maxTokens: 0, promptLogprobs: true)
         request.stopAtEndOfGeneration = false
         let r = try engine.generate(request)

@@ -22,7 +22,7 @@ a = ap.parse_args()
 
 rows = [json.loads(l) for l in open(a.data, encoding="utf-8") if l.strip()]
 picked = sorted(random.Random(a.seed).sample(range(len(rows)), a.n))
-llm = llama_cpp.Llama(model_path=a.model, n_ctx=4096, n_batch=4096, n_threads=2, logits_all=False, verbose=False)
+llm = llama_cpp.Llama(model_path=a.model, n_ctx=4096, n_batch=512, n_threads=2, logits_all=False, verbose=False)
 n_vocab = llm.n_vocab()
 
 def tok(text):

@@ -173,14 +173,11 @@ public final class EvalRunner: Sendable {
 
     /// The cache key: what was asked of whom, under which task definition.
     func key(_ task: LoadedTask, _ item: PreparedItem, _ request: some Encodable) throws -> String {
-        struct Key<R: Encodable>: Encodable {
-            var task: String, definitionHash: String, item: String, backend: String, judge: String?, request: R
-        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let b = backend.identity
         let judge = task.definition.kind == .judged ? options.judge.map { "\($0.identity.kind):\($0.identity.model)@\($0.identity.location)" } : nil
-        let data = try encoder.encode(Key(task: task.definition.name, definitionHash: task.hash, item: item.id,
+        let data = try encoder.encode(CacheKey(task: task.definition.name, definitionHash: task.hash, item: item.id,
                                           backend: "\(b.kind):\(b.model)@\(b.location)", judge: judge, request: request))
         return SHA256.hex(data)
     }
@@ -314,12 +311,13 @@ public final class EvalRunner: Sendable {
             let names = (def.extractors ?? []).map { "exact_match,\($0.name)" }
             return (names.map { n in meanMetric(n, items.map { $0.metrics[n] ?? 0 }) }, names.first ?? "exact_match")
         case .rolling:
-            typealias Sums = (lp: Double, tokens: Double, bytes: Double)
-            let triples: [Sums] = items.map { ($0.metrics["logprob"] ?? 0, $0.metrics["tokens"] ?? 0, $0.metrics["bytes"] ?? 0) }
-            func bpb(_ t: [Sums]) -> Double { -t.reduce(0) { $0 + $1.lp } / max(t.reduce(0) { $0 + $1.bytes }, 1) / log(2) }
-            func tokenPPL(_ t: [Sums]) -> Double { exp(-t.reduce(0) { $0 + $1.lp } / max(t.reduce(0) { $0 + $1.tokens }, 1)) }
-            func bytePPL(_ t: [Sums]) -> Double { exp(-t.reduce(0) { $0 + $1.lp } / max(t.reduce(0) { $0 + $1.bytes }, 1)) }
-            let fns: [(String, ([Sums]) -> Double)] = [("bits_per_byte", bpb), ("token_perplexity", tokenPPL), ("byte_perplexity", bytePPL)]
+            let triples: [RollingSums] = items.map {
+                RollingSums(logprob: $0.metrics["logprob"] ?? 0, tokens: $0.metrics["tokens"] ?? 0, bytes: $0.metrics["bytes"] ?? 0)
+            }
+            func bpb(_ t: [RollingSums]) -> Double { RollingSums.total(t).bitsPerByte }
+            func tokenPPL(_ t: [RollingSums]) -> Double { RollingSums.total(t).tokenPerplexity }
+            func bytePPL(_ t: [RollingSums]) -> Double { RollingSums.total(t).bytePerplexity }
+            let fns: [(String, ([RollingSums]) -> Double)] = [("bits_per_byte", bpb), ("token_perplexity", tokenPPL), ("byte_perplexity", bytePPL)]
             return (fns.map { name, f in
                 MetricValue(name: name, value: f(triples), stderr: Statistics.bootstrapStderr(triples, resamples: 1000, f).nanToNil,
                             stderrMethod: "bootstrap", n: triples.count, higherIsBetter: false)
@@ -345,6 +343,24 @@ public final class EvalRunner: Sendable {
     func log(_ line: String) {
         if options.progress { FileHandle.standardError.write(Data((line + "\n").utf8)) }
     }
+}
+
+/// Summed log-likelihood, tokens and bytes of rolling-task documents; the metrics are ratios of sums.
+struct RollingSums {
+    var logprob: Double, tokens: Double, bytes: Double
+    static func total(_ items: [RollingSums]) -> RollingSums {
+        var t = RollingSums(logprob: 0, tokens: 0, bytes: 0)
+        for i in items { t.logprob += i.logprob; t.tokens += i.tokens; t.bytes += i.bytes }
+        return t
+    }
+    var bitsPerByte: Double { -logprob / max(bytes, 1) / log(2.0) }
+    var tokenPerplexity: Double { exp(-logprob / max(tokens, 1)) }
+    var bytePerplexity: Double { exp(-logprob / max(bytes, 1)) }
+}
+
+/// What a cache key hashes.
+struct CacheKey<R: Encodable>: Encodable {
+    var task: String, definitionHash: String, item: String, backend: String, judge: String?, request: R
 }
 
 extension Double {
