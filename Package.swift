@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Layers, bottom up (see DESIGN.md): GGUF → CKernels → Compute → Tokenizers → Models → Weigh → FeatherCLI.
@@ -38,14 +39,23 @@ let package = Package(
             ]
         ),
         .target(name: "Weigh", dependencies: [
-            "GGUF", "Models", "Compute",
+            "GGUF", "Models", "Compute", "Backends",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
-        ]),
+        ], resources: [.copy("Tasks")]),
+        .target(
+            name: "Backends",
+            dependencies: [
+                "Engine", "Models", "Tokenizers",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
+        ),
         .target(name: "Templates", swiftSettings: optimized),
         .executableTarget(
             name: "FeatherCLI",
             dependencies: [
-                "GGUF", "Tokenizers", "Models", "Engine", "Weigh", "Compute", "Server",
+                "GGUF", "Tokenizers", "Models", "Engine", "Weigh", "Compute", "Server", "Backends",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -58,6 +68,8 @@ let package = Package(
         .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Weigh"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Engine", "Models"]),
+        .testTarget(name: "BackendsTests", dependencies: ["Backends", "Engine", "Models"]),
+        .testTarget(name: "EvalTests", dependencies: ["Weigh", "Backends", "Engine", "Models"]),
     ],
     swiftLanguageModes: [.v6]
 )

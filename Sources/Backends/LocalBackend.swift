@@ -1,0 +1,203 @@
+import Engine
+import Foundation
+import Models
+import Tokenizers
+
+/// The built-in engine as an eval backend. Requests run one at a time (the model's forward pass
+/// already uses every core).
+public actor LocalBackend: Backend {
+    public let engine: Engine
+    public nonisolated let identity: BackendIdentity
+    public nonisolated var parallelism: Int { 1 }
+    private let chat: ChatFormatter?
+    private let state: SequenceState
+    private var chatError: String?
+
+    public init(engine: Engine, modelPath: String, chatTemplateFile: String? = nil) {
+        self.engine = engine
+        var details = ["architecture": engine.model.config.architecture, "contextLength": String(engine.contextLength),
+                       "cacheType": engine.cacheType.rawValue, "layers": String(engine.model.config.layers),
+                       "vocabSize": String(engine.model.config.vocabSize)]
+        if let size = (try? FileManager.default.attributesOfItem(atPath: modelPath))?[.size] as? Int {
+            details["fileBytes"] = String(size)
+        }
+        identity = BackendIdentity(kind: "local", model: URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent,
+                                   location: modelPath, details: details)
+        do { chat = try ChatFormatter(engine: engine, templateFile: chatTemplateFile) } catch {
+            chat = nil
+            chatError = "\(error)"
+        }
+        state = engine.model.makeState(contextLength: engine.contextLength, cacheType: engine.cacheType)
+    }
+
+    /// Text tokens for eval data: BOS as the model asks, special-token text left as text.
+    private func encode(_ text: String) -> [TokenID] {
+        engine.tokenizer.tokenize(text, addSpecial: true, parseSpecial: false)
+    }
+
+    /// lm-evaluation-harness's `_encode_pair`: trailing spaces of the context move to the
+    /// continuation, the pair is encoded whole, and the continuation is what follows the
+    /// separately encoded context's length.
+    func encodePair(context: String, continuation: String) -> (context: [TokenID], continuation: [TokenID]) {
+        var context = context, continuation = continuation
+        let trimmed = context.replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+        if trimmed.count < context.count {
+            continuation = String(context.dropFirst(trimmed.count)) + continuation
+            context = trimmed
+        }
+        let whole = encode(context + continuation)
+        var contextTokens = encode(context)
+        if contextTokens.isEmpty {
+            // An empty context conditions on the start-of-text token, as lm-eval's prefix token.
+            contextTokens = [engine.tokenizer.bos ?? engine.tokenizer.eos ?? 0]
+            return (contextTokens, whole)
+        }
+        return (contextTokens, Array(whole.dropFirst(min(contextTokens.count, whole.count))))
+    }
+
+    public func loglikelihoods(_ requests: [LoglikelihoodRequest]) async throws -> [LoglikelihoodResult] {
+        var results: [LoglikelihoodResult?] = Array(repeating: nil, count: requests.count)
+        var i = 0
+        while i < requests.count {
+            // Requests with one context (the choices of one question) share its forward pass.
+            var j = i + 1
+            while j < requests.count && requests[j].context == requests[i].context { j += 1 }
+            let pairs = requests[i..<j].map { encodePair(context: $0.context, continuation: $0.continuation) }
+            let scored = try score(pairs)
+            for (k, r) in scored.enumerated() { results[i + k] = r }
+            i = j
+        }
+        return results.map { $0! }
+    }
+
+    /// Scores continuations. Pairs whose context tokens agree are run as one prefill of the
+    /// context, then each continuation on top of it (the cache cut back between them); the
+    /// continuation's first token is scored from the context's last logits.
+    private func score(_ pairs: [(context: [TokenID], continuation: [TokenID])]) throws -> [LoglikelihoodResult] {
+        guard let first = pairs.first else { return [] }
+        for p in pairs where p.continuation.isEmpty { throw BackendError.emptyContinuation }
+        let capacity = state.capacity
+        let chunk = state.chunkSize
+        let sharable = pairs.allSatisfy {
+            $0.context == first.context && $0.continuation.count - 1 <= chunk && $0.context.count + $0.continuation.count - 1 <= capacity
+        }
+        guard sharable else { return try pairs.map { try scoreAlone($0.context, $0.continuation) } }
+        let vocab = engine.model.config.vocabSize
+        var last = [Float](repeating: 0, count: vocab)
+        state.reset()
+        try engine.model.evaluate(first.context, state: state, allLogits: false) { _, logits in
+            _ = last.withUnsafeMutableBufferPointer { memcpy($0.baseAddress!, logits.baseAddress!, vocab * 4) }
+        }
+        let contextCount = state.count
+        return try pairs.map { pair in
+            var total = 0.0, greedy = true
+            let (lp0, g0) = last.withUnsafeBufferPointer { tokenScores($0)(pair.continuation[0]) }
+            total += lp0; greedy = greedy && g0
+            if pair.continuation.count > 1 {
+                // Sliding-window rings survive a cut within the last chunk; `sharable` checked that.
+                state.truncate(to: contextCount)
+                let feed = Array(pair.continuation.dropLast())
+                try engine.model.evaluate(feed, state: state, allLogits: true) { i, logits in
+                    let (lp, g) = tokenScores(logits)(pair.continuation[i + 1])
+                    total += lp; greedy = greedy && g
+                }
+            }
+            return LoglikelihoodResult(logprob: total, isGreedy: greedy, tokens: pair.continuation.count)
+        }
+    }
+
+    /// One pair in one forward pass over (context + continuation) minus the last token, left-truncated to the context window.
+    private func scoreAlone(_ context: [TokenID], _ continuation: [TokenID]) throws -> LoglikelihoodResult {
+        var all = context + continuation
+        let capacity = state.capacity
+        if all.count - 1 > capacity { all.removeFirst(all.count - 1 - capacity) }
+        guard continuation.count < all.count else { throw BackendError.contextTooLong(tokens: all.count, limit: capacity) }
+        let input = Array(all.dropLast())
+        let firstScored = input.count - continuation.count  // logits index predicting continuation[0]
+        var total = 0.0, greedy = true
+        state.reset()
+        try engine.model.evaluate(input, state: state, allLogits: true) { i, logits in
+            guard i >= firstScored else { return }
+            let (lp, g) = tokenScores(logits)(continuation[i - firstScored])
+            total += lp; greedy = greedy && g
+        }
+        return LoglikelihoodResult(logprob: total, isGreedy: greedy, tokens: continuation.count)
+    }
+
+    public func generate(_ requests: [GenerationRequestSpec]) async throws -> [String] {
+        var out: [String] = []
+        for r in requests {
+            var prompt: [TokenID]
+            switch r.input {
+            case .text(let text): prompt = encode(text)
+            case .chat(let messages):
+                guard let chat else { throw BackendError.badResponse(endpoint: "local", detail: chatError ?? "no chat template") }
+                prompt = try chat.tokens(messages, addGenerationPrompt: true)
+            }
+            // Left-truncate a prompt that leaves no room to generate, as lm-eval does.
+            let room = engine.contextLength - r.maxTokens
+            if prompt.count > room && room > 0 { prompt.removeFirst(prompt.count - room) }
+            var request = GenerationRequest(prompt: prompt, maxTokens: r.maxTokens, sampling: .greedy)
+            request.stopAtEndOfGeneration = true
+            var text = ""
+            let result = try engine.generate(request) { token in
+                text += token.text
+                return firstStop(in: text, stops: r.stop) == nil
+            }
+            out.append(cutAtStop(result.text, stops: r.stop))
+        }
+        return out
+    }
+
+    /// lm-evaluation-harness's rolling windows (context length 1): every token of the text is
+    /// scored once; the first under BOS alone, later windows with the preceding tokens as context.
+    public func rollingLoglikelihood(_ text: String, window: Int) async throws -> RollingResult {
+        let tokens = engine.tokenizer.tokenize(text, addSpecial: false, parseSpecial: false)
+        guard !tokens.isEmpty else { return RollingResult(logprob: 0, tokens: 0) }
+        let prefix = engine.tokenizer.bos ?? engine.tokenizer.eos ?? 0
+        let maxLength = min(window, state.capacity)
+        var total = 0.0
+        var predicted = 0
+        func run(_ input: [TokenID], _ targets: ArraySlice<TokenID>) throws {
+            let firstScored = input.count - targets.count
+            let targets = Array(targets)
+            state.reset()
+            try engine.model.evaluate(input, state: state, allLogits: true) { i, logits in
+                guard i >= firstScored else { return }
+                total += tokenScores(logits)(targets[i - firstScored]).logprob
+            }
+        }
+        let firstLength = min(maxLength, tokens.count)
+        try run([prefix] + tokens[0..<(firstLength - 1)], tokens[0..<firstLength])
+        predicted = firstLength
+        while predicted < tokens.count {
+            let n = min(tokens.count - predicted, maxLength)
+            let end = predicted + n
+            try run(Array(tokens[max(0, end - maxLength - 1)..<(end - 1)]), tokens[(end - n)..<end])
+            predicted += n
+        }
+        return RollingResult(logprob: total, tokens: tokens.count)
+    }
+}
+
+/// A token's logprob under these logits, and whether it is the argmax.
+func tokenScores(_ logits: UnsafeBufferPointer<Float>) -> (TokenID) -> (logprob: Double, greedy: Bool) {
+    let lse = LogProbs.logSumExp(logits)
+    let best = Sampler.argmax(logits)
+    return { t in (Double(logits[Int(t)]) - lse, logits[Int(t)] >= logits[Int(best)]) }
+}
+
+/// Where the earliest stop sequence starts in `text`.
+public func firstStop(in text: String, stops: [String]) -> String.Index? {
+    var best: String.Index?
+    for s in stops where !s.isEmpty {
+        if let r = text.range(of: s), best == nil || r.lowerBound < best! { best = r.lowerBound }
+    }
+    return best
+}
+
+/// The text before the first stop sequence.
+public func cutAtStop(_ text: String, stops: [String]) -> String {
+    guard let i = firstStop(in: text, stops: stops) else { return text }
+    return String(text[..<i])
+}

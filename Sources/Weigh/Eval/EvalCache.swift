@@ -1,0 +1,54 @@
+import Foundation
+
+/// Finished items, one JSON line each, appended and written through as each item ends, keyed by
+/// the hash of the item's requests. A run killed at any moment loses at most the line being
+/// written; a torn last line is ignored and overwritten on the next start.
+public actor EvalCache {
+    struct Entry: Codable {
+        var key: String
+        var task: String
+        var result: ItemResult
+    }
+
+    public let path: String
+    private var entries: [String: ItemResult] = [:]
+    private let handle: FileHandle
+
+    public init(path: String) throws {
+        self.path = path
+        let fm = FileManager.default
+        if !fm.fileExists(atPath: path) { fm.createFile(atPath: path, contents: nil) }
+        guard let handle = FileHandle(forUpdatingAtPath: path) else { throw EvalError.badOption("cannot open cache \(path) for writing") }
+        self.handle = handle
+        let data = (try? handle.readToEnd()) ?? Data()
+        var entries: [String: ItemResult] = [:]
+        var goodEnd = 0
+        var start = 0
+        let bytes = [UInt8](data)
+        let decoder = JSONDecoder()
+        while start < bytes.count {
+            guard let nl = bytes[start...].firstIndex(of: 0x0A) else { break }
+            if let e = try? decoder.decode(Entry.self, from: Data(bytes[start..<nl])) { entries[e.key] = e.result }
+            start = nl + 1
+            goodEnd = start
+        }
+        self.entries = entries
+        // Drop a torn last line (the process died while writing it).
+        try handle.truncate(atOffset: UInt64(goodEnd))
+        try handle.seekToEnd()
+    }
+
+    public func lookup(_ key: String) -> ItemResult? { entries[key] }
+
+    public var count: Int { entries.count }
+
+    /// Appends one finished item with a single write(2), so the line reaches the file at once.
+    public func store(_ key: String, task: String, _ result: ItemResult) throws {
+        entries[key] = result
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var line = try encoder.encode(Entry(key: key, task: task, result: result))
+        line.append(0x0A)
+        try handle.write(contentsOf: line)
+    }
+}

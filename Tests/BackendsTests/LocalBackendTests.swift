@@ -1,0 +1,75 @@
+import Engine
+import Foundation
+import Models
+import Testing
+@testable import Backends
+
+/// LocalBackend on the embedded SmolLM2: its batched log-likelihoods agree with the engine's
+/// own prompt logprobs (scored one request at a time through `generate`).
+@Suite(.serialized) struct LocalBackendTests {
+    static let engine: Engine? = embeddedModel("smollm2-135m").flatMap { try? Engine(path: $0, threads: 2, contextLength: 512) }
+
+    /// Reference: the whole sequence through Engine.generate with prompt logprobs, the last `n` summed.
+    static func reference(_ engine: Engine, _ tokens: [Int32], lastN n: Int) throws -> Double {
+        var request = GenerationRequest(prompt: tokens, maxTokens: 0, promptLogprobs: true)
+        request.stopAtEndOfGeneration = false
+        let r = try engine.generate(request)
+        return r.promptLogprobs.suffix(n).reduce(0) { $0 + Double($1!.logprob) }
+    }
+
+    @Test(.enabled(if: engine != nil)) func encodePairMovesTrailingSpaces() async throws {
+        let engine = Self.engine!
+        let backend = LocalBackend(engine: engine, modelPath: embeddedModel("smollm2-135m")!)
+        let (ctx, cont) = await backend.encodePair(context: "Answer: ", continuation: "A")
+        let tk = { (s: String) in engine.tokenizer.tokenize(s, addSpecial: true, parseSpecial: false) }
+        #expect(ctx == tk("Answer:"))
+        #expect(cont == Array(tk("Answer: A").dropFirst(tk("Answer:").count)))
+    }
+
+    @Test(.enabled(if: engine != nil)) func sharedContextScoresMatchTheEngine() async throws {
+        let engine = Self.engine!
+        let backend = LocalBackend(engine: engine, modelPath: embeddedModel("smollm2-135m")!)
+        let context = "The capital of France is"
+        let continuations = [" Paris", " a city in the north of the country", " London"]
+        let requests = continuations.map { LoglikelihoodRequest(context: context, continuation: $0) }
+        let got = try await backend.loglikelihoods(requests)
+        for (i, c) in continuations.enumerated() {
+            let (ctx, cont) = await backend.encodePair(context: context, continuation: c)
+            let want = try Self.reference(engine, ctx + cont, lastN: cont.count)
+            #expect(got[i].tokens == cont.count)
+            // Same tokens; the shared pass splits them into two evaluations, so rounding may differ slightly.
+            #expect(abs(got[i].logprob - want) < 2e-3, "\(c): \(got[i].logprob) vs \(want)")
+        }
+        #expect(got[0].logprob > got[2].logprob)
+        // Requests in a different order give the same numbers.
+        let reversed = try await backend.loglikelihoods(requests.reversed())
+        #expect(reversed.reversed().map(\.logprob) == got.map(\.logprob))
+    }
+
+    @Test(.enabled(if: engine != nil)) func greedyFlagMatchesArgmax() async throws {
+        let engine = Self.engine!
+        let backend = LocalBackend(engine: engine, modelPath: embeddedModel("smollm2-135m")!)
+        let context = "1, 2, 3, 4, 5,"
+        let greedy = try await backend.generate([GenerationRequestSpec(input: .text(context), maxTokens: 3)])[0]
+        let r = try await backend.loglikelihoods([LoglikelihoodRequest(context: context, continuation: greedy),
+                                                  LoglikelihoodRequest(context: context, continuation: " banana")])
+        #expect(r[0].isGreedy)
+        #expect(!r[1].isGreedy)
+    }
+
+    @Test(.enabled(if: engine != nil)) func rollingScoresEveryTokenOnce() async throws {
+        let engine = Self.engine!
+        let backend = LocalBackend(engine: engine, modelPath: embeddedModel("smollm2-135m")!)
+        let text = "Featherweight weighs small language models. It runs them on the CPU and reports what it measured."
+        let tokens = engine.tokenizer.tokenize(text, addSpecial: false, parseSpecial: false)
+        let prefix = engine.tokenizer.bos ?? engine.tokenizer.eos!
+        let whole = try await backend.rollingLoglikelihood(text, window: 512)
+        #expect(whole.tokens == tokens.count)
+        let want = try Self.reference(engine, [prefix] + tokens, lastN: tokens.count)
+        #expect(abs(whole.logprob - want) < 2e-3)
+        // Small windows still score each token once; with less context the text is less likely.
+        let windowed = try await backend.rollingLoglikelihood(text, window: 8)
+        #expect(windowed.tokens == tokens.count)
+        #expect(windowed.logprob < whole.logprob)
+    }
+}
