@@ -39,7 +39,7 @@ let package = Package(
             ]
         ),
         .target(name: "Weigh", dependencies: [
-            "GGUF", "Models", "Compute", "Backends",
+            "GGUF", "Models", "Compute", "Engine", "Backends",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], resources: [.copy("Tasks")]),
         .target(

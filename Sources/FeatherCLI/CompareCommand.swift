@@ -23,6 +23,8 @@ struct Compare: AsyncParsableCommand {
     @Option(help: "KV cache element type: f16 or q8_0.") var kvType = "f16"
     @Option(help: "Significance level.") var alpha = 0.05
     @Option(name: .shortAndLong, help: "Threads (default: physical cores).") var threads: Int?
+    @Option(help: "Items per task (a seeded sample; overrides --quick's sizes and --full's whole datasets).") var limit: Int?
+    @Option(help: "Benchmark data folder (default: $FEATHER_DATA or .data).") var dataDir: String?
 
     func run() async throws {
         guard models.count >= 2 else { throw ValidationError("compare needs at least two models") }
@@ -32,10 +34,21 @@ struct Compare: AsyncParsableCommand {
         let options = try FitOptions.parse(hardware: hardware, quant: quant, kvType: kvType, threads: threads)
         let taskList = tasks.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
         let nThreads = threads ?? ThreadPool.physicalCores
-        let plan = full ? MeasurementPlan.full(tasks: taskList, threads: nThreads) : MeasurementPlan.quick(tasks: taskList, threads: nThreads)
+        var plan = full ? MeasurementPlan.full(tasks: taskList, threads: nThreads) : MeasurementPlan.quick(tasks: taskList, threads: nThreads)
+        for t in plan.tasks {
+            let def: TaskDefinition
+            do { def = try TaskCatalog.load(t).definition } catch { throw ValidationError("task '\(t)': \(error)") }
+            if def.kind == .judged { throw ValidationError("task '\(t)' needs a judge model: run it with feather eval --judge") }
+            if def.execution != nil { throw ValidationError("task '\(t)' runs generated code: run it with feather eval --allow-code-execution") }
+        }
+        if let limit {
+            guard limit > 0 else { throw ValidationError("--limit must be positive") }
+            plan.itemLimit = Dictionary(uniqueKeysWithValues: plan.tasks.map { ($0, limit) })
+        }
         let runner = CompareRunner(hardware: options.hardware, quants: options.quants, context: ctx, kv: options.kv, alpha: alpha,
-                                   plan: plan, measurer: nil,
-                                   unmeasuredReason: "not measured: needs feather bench/eval (not in this build)")
+                                   plan: plan, measurer: EngineMeasurer(outputDirectory: (output as NSString).appendingPathComponent("eval"),
+                                                                        dataDirectory: dataDir),
+                                   unmeasuredReason: "not measured")
         let start = Date()
         let result = try await runner.run(models, command: ["feather", "compare"] + CommandLine.arguments.dropFirst(2)) { line in
             FileHandle.standardError.write(Data("[\(Self.elapsed(start))] \(line)\n".utf8))

@@ -292,6 +292,27 @@ public final class LoadTest: Sendable {
         return bench
     }
 
+    /// One request at a time (after the warm-up), each timed alone: what `compare` reads an endpoint's
+    /// prefill (prompt tokens / TTFT) and decode (1 / TPOT) speed from.
+    public func sequential() async throws -> [RequestRecord] {
+        let prompts = try self.prompts()
+        var config = HTTPClient.Configuration()
+        config.timeout = .init(connect: .seconds(10), read: .milliseconds(Int64(options.timeoutSeconds * 1000)))
+        config.connectionPool.retryConnectionEstablishment = false
+        config.decompression = .disabled
+        config.httpVersion = .http1Only
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
+        var records: [RequestRecord] = []
+        for _ in 0..<options.warmupRequests where !prompts.isEmpty {
+            _ = await send(client, prompt: prompts[0], endpoint: 0)
+        }
+        for p in prompts where !interruption.isRequested {
+            records.append(await send(client, prompt: p, endpoint: 0))
+        }
+        try await client.shutdown()
+        return records
+    }
+
     func load(_ client: HTTPClient, prompts: [String], concurrency: Int, rate: Double?) async -> ([RequestRecord], Double) {
         var rng = options.seed &+ 0x5851_F42D_4C95_7F2D
         func uniform() -> Double {

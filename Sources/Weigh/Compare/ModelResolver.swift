@@ -7,6 +7,7 @@ public enum CompareError: Error, CustomStringConvertible, Equatable {
     case badEndpoint(String)
     case badOption(String)
     case tooFewModels
+    case measurement(String)
 
     public var description: String {
         switch self {
@@ -16,6 +17,7 @@ public enum CompareError: Error, CustomStringConvertible, Equatable {
             "bad endpoint '\(s)': write it as http://HOST:PORT/v1#MODEL (the model name after '#')"
         case .badOption(let s): s
         case .tooFewModels: "compare needs at least two models"
+        case .measurement(let s): s
         }
     }
 }

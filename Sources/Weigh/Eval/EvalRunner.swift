@@ -119,6 +119,11 @@ public final class EvalRunner: Sendable {
     // MARK: running one task
 
     public func run(_ task: LoadedTask) async throws -> TaskResult {
+        try await runWithItems(task).result
+    }
+
+    /// Runs one task and returns its per-item results too (what `compare` pairs between models).
+    public func runWithItems(_ task: LoadedTask) async throws -> (result: TaskResult, items: [ItemResult]) {
         let def = task.definition
         let start = Date()
         let docs = try Dataset.load(def.data.file, format: def.data.format, directory: options.dataDirectory)
@@ -165,10 +170,11 @@ public final class EvalRunner: Sendable {
             let names = Array(Set(items.compactMap(\.group))).sorted()
             groups = names.map { name in GroupResult(name: name, metrics: Self.aggregate(def, items.filter { $0.group == name }).0) }
         }
-        return TaskResult(task: def.name, version: def.version, kind: def.kind.rawValue, definitionHash: task.hash,
-                          dataFile: def.data.file, itemsAvailable: prepared.count, n: items.count, shots: shots,
-                          primaryMetric: primary, metrics: metrics, groups: groups, samplesFile: samplesFile,
-                          cachedItems: await progress.cached, wallSeconds: Date().timeIntervalSince(start))
+        let result = TaskResult(task: def.name, version: def.version, kind: def.kind.rawValue, definitionHash: task.hash,
+                                dataFile: def.data.file, itemsAvailable: prepared.count, n: items.count, shots: shots,
+                                primaryMetric: primary, metrics: metrics, groups: groups, samplesFile: samplesFile,
+                                cachedItems: await progress.cached, wallSeconds: Date().timeIntervalSince(start))
+        return (result, items)
     }
 
     /// The cache key: what was asked of whom, under which task definition.
