@@ -94,6 +94,16 @@ import Testing
         #expect(!html.contains("chart-speed-measured") && html.contains("chart-speed-bound"))
     }
 
+    /// The embedded models' memory (0.2–0.8 GiB) gives 0.2-GiB grid steps: labels are 0.2, 0.4, 0.6, never 0.6000000000000001.
+    @Test func gridLabelsAreRounded() async throws {
+        let runner = CompareRunner(hardware: ComparisonTests.hardware, quants: [.q4_k_m], context: 8192, kv: .f16,
+                                   plan: .quick(tasks: nil, threads: 2), measurer: nil, unmeasuredReason: "unused")
+        let html = HTMLReport.render(try await runner.run(["gemma-3-270m", "smollm2-135m"], command: ["test"]) { _ in })
+        let labels = html.matches(of: /text-anchor="end">([0-9.]+)<\/text>/).map { String($0.output.1) }
+        #expect(!labels.isEmpty)
+        #expect(labels.allSatisfy { $0.count <= 4 }, "\(labels)")
+    }
+
     @Test func textIsEscaped() {
         #expect(HTMLReport.esc("<b>\"x\" & y</b>") == "&lt;b&gt;&quot;x&quot; &amp; y&lt;/b&gt;")
     }

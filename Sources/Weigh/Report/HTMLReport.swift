@@ -199,11 +199,13 @@ public enum HTMLReport {
             tick *= 2
         }
         let step = niceStep(maxY / 5)
-        var g = 0.0
-        while g <= maxY {
+        var k = 0
+        while Double(k) * step <= maxY {
+            // k × step rounded to 9 digits: repeated addition gave labels like 0.6000000000000001.
+            let g = (Double(k) * step * 1e9).rounded() / 1e9
+            k += 1
             s += "<line x1=\"\(left)\" y1=\"\(num(y(g * Double(1 << 30))))\" x2=\"\(left + plotW)\" y2=\"\(num(y(g * Double(1 << 30))))\" stroke=\"#f3f4f6\"/>"
             s += "<text x=\"\(left - 6)\" y=\"\(num(y(g * Double(1 << 30)) + 4))\" text-anchor=\"end\">\(Format.number(g))</text>"
-            g += step
         }
         s += "<text x=\"\(num(left + plotW / 2))\" y=\"\(num(height - 6))\" text-anchor=\"middle\">context (tokens, log scale)</text>"
         s += "<text x=\"14\" y=\"\(num(top + plotH / 2))\" transform=\"rotate(-90 14 \(num(top + plotH / 2)))\" text-anchor=\"middle\">GiB</text>"
