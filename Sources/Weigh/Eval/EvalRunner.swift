@@ -61,6 +61,8 @@ public final class EvalRunner: Sendable {
             host: ["os": ProcessInfo.processInfo.operatingSystemVersionString, "cpus": String(ProcessInfo.processInfo.activeProcessorCount)])
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        // A metric over no items (a judge that never gave a score) is NaN: written "nan", as Python's json does NaN.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let data = try encoder.encode(report)
         try data.write(to: URL(fileURLWithPath: (options.outputDirectory as NSString).appendingPathComponent("results.json")))
         return report
