@@ -39,15 +39,20 @@ import Testing
         return (agree, wanted.count, maxDiff)
     }
 
+    /// Items of the 500-question fixture checked: 100 in CI; FEATHER_ORACLE_ITEMS=500 checks them all.
+    static let items = Int(ProcessInfo.processInfo.environment["FEATHER_ORACLE_ITEMS"] ?? "") ?? 100
+
     @Test(.enabled(if: embeddedModel("smollm2-135m") != nil && dataFile("mmlu_test.jsonl") != nil))
     func smollm2ChoosesAsLlamaCpp() async throws {
-        let r = try await Self.agreement("smollm2-135m", items: 100)
+        let r = try await Self.agreement("smollm2-135m", items: Self.items)
+        print("oracle agreement smollm2-135m: \(r.agree)/\(r.total) MMLU items choose as llama.cpp, max |Δlogprob| \(r.maxDiff)")
         #expect(Double(r.agree) >= 0.99 * Double(r.total), "agreement \(r.agree)/\(r.total), max |Δlogprob| \(r.maxDiff)")
     }
 
     @Test(.enabled(if: embeddedModel("gemma3-270m") != nil && dataFile("mmlu_test.jsonl") != nil))
     func gemma3ChoosesAsLlamaCpp() async throws {
-        let r = try await Self.agreement("gemma3-270m", items: 100)
+        let r = try await Self.agreement("gemma3-270m", items: Self.items)
+        print("oracle agreement gemma3-270m: \(r.agree)/\(r.total) MMLU items choose as llama.cpp, max |Δlogprob| \(r.maxDiff)")
         #expect(Double(r.agree) >= 0.99 * Double(r.total), "agreement \(r.agree)/\(r.total), max |Δlogprob| \(r.maxDiff)")
     }
 }

@@ -40,6 +40,16 @@ import Testing
     }
 
     /// Monte Carlo quantities agree within their sampling error: 10,000 resamples here, 20,000 in scipy.
+    /// Hand-counted over all 2^n sign swaps: d = (1,1,1,1): only the two uniform swaps reach |4| → 2/16;
+    /// d = (3,−1,1,1), observed 4: ±3 plus (±1±1±1) reaches |4| in 4 + 4 of 16 → 0.5; d = (2,0,0): every swap → 1.
+    @Test func pairedPermutationCountsEverySwap() {
+        #expect(Significance.pairedPermutation(a: [2, 2, 2, 2], b: [1, 1, 1, 1]) == 0.125)
+        #expect(Significance.pairedPermutation(a: [4, 0, 2, 2], b: [1, 1, 1, 1]) == 0.5)
+        #expect(Significance.pairedPermutation(a: [3, 1, 1], b: [1, 1, 1]) == 1)
+        // Weights scale every swap alike: the p-value does not change.
+        #expect(Significance.pairedPermutation(a: [2, 2, 2, 2], b: [1, 1, 1, 1], weights: [5, 1, 7, 3]) == 0.125)
+    }
+
     @Test func pairedBootstrapAgreesWithScipyBootstrap() {
         for c in Self.cases("bootstrap") {
             let name = c["name"] as! String

@@ -227,6 +227,18 @@ public enum Comparison {
                 return PairOutcome(a: a, b: b, winner: nil, pValue: nil, method: "none", detail: "items carry no values")
             }
             let weights = x.kind == .ratio ? usable.map { $0.0.weight ?? 1 } : nil
+            if usable.count < 10 {
+                // Too few items for a bootstrap to be trusted: the exact permutation test instead.
+                let va = usable.map { $0.0.value! }, vb = usable.map { $0.1.value! }
+                let w = (weights ?? Array(repeating: 1, count: va.count)).reduce(0, +)
+                let difference = (va.reduce(0, +) - vb.reduce(0, +)) / w
+                let p = Significance.pairedPermutation(a: va, b: vb, weights: weights)
+                let better: Int = (difference > 0) == x.higherIsBetter ? a : b
+                return PairOutcome(a: a, b: b, winner: p < alpha && difference != 0 ? better : nil, pValue: p,
+                                   method: "exact paired permutation",
+                                   detail: "\(usable.count) paired items (fewer than 10: no bootstrap), all \(1 << usable.count) swaps; "
+                                       + "\(ComparisonResult.letter(a)) − \(ComparisonResult.letter(b)) = \(Format.fixed(difference, 4))")
+            }
             let r = Significance.pairedBootstrap(a: usable.map { $0.0.value! }, b: usable.map { $0.1.value! }, weights: weights,
                                                  resamples: resamples, seed: seed)
             let better: Int = (r.difference > 0) == x.higherIsBetter ? a : b

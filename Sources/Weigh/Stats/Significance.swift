@@ -156,6 +156,24 @@ public enum Significance {
                                upper: percentile(diffs, 97.5), pValue: p, resamples: resamples, seed: seed)
     }
 
+    /// Exact paired permutation (sign-flip) test: every way of swapping the two values within pairs
+    /// (2^n, so n ≤ 20), two-sided p = share of swaps whose |Σ(a−b)/Σw| is at least the observed one.
+    /// Used where a bootstrap over a handful of items would be overconfident: with 4 items p ≥ 2/16.
+    public static func pairedPermutation(a: [Double], b: [Double], weights: [Double]? = nil) -> Double {
+        precondition(a.count == b.count && !a.isEmpty && a.count <= 20)
+        let w = (weights ?? Array(repeating: 1, count: a.count)).reduce(0, +)
+        let d = zip(a, b).map { ($0 - $1) / w }
+        let observed = abs(d.reduce(0, +))
+        var atLeast = 0
+        let total = 1 << d.count
+        for mask in 0..<total {
+            var s = 0.0
+            for i in d.indices { s += mask & (1 << i) != 0 ? -d[i] : d[i] }
+            if abs(s) >= observed * (1 - 1e-12) { atLeast += 1 }
+        }
+        return Double(atLeast) / Double(total)
+    }
+
     /// Linear interpolation between closest ranks (numpy's default "linear" method) on sorted values.
     public static func percentile(_ sorted: [Double], _ q: Double) -> Double {
         guard !sorted.isEmpty else { return .nan }
