@@ -11,7 +11,8 @@ Request k (counted from 0 in arrival order) behaves as PATTERN[k % len(PATTERN)]
   slow       sleeps SLOW seconds before answering (for client timeouts), then behaves as ok
   error      one text chunk, then an {"error": ...} object in the stream
 Prints "port N" on its first stdout line once listening; --port 0 picks a free port.
-Usage: failing-openai-server.py [--port 0] [--pattern ok,500,429,cut,malformed,slow] [--tokens 8] [--slow 5]
+--record FILE appends each request's body to FILE, one JSON line per request, in arrival order.
+Usage: failing-openai-server.py [--port 0] [--pattern ok,500,429,cut,malformed,slow] [--tokens 8] [--slow 5] [--record FILE]
 """
 import argparse
 import json
@@ -29,6 +30,7 @@ def main():
     ap.add_argument("--pattern", default="ok,500,429,cut,malformed,slow")
     ap.add_argument("--tokens", type=int, default=8)
     ap.add_argument("--slow", type=float, default=5.0)
+    ap.add_argument("--record")
     args = ap.parse_args()
     pattern = args.pattern.split(",")
     counter = {"n": 0}
@@ -61,6 +63,9 @@ def main():
             with lock:
                 k = counter["n"]
                 counter["n"] += 1
+                if args.record:
+                    with open(args.record, "a") as f:
+                        f.write(json.dumps(body) + "\n")
             mode = pattern[k % len(pattern)]
             chat = self.path.endswith("/chat/completions")
             if mode in ("500", "429"):
