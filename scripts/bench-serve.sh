@@ -182,8 +182,8 @@ print(f"Both servers: -t {threads}, {parallel} parallel sequences, {ctx} tokens 
       f"at a time; llama-server prompt cache {'on (its default)' if prompt_cache else 'off (--no-cache-prompt), as feather serve has none'}.")
 print("Metrics as `feather bench --endpoint` defines them (vLLM benchmark_serving's): TTFT to the first chunk with text, "
       "TPOT = (E2E - TTFT) / (output tokens - 1) per request, ITL = gaps between chunks with text, pooled. "
-      "Output tokens = the server's usage.completion_tokens; input tok/req = its usage.prompt_tokens (the chat template "
-      "included, which differs between the servers when the model file has no template); chunks/token = streamed chunks "
+      "Output tokens = the server's usage.completion_tokens; input tok/req = its usage.prompt_tokens, chat template "
+      "included (a file without a template gets feather's built-in one, and llama-server the same built-in by name); chunks/token = streamed chunks "
       "with text per output token (1.00: one chunk per token, so ITL is per token).")
 print(f"host: {host['cpuModel']}, {host['physicalCores']} physical cores, isa {host['isa']}; "
       "the machine may be shared: timings are noisy.")

@@ -136,6 +136,22 @@ import Testing
         #expect(try test.prompts(set: 2) == ["q8", "q9", "q0", "q1"])
     }
 
+    @Test func aConnectionClosedAfterAStreamIsNotReused() async throws {
+        // Every connection is closed by the server when its second request arrives (as llama-server closes
+        // one after a stream): a client that reused connections would count about half the requests as failed.
+        let server = try Server(pattern: "drop", tokens: 3)
+        var o = LoadTestOptions(endpoints: ["http://127.0.0.1:\(server.port)"], model: "test")
+        o.numPrompts = 8
+        o.concurrency = [1, 3]
+        o.outputTokens = 3
+        o.warmupRequests = 1
+        let bench = try await LoadTest(options: o, interruption: Interruption()) { _ in }.run()
+        for run in bench.runs {
+            #expect(run.completed == 8 && run.errors.isEmpty, "\(run.errorExamples)")
+            #expect(run.totalOutputTokens == 24)
+        }
+    }
+
     @Test func summaryFollowsVLLMDefinitions() {
         var a = RequestRecord(endpoint: 0)
         a.ok = true; a.ttft = 0.1; a.latency = 0.5; a.itl = [0.1, 0.1, 0.2]; a.textChunks = 4; a.usageCompletionTokens = 5

@@ -180,6 +180,9 @@ public final class LoadTest: Sendable {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "Accept", value: "text/event-stream")
+        // A connection of its own per request: llama-server closes a connection after a stream without saying
+        // `Connection: close`, so a request sent on the reused connection failed as if the server were down.
+        request.headers.add(name: "Connection", value: "close")
         if let key = options.apiKey { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
         request.body = .bytes(ByteBuffer(bytes: Array(body(prompt: prompt))))
         let start = Self.now()
