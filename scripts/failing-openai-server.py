@@ -10,8 +10,11 @@ Request k (counted from 0 in arrival order) behaves as PATTERN[k % len(PATTERN)]
   malformed  one text chunk, then a data line that is not JSON, then [DONE]
   slow       sleeps SLOW seconds before answering (for client timeouts), then behaves as ok
   error      one text chunk, then an {"error": ...} object in the stream
+  drop       as ok, but the next request on the same kept-alive connection is answered by closing the
+             connection (llama-server closes a connection after a stream without `Connection: close`)
 Prints "port N" on its first stdout line once listening; --port 0 picks a free port.
-Usage: failing-openai-server.py [--port 0] [--pattern ok,500,429,cut,malformed,slow] [--tokens 8] [--slow 5]
+--record FILE appends each request's body to FILE, one JSON line per request, in arrival order.
+Usage: failing-openai-server.py [--port 0] [--pattern ok,500,429,cut,malformed,slow] [--tokens 8] [--slow 5] [--record FILE]
 """
 import argparse
 import json
@@ -29,6 +32,7 @@ def main():
     ap.add_argument("--pattern", default="ok,500,429,cut,malformed,slow")
     ap.add_argument("--tokens", type=int, default=8)
     ap.add_argument("--slow", type=float, default=5.0)
+    ap.add_argument("--record")
     args = ap.parse_args()
     pattern = args.pattern.split(",")
     counter = {"n": 0}
@@ -56,11 +60,18 @@ def main():
                     "choices": [{"index": 0, "text": text, "finish_reason": finish}]}
 
         def do_POST(self):
+            if getattr(self, "dropping", False):
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             length = int(self.headers.get("Content-Length", "0"))
             body = json.loads(self.rfile.read(length) or b"{}")
             with lock:
                 k = counter["n"]
                 counter["n"] += 1
+                if args.record:
+                    with open(args.record, "a") as f:
+                        f.write(json.dumps(body) + "\n")
             mode = pattern[k % len(pattern)]
             chat = self.path.endswith("/chat/completions")
             if mode in ("500", "429"):
@@ -103,6 +114,7 @@ def main():
                                                                      "total_tokens": 7 + n}})
             self.event(b"[DONE]")
             self.chunk(b"")
+            self.dropping = mode == "drop"
 
     # A parent that spawns us from a thread with signals blocked (Foundation's Process under Swift
     # concurrency) would leave SIGTERM blocked: unblock so terminate() stops us.

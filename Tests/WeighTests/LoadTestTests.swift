@@ -9,10 +9,11 @@ import Testing
         let process = Process()
         let port: Int
 
-        init(pattern: String, tokens: Int = 8, slow: Double = 5) throws {
+        init(pattern: String, tokens: Int = 8, slow: Double = 5, record: String? = nil) throws {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = ["python3", repoRoot.appendingPathComponent("scripts/failing-openai-server.py").path,
                                  "--port", "0", "--pattern", pattern, "--tokens", "\(tokens)", "--slow", "\(slow)"]
+                + (record.map { ["--record", $0] } ?? [])
             let out = Pipe()
             process.standardOutput = out
             try process.run()
@@ -100,6 +101,55 @@ import Testing
         #expect(run.totalOutputTokens == 30 && run.totalInputTokens == 42)
         #expect(abs(run.outputTokenThroughput - 30 / run.durationSeconds) < 1e-9)
         #expect(run.requestRate == 200)
+    }
+
+    @Test func noRequestRepeatsAnEarlierPrompt() async throws {
+        // llama-server reuses a slot's KV cache for a repeated prompt, so a repeat would time a cache hit.
+        let record = FileManager.default.temporaryDirectory.appendingPathComponent("loadtest-\(UUID().uuidString).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: record) }
+        let server = try Server(pattern: "ok", tokens: 2, record: record)
+        var o = LoadTestOptions(endpoints: ["http://127.0.0.1:\(server.port)"], model: "test")
+        o.numPrompts = 4
+        o.concurrency = [1, 2]
+        o.inputTokens = 12
+        o.outputTokens = 2
+        o.warmupRequests = 1
+        let bench = try await LoadTest(options: o, interruption: Interruption()) { _ in }.run()
+        #expect(bench.runs.map(\.completed) == [4, 4])
+        let prompts = try String(contentsOfFile: record, encoding: .utf8).split(separator: "\n").map { line in
+            let body = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let messages = try #require(body["messages"] as? [[String: Any]])
+            #expect(body["ignore_eos"] as? Bool == true && body["max_tokens"] as? Int == 2)
+            return try #require(messages.last?["content"] as? String)
+        }
+        #expect(prompts.count == 9 && Set(prompts).count == 9, "\(prompts)")
+        // Dataset prompts: run k takes the next num-prompts questions.
+        var d = o
+        d.dataset = "gsm8k"
+        d.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("loadtest-data-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: d.dataDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: d.dataDirectory) }
+        let questions = (0..<10).map { #"{"question": "q\#($0)"}"# }.joined(separator: "\n")
+        try questions.write(toFile: d.dataDirectory + "/gsm8k_test.jsonl", atomically: true, encoding: .utf8)
+        let test = try LoadTest(options: d) { _ in }
+        #expect(try test.prompts(set: 0) == ["q0", "q1", "q2", "q3"])
+        #expect(try test.prompts(set: 2) == ["q8", "q9", "q0", "q1"])
+    }
+
+    @Test func aConnectionClosedAfterAStreamIsNotReused() async throws {
+        // Every connection is closed by the server when its second request arrives (as llama-server closes
+        // one after a stream): a client that reused connections would count about half the requests as failed.
+        let server = try Server(pattern: "drop", tokens: 3)
+        var o = LoadTestOptions(endpoints: ["http://127.0.0.1:\(server.port)"], model: "test")
+        o.numPrompts = 8
+        o.concurrency = [1, 3]
+        o.outputTokens = 3
+        o.warmupRequests = 1
+        let bench = try await LoadTest(options: o, interruption: Interruption()) { _ in }.run()
+        for run in bench.runs {
+            #expect(run.completed == 8 && run.errors.isEmpty, "\(run.errorExamples)")
+            #expect(run.totalOutputTokens == 24)
+        }
     }
 
     @Test func summaryFollowsVLLMDefinitions() {

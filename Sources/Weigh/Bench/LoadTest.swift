@@ -129,10 +129,15 @@ public final class LoadTest: Sendable {
     }
 
     /// The prompts: dataset questions (in file order, repeated as needed) or random words.
-    public func prompts() throws(BenchError) -> [String] {
+    public func prompts() throws(BenchError) -> [String] { try prompts(set: 0) }
+
+    /// Prompt set `k`: random words from seed + k, or the dataset's questions from index k × num-prompts on.
+    /// The warm-up takes set 0 and run k set k, so no request repeats an earlier one: a server with a prompt
+    /// cache (llama-server keeps each slot's KV cache) would otherwise skip the prefill of a repeated prompt.
+    public func prompts(set k: Int) throws(BenchError) -> [String] {
         let n = options.numPrompts
         guard let dataset = options.dataset else {
-            return RandomPrompt.prompts(count: n, words: options.inputTokens, seed: options.seed)
+            return RandomPrompt.prompts(count: n, words: options.inputTokens, seed: options.seed &+ UInt64(k))
         }
         let file: String, key: String
         switch dataset {
@@ -151,7 +156,7 @@ public final class LoadTest: Sendable {
             if let turns = o[key] as? [String], let first = turns.first { questions.append(first) }  // MT-Bench: first turn
         }
         guard !questions.isEmpty else { throw .dataset("--dataset \(dataset): no questions in \(path)") }
-        return (0..<n).map { questions[$0 % questions.count] }
+        return (0..<n).map { questions[(k * n + $0) % questions.count] }
     }
 
     func body(prompt: String) -> Data {
@@ -175,6 +180,9 @@ public final class LoadTest: Sendable {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "Accept", value: "text/event-stream")
+        // A connection of its own per request: llama-server closes a connection after a stream without saying
+        // `Connection: close`, so a request sent on the reused connection failed as if the server were down.
+        request.headers.add(name: "Connection", value: "close")
         if let key = options.apiKey { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
         request.body = .bytes(ByteBuffer(bytes: Array(body(prompt: prompt))))
         let start = Self.now()
@@ -253,7 +261,7 @@ public final class LoadTest: Sendable {
 
     /// Runs one load per concurrency × rate combination; stops early on Ctrl-C.
     public func run() async throws -> ServingBench {
-        let prompts = try self.prompts()
+        let warmupPrompt = try prompts(set: 0).first
         var config = HTTPClient.Configuration()
         config.timeout = .init(connect: .seconds(10), read: .milliseconds(Int64(options.timeoutSeconds * 1000)))
         config.connectionPool = .init(idleTimeout: .seconds(60),
@@ -266,18 +274,20 @@ public final class LoadTest: Sendable {
         var bench = ServingBench(endpoints: options.endpoints, model: options.model, api: options.api,
                                  dataset: options.dataset ?? "random",
                                  inputTokens: options.dataset == nil ? options.inputTokens : nil,
-                                 outputTokens: options.outputTokens, numPrompts: prompts.count, ignoreEOS: options.ignoreEOS,
+                                 outputTokens: options.outputTokens, numPrompts: options.numPrompts, ignoreEOS: options.ignoreEOS,
                                  sloMilliseconds: options.slo, runs: [])
         do {
             for e in 0..<urls.count {
                 for _ in 0..<options.warmupRequests where !interruption.isRequested {
-                    let r = await send(client, prompt: prompts[0], endpoint: e)
+                    guard let warmupPrompt else { break }
+                    let r = await send(client, prompt: warmupPrompt, endpoint: e)
                     progress("warm-up \(urls[e]): " + (r.ok ? "ok" : "\(r.errorKind ?? "?"): \(r.errorMessage ?? "")"))
                 }
             }
             outer: for c in options.concurrency {
                 for rate in options.rates {
                     if interruption.isRequested { break outer }
+                    let prompts = try self.prompts(set: bench.runs.count + 1)
                     progress("load: concurrency \(c), rate \(rate.map { String($0) } ?? "inf"), \(prompts.count) requests")
                     let (records, duration) = await load(client, prompts: prompts, concurrency: c, rate: rate)
                     bench.runs.append(Self.summarize(records, duration: duration, concurrency: c, rate: rate,
