@@ -305,7 +305,8 @@ public final class LoadTest: Sendable {
     /// One request at a time (after the warm-up), each timed alone: what `compare` reads an endpoint's
     /// prefill (prompt tokens / TTFT) and decode (1 / TPOT) speed from.
     public func sequential() async throws -> [RequestRecord] {
-        let prompts = try self.prompts()
+        // Warm-up from set 0, measured prompts from set 1: a server's prompt cache never serves a measured one.
+        let warmup = try self.prompts(set: 0), prompts = try self.prompts(set: 1)
         var config = HTTPClient.Configuration()
         config.timeout = .init(connect: .seconds(10), read: .milliseconds(Int64(options.timeoutSeconds * 1000)))
         config.connectionPool.retryConnectionEstablishment = false
@@ -313,8 +314,8 @@ public final class LoadTest: Sendable {
         config.httpVersion = .http1Only
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
         var records: [RequestRecord] = []
-        for _ in 0..<options.warmupRequests where !prompts.isEmpty {
-            _ = await send(client, prompt: prompts[0], endpoint: 0)
+        for i in 0..<min(options.warmupRequests, warmup.count) {
+            _ = await send(client, prompt: warmup[i], endpoint: 0)
         }
         for p in prompts where !interruption.isRequested {
             records.append(await send(client, prompt: p, endpoint: 0))
