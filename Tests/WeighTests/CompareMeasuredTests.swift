@@ -48,7 +48,8 @@ import Testing
         let mmluRow = Self.row(r, "task.mmlu")
         #expect(mmluRow.cells.allSatisfy { $0.value != nil })
         #expect(mmluRow.outcomes.first?.method == "McNemar exact")
-        #expect(Self.row(r, "task.wiki-bpb").outcomes.first?.method == "paired bootstrap")
+        // Three articles: too few for a bootstrap, the exact permutation test.
+        #expect(Self.row(r, "task.wiki-bpb").outcomes.first?.method == "exact paired permutation")
         #expect(Self.row(r, "speed.decode").cells.allSatisfy { $0.value != nil })
         // Per-model eval output is kept (results, samples, resume cache).
         let dirs = try FileManager.default.contentsOfDirectory(atPath: out)
