@@ -262,15 +262,7 @@ public final class LoadTest: Sendable {
     /// Runs one load per concurrency × rate combination; stops early on Ctrl-C.
     public func run() async throws -> ServingBench {
         let warmupPrompt = try prompts(set: 0).first
-        var config = HTTPClient.Configuration()
-        config.timeout = .init(connect: .seconds(10), read: .milliseconds(Int64(options.timeoutSeconds * 1000)))
-        config.connectionPool = .init(idleTimeout: .seconds(60),
-                                      concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, options.concurrency.max() ?? 1))
-        // A refused connection is an error to count, not something to retry until the deadline.
-        config.connectionPool.retryConnectionEstablishment = false
-        config.decompression = .disabled
-        config.httpVersion = .http1Only
-        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
+        let client = makeClient()
         var bench = ServingBench(endpoints: options.endpoints, model: options.model, api: options.api,
                                  dataset: options.dataset ?? "random",
                                  inputTokens: options.dataset == nil ? options.inputTokens : nil,
@@ -302,17 +294,25 @@ public final class LoadTest: Sendable {
         return bench
     }
 
+    /// The HTTP client every run uses: the read timeout from the options, no retries, no decompression, HTTP/1.
+    func makeClient() -> HTTPClient {
+        var config = HTTPClient.Configuration()
+        config.timeout = .init(connect: .seconds(10), read: .milliseconds(Int64(options.timeoutSeconds * 1000)))
+        config.connectionPool = .init(idleTimeout: .seconds(60),
+                                      concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, options.concurrency.max() ?? 1))
+        // A refused connection is an error to count, not something to retry until the deadline.
+        config.connectionPool.retryConnectionEstablishment = false
+        config.decompression = .disabled
+        config.httpVersion = .http1Only
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
+    }
+
     /// One request at a time (after the warm-up), each timed alone: what `compare` reads an endpoint's
     /// prefill (prompt tokens / TTFT) and decode (1 / TPOT) speed from.
     public func sequential() async throws -> [RequestRecord] {
         // Warm-up from set 0, measured prompts from set 1: a server's prompt cache never serves a measured one.
         let warmup = try self.prompts(set: 0), prompts = try self.prompts(set: 1)
-        var config = HTTPClient.Configuration()
-        config.timeout = .init(connect: .seconds(10), read: .milliseconds(Int64(options.timeoutSeconds * 1000)))
-        config.connectionPool.retryConnectionEstablishment = false
-        config.decompression = .disabled
-        config.httpVersion = .http1Only
-        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
+        let client = makeClient()
         var records: [RequestRecord] = []
         for i in 0..<min(options.warmupRequests, warmup.count) {
             _ = await send(client, prompt: warmup[i], endpoint: 0)

@@ -102,8 +102,7 @@ public final class EngineMeasurer: ModelMeasurer, @unchecked Sendable {
         if case .file(let path) = model.source { name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension }
         let safe = name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "_" }
         let dir = (outputDirectory as NSString).appendingPathComponent(String(safe))
-        var options = EvalOptions(settings: settings, outputDirectory: dir, dataDirectory: dataDirectory)
-        options.progress = true
+        let options = EvalOptions(settings: settings, outputDirectory: dir, dataDirectory: dataDirectory)
         let runner = try EvalRunner(backend: backend, options: options)
         try runner.validate([loaded])
         let (result, items) = try await runner.runWithItems(loaded)
