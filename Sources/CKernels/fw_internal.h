@@ -142,6 +142,11 @@ fw_vec_dot_fn fw_vec_dot_avx2(int weight_type);
 typedef void (*fw_vec_dot_x4_fn)(int64_t n, float *s, const void *w, const void *x, size_t x_stride);
 fw_vec_dot_x4_fn fw_vec_dot_x4_avx2(int weight_type);
 fw_vec_dot_fn fw_vec_dot_avx512(int weight_type);
+// s[k] = dot(w, activation row at x + k * x_stride) for k < 8, bit-identical to eight vec_dot calls
+// (gemm_avx2.c). xd and xsum hold the eight rows' block scales (and Q8_1 sums) as f32, [block][8].
+typedef void (*fw_gemm_1x8_fn)(int64_t n, float *s, const void *w, const void *x, size_t x_stride,
+                               const float *xd, const float *xsum);
+fw_gemm_1x8_fn fw_gemm_1x8_avx2(int weight_type);
 // llama.cpp's repacked Q4_K (see dot_avx2.c): per64 = 1 with rows = 4 (gemm), per64 = 0 with rows = 1 (gemv).
 fw_vec_dot_x4_fn fw_q4_K_repack_avx2(int rows, int per64);
 // llama.cpp's tiled Q6_K matmul order (see dot_avx2.c): rows = 4 or 1.

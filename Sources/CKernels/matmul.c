@@ -1,5 +1,6 @@
 // Matrix-vector and matrix-matrix products over a row range, built on the vec_dot kernels.
 #include "fw_internal.h"
+#include <stdlib.h>
 
 // Weight rows per tile and activation rows per tile: 16 weight rows of a 2048-wide Q4_K matrix are
 // 18 KiB (L1), 32 Q8_K activation rows of that width are 73 KiB (L2).
@@ -37,11 +38,50 @@ int fw_matmul(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int6
     // (Not where AVX-512 has its own single-row kernel: results must not depend on the batch.)
     fw_vec_dot_x4_fn dot4 = (isa == FW_ISA_AVX2 || isa == FW_ISA_AVX512) ? fw_vec_dot_x4_avx2(weight_type) : NULL;
     if (isa == FW_ISA_AVX512 && fw_vec_dot_avx512(weight_type)) dot4 = NULL;
+    // Eight activation rows per weight-block unpack for the 32-weight types, with the rows' block
+    // scales converted to f32 once per call: [group of 8 rows][d of each block | s of each block][8].
+    fw_gemm_1x8_fn g8 = dot4 && nx >= 8 ? fw_gemm_1x8_avx2(weight_type) : NULL;
+    const int64_t nb = cols / QK;
+    float stack_scales[4096], *scales = NULL;
+    if (g8) {
+        const size_t need = (size_t)(nx / 8) * (size_t)nb * 16;
+        scales = need <= 4096 ? stack_scales : malloc(need * sizeof(float));
+        if (!scales) g8 = NULL;
+    }
+    if (g8) {
+        const int q81 = fw_vec_dot_type(weight_type) == FW_TYPE_Q8_1;
+        for (int64_t g = 0; g < nx / 8; g++) {
+            float *d = scales + (size_t)g * nb * 16, *sm = d + nb * 8;
+            for (int k = 0; k < 8; k++) {
+                const uint8_t *row = xb + (size_t)(g * 8 + k) * x_bytes;
+                for (int64_t i = 0; i < nb; i++) {
+                    if (q81) {
+                        const block_q8_1 *b = (const block_q8_1 *)row + i;
+                        d[i * 8 + k] = fw_h2f(b->d);
+                        sm[i * 8 + k] = fw_h2f(b->s);
+                    } else {
+                        d[i * 8 + k] = fw_h2f(((const block_q8_0 *)row + i)->d);
+                    }
+                }
+            }
+        }
+    }
     for (int64_t rb = r0; rb < r1; rb += ROW_TILE) {
         const int64_t re = rb + ROW_TILE < r1 ? rb + ROW_TILE : r1;
         for (int64_t jb = 0; jb < nx; jb += ACT_TILE) {
             const int64_t je = jb + ACT_TILE < nx ? jb + ACT_TILE : nx;
             int64_t j = jb;
+            if (g8) {
+                for (; j + 8 <= je; j += 8) {
+                    const void *xr = xb + (size_t)j * x_bytes;
+                    const float *d = scales + (size_t)(j / 8) * nb * 16;
+                    for (int64_t r = rb; r < re; r++) {
+                        float s8[8];
+                        g8(cols, s8, wb + (size_t)r * row_bytes, xr, x_bytes, d, d + nb * 8);
+                        for (int k = 0; k < 8; k++) y[(j + k) * y_stride + r] = s8[k];
+                    }
+                }
+            }
             if (dot4) {
                 for (; j + 4 <= je; j += 4) {
                     const void *xr = xb + (size_t)j * x_bytes;
@@ -59,6 +99,7 @@ int fw_matmul(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int6
             }
         }
     }
+    if (scales && scales != stack_scales) free(scales);
     return FW_OK;
 }
 

@@ -14,9 +14,11 @@ public final class Workspace: @unchecked Sendable {
     let threads: Int
     let x, xn, q, k, v, attn, o, gate, up: UnsafeMutablePointer<Float>
     let logits: UnsafeMutablePointer<Float>
-    /// Per worker: attention scores over the context, and an f32 copy of one query head.
+    /// Per worker: attention scores over the context and an f32 copy of the query, for the
+    /// `scoreHeads` query heads that share a KV head (a prompt row's heads are done together).
     let scores: UnsafeMutablePointer<Float>
     let qHead: UnsafeMutablePointer<Float>
+    let scoreHeads: Int
     /// Per worker: 32 lane accumulators of one head's attention output.
     let lanes: UnsafeMutablePointer<Float>
     /// For each row, the index of its segment.
@@ -43,8 +45,9 @@ public final class Workspace: @unchecked Sendable {
         attn = floats(n * c.heads * c.valueHeadDim)
         gate = floats(n * c.ffnWidth); up = floats(n * c.ffnWidth)
         logits = floats(n * c.vocabSize)
-        scores = floats(threads * self.contextLength)
-        qHead = floats(threads * max(c.headDim, 16))
+        scoreHeads = max(1, c.heads / max(c.kvHeads, 1))
+        scores = floats(threads * self.contextLength * scoreHeads)
+        qHead = floats(threads * max(c.headDim, 16) * scoreHeads)
         lanes = floats(threads * 32 * c.valueHeadDim)
         rowSegment = UnsafeMutableRawPointer(floats(n)).bindMemory(to: Int32.self, capacity: n)
         segments = .allocate(capacity: n)

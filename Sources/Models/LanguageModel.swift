@@ -166,60 +166,77 @@ struct Kernels {
             rows = max(rows, seg.row + seg.count)
         }
         let dot32 = fw_get_vec_dot(isa.raw, Int32(GGMLType.f32.rawValue))!
-        let items = rows * heads
+        // Prompt rows: one item per (row, KV head), its query heads together (fw_attention_f16_rows);
+        // decode rows only: one item per (row, query head), so every thread has work.
+        let grouped = segments.contains { $0.count > 1 }
+        let perItem = grouped ? group : 1
+        let items = rows * heads / perItem
         let isa = self.isa
         pool.run { worker in
             let per = (items + w.threads - 1) / w.threads
             let lo = worker * per, hi = min(items, lo + per)
             guard lo < hi else { return }
-            let scores = w.scores + worker * w.contextLength
-            let qh = w.qHead + worker * max(hd, 16)
+            let scores = w.scores + worker * w.contextLength * w.scoreHeads
+            let qh = w.qHead + worker * max(hd, 16) * w.scoreHeads
             for item in lo..<hi {
-                let row = item / heads, h = item % heads, g = h / group
+                let row = item * perItem / heads, h0 = item * perItem % heads, g = h0 / group
                 let seg = segments[Int(w.rowSegment[row])]
-                let lc = seg.state.layers[l]
-                let pos = seg.start + row - seg.row
-                // llama.cpp sums one query row with ggml_vec_dot_f16 and several with tinyBLAS.
-                let single = seg.count == 1
-                let laneCount = single ? 32 : 8
-                let first = lc.window.map { max(0, pos - $0 + 1) } ?? 0
-                let src = w.q + row * heads * hd + h * hd
-                let count = pos - first + 1
-                let out = w.attn + row * heads * vd + h * vd
-                if seg.state.cacheType == .f16 {
-                    // llama.cpp order (see attention.c): f16 query, lane sums by index mod 8.
-                    let qh16 = UnsafeMutableRawPointer(qh).assumingMemoryBound(to: UInt16.self)
-                    Compute.toF16(src, into: qh16, count: hd, isa: isa)
+                if grouped && seg.count > 1 && seg.state.cacheType == .f16 {
+                    let lc = seg.state.layers[l]
+                    let pos = seg.start + row - seg.row
+                    let first = lc.window.map { max(0, pos - $0 + 1) } ?? 0
+                    let rc = fw_attention_f16_rows(w.q + row * heads * hd + h0 * hd, Int64(group), Int64(hd), Int64(vd),
+                                                   (lc.k + g * hd * 2).assumingMemoryBound(to: UInt16.self),
+                                                   (lc.v + g * vd * 2).assumingMemoryBound(to: UInt16.self),
+                                                   Int64(kw), Int64(vw), Int64(lc.slots), Int64(first), Int64(pos - first + 1),
+                                                   scale, scores, qh, w.attn + row * heads * vd + h0 * vd)
+                    if rc == Int32(FW_OK) { continue }
+                }
+                for h in h0..<(h0 + perItem) {
+                    let lc = seg.state.layers[l]
+                    let pos = seg.start + row - seg.row
+                    // llama.cpp sums one query row with ggml_vec_dot_f16 and several with tinyBLAS.
+                    let single = seg.count == 1
+                    let laneCount = single ? 32 : 8
+                    let first = lc.window.map { max(0, pos - $0 + 1) } ?? 0
+                    let src = w.q + row * heads * hd + h * hd
+                    let count = pos - first + 1
+                    let out = w.attn + row * heads * vd + h * vd
+                    if seg.state.cacheType == .f16 {
+                        // llama.cpp order (see attention.c): f16 query, lane sums by index mod 8.
+                        let qh16 = UnsafeMutableRawPointer(qh).assumingMemoryBound(to: UInt16.self)
+                        Compute.toF16(src, into: qh16, count: hd, isa: isa)
+                        for j in 0..<count {
+                            let slot = (first + j) % lc.slots
+                            let krow = (lc.k + (slot * kw + g * hd) * 2).assumingMemoryBound(to: UInt16.self)
+                            scores[j] = (single ? fw_dot_f16_ggml(krow, qh16, Int64(hd)) : fw_dot_f16_lanes(krow, qh16, Int64(hd))) * scale
+                        }
+                        fw_softmax_llamacpp(isa.raw, scores, Int64(count), Int64(first))
+                        let acc = w.lanes + worker * 32 * vd
+                        acc.update(repeating: 0, count: laneCount * vd)
+                        for j in 0..<count {
+                            let p = first + j, slot = p % lc.slots
+                            let prob = fw_fp16_to_fp32(fw_fp32_to_fp16(scores[j]))
+                            fw_lane_fma_f16(acc + (p % laneCount) * vd, (lc.v + (slot * vw + g * vd) * 2).assumingMemoryBound(to: UInt16.self),
+                                            prob, Int64(vd))
+                        }
+                        if single { fw_lane_hsum32(acc, Int64(vd), out, Int64(vd)) } else { fw_lane_hsum(acc, Int64(vd), out, Int64(vd)) }
+                        continue
+                    }
+                    qh.update(from: src, count: hd)
                     for j in 0..<count {
                         let slot = (first + j) % lc.slots
-                        let krow = (lc.k + (slot * kw + g * hd) * 2).assumingMemoryBound(to: UInt16.self)
-                        scores[j] = (single ? fw_dot_f16_ggml(krow, qh16, Int64(hd)) : fw_dot_f16_lanes(krow, qh16, Int64(hd))) * scale
+                        var d: Float = 0
+                        dot32(Int64(hd), &d, lc.k + (slot * kw + g * hd) * 4, qh)
+                        scores[j] = d * scale
                     }
-                    fw_softmax_llamacpp(isa.raw, scores, Int64(count), Int64(first))
-                    let acc = w.lanes + worker * 32 * vd
-                    acc.update(repeating: 0, count: laneCount * vd)
+                    Compute.softmax(scores, count: count, isa: isa)
+                    out.update(repeating: 0, count: vd)
                     for j in 0..<count {
-                        let p = first + j, slot = p % lc.slots
-                        let prob = fw_fp16_to_fp32(fw_fp32_to_fp16(scores[j]))
-                        fw_lane_fma_f16(acc + (p % laneCount) * vd, (lc.v + (slot * vw + g * vd) * 2).assumingMemoryBound(to: UInt16.self),
-                                        prob, Int64(vd))
+                        let slot = (first + j) % lc.slots
+                        Compute.axpy(scores[j], (lc.v + (slot * vw + g * vd) * 4).assumingMemoryBound(to: Float.self),
+                                     into: out, count: vd, isa: isa)
                     }
-                    if single { fw_lane_hsum32(acc, Int64(vd), out, Int64(vd)) } else { fw_lane_hsum(acc, Int64(vd), out, Int64(vd)) }
-                    continue
-                }
-                qh.update(from: src, count: hd)
-                for j in 0..<count {
-                    let slot = (first + j) % lc.slots
-                    var d: Float = 0
-                    dot32(Int64(hd), &d, lc.k + (slot * kw + g * hd) * 4, qh)
-                    scores[j] = d * scale
-                }
-                Compute.softmax(scores, count: count, isa: isa)
-                out.update(repeating: 0, count: vd)
-                for j in 0..<count {
-                    let slot = (first + j) % lc.slots
-                    Compute.axpy(scores[j], (lc.v + (slot * vw + g * vd) * 4).assumingMemoryBound(to: Float.self),
-                                 into: out, count: vd, isa: isa)
                 }
             }
         }

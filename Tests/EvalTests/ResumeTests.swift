@@ -54,5 +54,8 @@ import Testing
         let r2 = try JSONDecoder().decode(EvalReport.self, from: Data(contentsOf: URL(fileURLWithPath: resumed + "/results.json")))
         #expect(r1.tasks[0].metrics == r2.tasks[0].metrics)
         #expect(r2.tasks[0].cachedItems == kept)
+        // The time of the items computed before the kill still counts: every item has one.
+        #expect(r1.tasks[0].timedItems == 24 && r2.tasks[0].timedItems == 24)
+        #expect((r2.tasks[0].itemSeconds ?? 0) > 0 && r2.tasks[0].itemSeconds! > r2.tasks[0].wallSeconds * 0.5 - 1)
     }
 }

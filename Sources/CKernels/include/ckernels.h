@@ -143,6 +143,15 @@ void fw_lane_hsum(const float *acc, int64_t stride, float *out, int64_t n);
 // Softmax of scores for positions first..first+n-1 as llama.cpp sums it on this ISA (on AVX2:
 // ggml_v_expf, groups of 8 aligned on the position, sum in double); elsewhere fw_softmax.
 void fw_softmax_llamacpp(fw_isa isa, float *x, int64_t n, int64_t first);
+// Attention of one prompt row's G query heads that share one KV head (q: G x hd f32; out: G x vd)
+// over an F16 cache (slot s of the head at k + s * k_stride, v + s * v_stride; positions first ..<
+// first + count, slot = position % slots), in llama.cpp's multi-row order, bit-identical to
+// fw_dot_f16_lanes / fw_softmax_llamacpp / fw_lane_fma_f16 / fw_lane_hsum per head. Scratch:
+// scores G * count floats, qf G * hd floats. Returns FW_ERR_ISA_UNSUPPORTED, having done nothing,
+// without AVX2 or when hd or vd is not a multiple of 8.
+int fw_attention_f16_rows(const float *q, int64_t G, int64_t hd, int64_t vd, const uint16_t *k, const uint16_t *v,
+                          int64_t k_stride, int64_t v_stride, int64_t slots, int64_t first, int64_t count, float scale,
+                          float *scores, float *qf, float *out);
 // x = silu(x) * g as llama.cpp's swiglu computes it on this ISA.
 void fw_swiglu_llamacpp(fw_isa isa, float *x, const float *g, int64_t n);
 // RoPE as llama.cpp's CPU build computes it (angles by repeated multiplication, pairs with FMA).

@@ -8,10 +8,16 @@ public actor EvalCache {
         var key: String
         var task: String
         var result: ItemResult
+        /// Seconds from the cache miss to the store: the item's compute time (absent in older caches).
+        var seconds: Double?
     }
 
     public let path: String
     private var entries: [String: ItemResult] = [:]
+    /// Compute seconds by task and item id, of this run and every earlier one.
+    private var seconds: [String: Double] = [:]
+    /// When each key missed, to time the item until it is stored.
+    private var missedAt: [String: Date] = [:]
     private let handle: FileHandle
 
     public init(path: String) throws {
@@ -22,32 +28,52 @@ public actor EvalCache {
         self.handle = handle
         let data = (try? handle.readToEnd()) ?? Data()
         var entries: [String: ItemResult] = [:]
+        var seconds: [String: Double] = [:]
         var goodEnd = 0
         var start = 0
         let bytes = [UInt8](data)
         let decoder = JSONDecoder()
         while start < bytes.count {
             guard let nl = bytes[start...].firstIndex(of: 0x0A) else { break }
-            if let e = try? decoder.decode(Entry.self, from: Data(bytes[start..<nl])) { entries[e.key] = e.result }
+            if let e = try? decoder.decode(Entry.self, from: Data(bytes[start..<nl])) {
+                entries[e.key] = e.result
+                if let t = e.seconds { seconds[Self.itemKey(e.task, e.result.id)] = t }
+            }
             start = nl + 1
             goodEnd = start
         }
         self.entries = entries
+        self.seconds = seconds
         // Drop a torn last line (the process died while writing it).
         try handle.truncate(atOffset: UInt64(goodEnd))
         try handle.seekToEnd()
     }
 
-    public func lookup(_ key: String) -> ItemResult? { entries[key] }
+    public func lookup(_ key: String) -> ItemResult? {
+        if let hit = entries[key] { return hit }
+        missedAt[key] = Date()
+        return nil
+    }
+
+    static func itemKey(_ task: String, _ id: String) -> String { task + "\u{0}" + id }
+
+    /// Summed compute seconds of these items (whichever run computed them) and how many have a time.
+    public func computeSeconds(task: String, ids: [String]) -> (seconds: Double, timed: Int) {
+        var total = 0.0, timed = 0
+        for id in ids { if let t = seconds[Self.itemKey(task, id)] { total += t; timed += 1 } }
+        return (total, timed)
+    }
 
     public var count: Int { entries.count }
 
     /// Appends one finished item with a single write(2), so the line reaches the file at once.
     public func store(_ key: String, task: String, _ result: ItemResult) throws {
         entries[key] = result
+        let t = missedAt.removeValue(forKey: key).map { Date().timeIntervalSince($0) }
+        if let t { seconds[Self.itemKey(task, result.id)] = t }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var line = try encoder.encode(Entry(key: key, task: task, result: result))
+        var line = try encoder.encode(Entry(key: key, task: task, result: result, seconds: t))
         line.append(0x0A)
         try handle.write(contentsOf: line)
     }

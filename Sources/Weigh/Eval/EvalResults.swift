@@ -81,6 +81,10 @@ public struct TaskResult: Codable, Sendable, Equatable {
     /// Items taken from the cache rather than computed in this run.
     public var cachedItems: Int
     public var wallSeconds: Double
+    /// Summed compute time of the scored items, including items computed by earlier runs of a resumed
+    /// eval (from the cache); items run concurrently overlap in it. `timedItems` have a recorded time.
+    public var itemSeconds: Double?
+    public var timedItems: Int?
 }
 
 public struct EvalSettings: Codable, Sendable, Equatable {

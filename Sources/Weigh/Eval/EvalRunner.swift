@@ -162,8 +162,9 @@ public final class EvalRunner: Sendable {
                 if nextIndex < selected.count { addNext() }
             }
         }
-        await progress.finish()
         let items = await results.all()
+        let timing = await cache.computeSeconds(task: def.name, ids: items.map(\.id))
+        await progress.finish(itemSeconds: timing.seconds, timed: timing.timed)
         let samplesFile = "samples_\(def.name).jsonl"
         try writeSamples(items, to: (options.outputDirectory as NSString).appendingPathComponent(samplesFile))
         let (metrics, primary) = Self.aggregate(def, items)
@@ -175,7 +176,8 @@ public final class EvalRunner: Sendable {
         let result = TaskResult(task: def.name, version: def.version, kind: def.kind.rawValue, definitionHash: task.hash,
                                 dataFile: def.data.file, itemsAvailable: prepared.count, n: items.count, shots: shots,
                                 primaryMetric: primary, metrics: metrics, groups: groups, samplesFile: samplesFile,
-                                cachedItems: await progress.cached, wallSeconds: Date().timeIntervalSince(start))
+                                cachedItems: await progress.cached, wallSeconds: Date().timeIntervalSince(start),
+                                itemSeconds: timing.timed > 0 ? timing.seconds : nil, timedItems: timing.timed)
         return (result, items)
     }
 
@@ -421,9 +423,12 @@ actor Progress {
         }
     }
 
-    func finish() {
+    func finish(itemSeconds: Double, timed: Int) {
         guard enabled else { return }
-        let line = "[\(task)] done: \(done) items (\(cached) from cache) in \(String(format: "%.1f", Date().timeIntervalSince(start))) s"
+        var line = "[\(task)] done: \(done) items (\(cached) from cache) in \(String(format: "%.1f", Date().timeIntervalSince(start))) s"
+        if cached > 0 && timed > 0 {
+            line += "; compute time of the \(timed) timed items, earlier runs included: \(String(format: "%.1f", itemSeconds)) s"
+        }
         Self.write((tty ? "\r\u{1B}[K" : "") + line + "\n")
     }
 

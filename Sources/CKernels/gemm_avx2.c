@@ -1,0 +1,111 @@
+// One weight row against eight activation rows for the 32-weight block types (Q4_0, Q4_1, Q5_0,
+// Q8_0): matmul's prompt-processing kernel. Each weight block is unpacked once for eight
+// activation rows and the eight block-scale products come from one vector multiply, while every
+// output keeps the single-row kernel's operations in its order (dot_avx2.c): per block
+// acc = fma(d_w * d_x, float(int32 sums), acc), then hsum_ps(acc) (+ the Q4_1 m * s sum, added
+// block by block). The results are bit-identical to eight single-row calls; matmul.c uses these
+// where the activation batch has eight rows or more.
+#include "fw_internal.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define FW_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+FW_AVX2 static inline __m256 h2f8(fw_half h) { return _mm256_cvtph_ps(_mm_set1_epi16((short)h)); }
+
+FW_AVX2 static inline float hsum_ps(__m256 v) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+
+FW_AVX2 static inline __m256i unpack_nibbles16(const uint8_t *qs) {
+    const __m128i b = _mm_loadu_si128((const __m128i *)qs);
+    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+FW_AVX2 static inline __m256i bits_to_bytes(uint32_t qh) {
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh),
+        _mm256_setr_epi64x(0x0000000000000000LL, 0x0101010101010101LL, 0x0202020202020202LL, 0x0303030303030303LL));
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+}
+
+#define G 8
+#define FW_INLINE __attribute__((always_inline)) inline
+
+// Signed weights (qa, 32 int8 in [-128, 127]) against eight Q8_0 rows. xd: [block][8] scales.
+#define SIGNED_1X8(name, block_t, UNPACK)                                                          \
+    FW_AVX2 static void gemm_##name##_1x8(int64_t n, float *s, const void *w, const void *x,        \
+                                          size_t xs, const float *xd, const float *xsum) {         \
+        (void)xsum;                                                                                \
+        const block_t *a = w;                                                                      \
+        const uint8_t *xb = x;                                                                     \
+        const __m256i ones = _mm256_set1_epi16(1);                                                 \
+        __m256 acc[G];                                                                             \
+        for (int k = 0; k < G; k++) acc[k] = _mm256_setzero_ps();                                  \
+        for (int64_t i = 0; i < n / QK; i++) {                                                     \
+            __m256i qa;                                                                            \
+            UNPACK;                                                                                \
+            const __m256i ua = _mm256_sign_epi8(qa, qa);                                           \
+            const __m256 vda = h2f8(a[i].d);                                                       \
+            for (int k = 0; k < G; k++) {                                                          \
+                const block_q8_0 *b = (const block_q8_0 *)(xb + k * xs) + i;                       \
+                const __m256i qb = _mm256_loadu_si256((const __m256i *)b->qs);                     \
+                const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ua, _mm256_sign_epi8(qb, qa)), ones); \
+                acc[k] = _mm256_fmadd_ps(_mm256_mul_ps(vda, _mm256_broadcast_ss(xd + i * G + k)), _mm256_cvtepi32_ps(p), acc[k]); \
+            }                                                                                      \
+        }                                                                                          \
+        for (int k = 0; k < G; k++) s[k] = hsum_ps(acc[k]);                                        \
+    }
+
+SIGNED_1X8(q4_0, block_q4_0, qa = _mm256_sub_epi8(unpack_nibbles16(a[i].qs), _mm256_set1_epi8(8)))
+SIGNED_1X8(q8_0, block_q8_0, qa = _mm256_loadu_si256((const __m256i *)a[i].qs))
+SIGNED_1X8(q5_0, block_q5_0, {
+    uint32_t qh;
+    memcpy(&qh, a[i].qh, 4);
+    const __m256i hi = _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10));
+    qa = _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles16(a[i].qs), hi), _mm256_set1_epi8(16));
+})
+
+// Q4_1 (unsigned nibbles, value d*q + m) against eight Q8_1 rows; xsum: [block][8] of s = d*sum(q).
+FW_AVX2 static void gemm_q4_1_1x8(int64_t n, float *s, const void *w, const void *x, size_t xs,
+                                  const float *xd, const float *xsum) {
+    const block_q4_1 *a = w;
+    const uint8_t *xb = x;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[G];
+    for (int k = 0; k < G; k++) acc[k] = _mm256_setzero_ps();
+    __m256 summ = _mm256_setzero_ps();  // lane k: row k's sum of m * s, block by block
+    for (int64_t i = 0; i < n / QK; i++) {
+        const __m256i qa = unpack_nibbles16(a[i].qs);
+        const __m256 vda = h2f8(a[i].d);
+        summ = _mm256_add_ps(summ, _mm256_mul_ps(h2f8(a[i].m), _mm256_loadu_ps(xsum + i * G)));
+        for (int k = 0; k < G; k++) {
+            const block_q8_1 *b = (const block_q8_1 *)(xb + k * xs) + i;
+            const __m256i qb = _mm256_loadu_si256((const __m256i *)b->qs);
+            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(qa, qb), ones);
+            acc[k] = _mm256_fmadd_ps(_mm256_mul_ps(vda, _mm256_broadcast_ss(xd + i * G + k)), _mm256_cvtepi32_ps(p), acc[k]);
+        }
+    }
+    __attribute__((aligned(32))) float sm[G];
+    _mm256_store_ps(sm, summ);
+    for (int k = 0; k < G; k++) s[k] = hsum_ps(acc[k]) + sm[k];
+}
+
+fw_gemm_1x8_fn fw_gemm_1x8_avx2(int t) {
+    switch (t) {
+    case FW_TYPE_Q4_0: return gemm_q4_0_1x8;
+    case FW_TYPE_Q4_1: return gemm_q4_1_1x8;
+    case FW_TYPE_Q5_0: return gemm_q5_0_1x8;
+    case FW_TYPE_Q8_0: return gemm_q8_0_1x8;
+    default: return NULL;
+    }
+}
+
+#else
+fw_gemm_1x8_fn fw_gemm_1x8_avx2(int t) { (void)t; return NULL; }
+#endif
