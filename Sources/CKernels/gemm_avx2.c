@@ -109,3 +109,4 @@ fw_gemm_1x8_fn fw_gemm_1x8_avx2(int t) {
 #else
 fw_gemm_1x8_fn fw_gemm_1x8_avx2(int t) { (void)t; return NULL; }
 #endif
+
