@@ -272,6 +272,30 @@ FW_AVX2_ATTR static void lane_hsum32_avx2(const float *acc, int64_t st, float *o
     if (d < n) lane_hsum32_scalar(acc + d, st, out + d, n - d);
 }
 
+// One decode row's attention for one query head over an F16 cache, in llama.cpp's single-row
+// order: the per-head loop of LanguageModel.attention (fw_dot_f16_ggml per key, softmax, f16
+// probabilities, 32 lanes by position, fw_lane_hsum32) in one call.
+FW_AVX2_ATTR static void attention_single_avx2(fw_isa isa, const float *q, int64_t hd, int64_t vd, const uint16_t *k,
+                                               const uint16_t *v, int64_t k_stride, int64_t v_stride, int64_t slots,
+                                               int64_t first, int64_t count, float scale, float *scores,
+                                               uint16_t *q16, float *lanes, float *out) {
+    fw_f32_to_f16_row(isa, q, q16, hd);
+    int64_t slot = first % slots;
+    for (int64_t j = 0; j < count; j++) {
+        scores[j] = dot_f16_ggml_avx2(k + slot * k_stride, q16, hd) * scale;
+        if (++slot == slots) slot = 0;
+    }
+    fw_softmax_llamacpp(isa, scores, count, first);
+    memset(lanes, 0, sizeof(float) * 32 * (size_t)vd);
+    slot = first % slots;
+    for (int64_t j = 0; j < count; j++) {
+        const float prob = _cvtsh_ss(_cvtss_sh(scores[j], _MM_FROUND_TO_NEAREST_INT));
+        lane_fma_f16_avx2(lanes + ((first + j) % 32) * vd, v + slot * v_stride, prob, vd);
+        if (++slot == slots) slot = 0;
+    }
+    lane_hsum32_avx2(lanes, vd, out, vd);
+}
+
 static int have_avx2(void) { return fw_isa_supported(FW_ISA_AVX2); }
 #define FW_PICK(avx2, scalar) (have_avx2() ? (avx2) : (scalar))
 #else
@@ -292,4 +316,18 @@ void fw_lane_hsum(const float *acc, int64_t stride, float *out, int64_t n) {
 }
 void fw_lane_hsum32(const float *acc, int64_t stride, float *out, int64_t n) {
     if (FW_PICK(1, 0)) { FW_PICK(lane_hsum32_avx2(acc, stride, out, n), (void)0); } else lane_hsum32_scalar(acc, stride, out, n);
+}
+
+int fw_attention_f16_single(fw_isa isa, const float *q, int64_t hd, int64_t vd, const uint16_t *k, const uint16_t *v,
+                            int64_t k_stride, int64_t v_stride, int64_t slots, int64_t first, int64_t count,
+                            float scale, float *scores, uint16_t *q16, float *lanes, float *out) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (fw_isa_supported(FW_ISA_AVX2) && count > 0) {
+        attention_single_avx2(isa, q, hd, vd, k, v, k_stride, v_stride, slots, first, count, scale, scores, q16, lanes, out);
+        return FW_OK;
+    }
+#endif
+    (void)isa; (void)q; (void)hd; (void)vd; (void)k; (void)v; (void)k_stride; (void)v_stride; (void)slots;
+    (void)first; (void)count; (void)scale; (void)scores; (void)q16; (void)lanes; (void)out;
+    return FW_ERR_ISA_UNSUPPORTED;
 }

@@ -205,6 +205,13 @@ struct Kernels {
                     if seg.state.cacheType == .f16 {
                         // llama.cpp order (see attention.c): f16 query, lane sums by index mod 8.
                         let qh16 = UnsafeMutableRawPointer(qh).assumingMemoryBound(to: UInt16.self)
+                        if single && fw_attention_f16_single(isa.raw, src, Int64(hd), Int64(vd),
+                                                             (lc.k + g * hd * 2).assumingMemoryBound(to: UInt16.self),
+                                                             (lc.v + g * vd * 2).assumingMemoryBound(to: UInt16.self),
+                                                             Int64(kw), Int64(vw), Int64(lc.slots), Int64(first), Int64(count),
+                                                             scale, scores, qh16, w.lanes + worker * 32 * vd, out) == Int32(FW_OK) {
+                            continue
+                        }
                         Compute.toF16(src, into: qh16, count: hd, isa: isa)
                         for j in 0..<count {
                             let slot = (first + j) % lc.slots

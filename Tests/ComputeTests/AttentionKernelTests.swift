@@ -52,6 +52,41 @@ struct AttentionKernelTests {
         }
     }
 
+    /// The decode-row kernel against the per-head single-row kernels (ggml_vec_dot_f16 order, 32 lanes).
+    @Test(.enabled(if: ISA.avx2.isSupported), arguments: [64, 256, 80])
+    func singleRowEqualsPerKeyCalls(hd: Int) {
+        var rng = SeededRandom(seed: UInt64(hd))
+        let slots = 70, vd = hd
+        let k = randomFloats(slots * hd, rng: &rng, range: -2...2).map { fw_fp32_to_fp16($0) }
+        let v = randomFloats(slots * vd, rng: &rng, range: -2...2).map { fw_fp32_to_fp16($0) }
+        for (first, count) in [(0, 1), (0, 33), (5, 64), (50, 70)] {
+            let q = randomFloats(hd, rng: &rng, range: -3...3)
+            let scale = 1 / Float(hd).squareRoot()
+            let q16 = q.map { fw_fp32_to_fp16($0) }
+            var scores = (0..<count).map { j -> Float in
+                k.withUnsafeBufferPointer { fw_dot_f16_ggml($0.baseAddress! + ((first + j) % slots) * hd, q16, Int64(hd)) } * scale
+            }
+            fw_softmax_llamacpp(FW_ISA_AVX2, &scores, Int64(count), Int64(first))
+            var lanes = [Float](repeating: 0, count: 32 * vd)
+            for j in 0..<count {
+                let p = first + j
+                let prob = fw_fp16_to_fp32(fw_fp32_to_fp16(scores[j]))
+                lanes.withUnsafeMutableBufferPointer { l in
+                    v.withUnsafeBufferPointer { fw_lane_fma_f16(l.baseAddress! + (p % 32) * vd, $0.baseAddress! + (p % slots) * vd, prob, Int64(vd)) }
+                }
+            }
+            var ref = [Float](repeating: 0, count: vd)
+            fw_lane_hsum32(lanes, Int64(vd), &ref, Int64(vd))
+
+            var sc = [Float](repeating: 0, count: count), qs = [UInt16](repeating: 0, count: hd)
+            var ln = [Float](repeating: .nan, count: 32 * vd), out = [Float](repeating: .nan, count: vd)
+            let rc = fw_attention_f16_single(FW_ISA_AVX2, q, Int64(hd), Int64(vd), k, v, Int64(hd), Int64(vd), Int64(slots),
+                                             Int64(first), Int64(count), scale, &sc, &qs, &ln, &out)
+            #expect(rc == Int32(FW_OK))
+            #expect(out.map(\.bitPattern) == ref.map(\.bitPattern), "hd \(hd) first \(first) count \(count)")
+        }
+    }
+
     @Test func refusesWidthsItCannotDo() {
         var scores = [Float](repeating: 0, count: 64), qf = scores, out = scores
         let k = [UInt16](repeating: 0, count: 12), q = [Float](repeating: 0, count: 12)

@@ -149,6 +149,13 @@ void fw_softmax_llamacpp(fw_isa isa, float *x, int64_t n, int64_t first);
 // fw_dot_f16_lanes / fw_softmax_llamacpp / fw_lane_fma_f16 / fw_lane_hsum per head. Scratch:
 // scores G * count floats, qf G * hd floats. Returns FW_ERR_ISA_UNSUPPORTED, having done nothing,
 // without AVX2 or when hd or vd is not a multiple of 8.
+// One decode row's attention for one query head (q: hd f32) over an F16 cache in llama.cpp's
+// single-row order, bit-identical to fw_dot_f16_ggml / fw_softmax_llamacpp / fw_lane_fma_f16 with
+// 32 lanes / fw_lane_hsum32. Scratch: scores count floats, q16 hd halves, lanes 32 * vd floats.
+// Returns FW_ERR_ISA_UNSUPPORTED, having done nothing, without AVX2.
+int fw_attention_f16_single(fw_isa isa, const float *q, int64_t hd, int64_t vd, const uint16_t *k, const uint16_t *v,
+                            int64_t k_stride, int64_t v_stride, int64_t slots, int64_t first, int64_t count,
+                            float scale, float *scores, uint16_t *q16, float *lanes, float *out);
 int fw_attention_f16_rows(const float *q, int64_t G, int64_t hd, int64_t vd, const uint16_t *k, const uint16_t *v,
                           int64_t k_stride, int64_t v_stride, int64_t slots, int64_t first, int64_t count, float scale,
                           float *scores, float *qf, float *out);
