@@ -371,3 +371,13 @@ void fw_f32_to_f16_row(fw_isa isa, const float *x, uint16_t *y, int64_t n) {
 #endif
     for (int64_t i = 0; i < n; i++) y[i] = fw_f2h(x[i]);
 }
+
+// gate = GELU(gate) * up through an fp16 GELU table (ggml's GGML_GELU_FP16 path): the input
+// rounds to fp16 and indexes the table; at or below -10 the result is 0, at or above 10 it is x.
+void fw_geglu_f16_table(float *gate, const float *up, const uint16_t *table, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        const float x = gate[i];
+        const float g = x <= -10.0f ? 0.0f : x >= 10.0f ? x : fw_h2f(table[fw_f2h(x)]);
+        gate[i] = g * up[i];
+    }
+}

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Several sequences in one forward pass.
 ///
 /// A forward pass runs over workspace rows grouped in segments: each segment is a run of tokens of
@@ -26,15 +28,26 @@ public final class Workspace: @unchecked Sendable {
     /// Segments of a batched decode step (uninitialized between steps).
     let segments: UnsafeMutablePointer<Segment>
     private var owned: [UnsafeMutableRawPointer] = []
+    private var mapped: [(UnsafeMutableRawPointer, Int)] = []
 
     init(config c: ModelConfig, rows: Int, contextLength: Int, threads: Int) {
         self.rows = max(1, rows)
         self.contextLength = max(1, contextLength)
         self.threads = threads
         var owned: [UnsafeMutableRawPointer] = []
+        var mapped: [(UnsafeMutableRawPointer, Int)] = []
+        // Zeroed memory. Large buffers (logits of every row, scores over the whole context) come
+        // from anonymous mappings, zero pages the kernel supplies on first touch: the rows a pass
+        // never writes (all logits rows but the last in prompt processing) cost no resident memory.
         func floats(_ n: Int) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutableRawPointer.allocate(byteCount: max(n, 1) * 4, alignment: 64)
-            p.initializeMemory(as: UInt8.self, repeating: 0, count: max(n, 1) * 4)
+            let bytes = max(n, 1) * 4
+            if bytes >= 256 << 10, let m = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+               m != MAP_FAILED {
+                mapped.append((m, bytes))
+                return m.assumingMemoryBound(to: Float.self)
+            }
+            let p = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+            p.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
             owned.append(p)
             return p.assumingMemoryBound(to: Float.self)
         }
@@ -52,10 +65,12 @@ public final class Workspace: @unchecked Sendable {
         rowSegment = UnsafeMutableRawPointer(floats(n)).bindMemory(to: Int32.self, capacity: n)
         segments = .allocate(capacity: n)
         self.owned = owned
+        self.mapped = mapped
     }
 
     deinit {
         for p in owned { p.deallocate() }
+        for (m, bytes) in mapped { munmap(m, bytes) }
         segments.deallocate()
     }
 }

@@ -118,7 +118,7 @@ public final class Gemma3: SegmentedForward, @unchecked Sendable {
 
             kernels.rmsNorm(w.x, b.ffnNorm, into: w.xn, rows: n, width: d)
             try Compute.matmul(weights: [b.gate, b.up], x: w.xn, count: n, outputs: [w.gate, w.up], pool: pool, isa: isa, matchLlamaCpp: true)
-            Self.geglu(w.gate, w.up, count: n * c.ffnWidth)
+            Self.geglu(w.gate, w.up, count: n * c.ffnWidth, pool: pool)
             try Compute.matmul(weights: b.down, x: w.gate, count: n, y: w.o, pool: pool, isa: isa, matchLlamaCpp: true)
             kernels.rmsNorm(w.o, b.postFFNNorm, into: w.o, rows: n, width: d)
             Compute.add(w.x, w.o, into: w.x, count: n * d, isa: isa)
@@ -138,12 +138,15 @@ public final class Gemma3: SegmentedForward, @unchecked Sendable {
 
     /// gate = GELU-tanh(gate) · up, through ggml's fp16 GELU table (ggml-cpu vec.h, GGML_GELU_FP16):
     /// the input rounds to fp16, the table holds fp16 results; outside ±10 it is 0 or x.
-    static func geglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+    static func geglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int, pool: ThreadPool? = nil) {
         geluTable.withUnsafeBufferPointer { table in
-            for i in 0..<count {
-                let x = gate[i]
-                let g: Float = x <= -10 ? 0 : x >= 10 ? x : fw_fp16_to_fp32(table[Int(fw_fp32_to_fp16(x))])
-                gate[i] = g * up[i]
+            guard let pool, count >= 4096 else {
+                fw_geglu_f16_table(gate, up, table.baseAddress!, Int64(count))
+                return
+            }
+            pool.parallelFor((count + 1023) / 1024) { blocks in
+                let lo = blocks.lowerBound * 1024, hi = min(count, blocks.upperBound * 1024)
+                fw_geglu_f16_table(gate + lo, up + lo, table.baseAddress!, Int64(hi - lo))
             }
         }
     }

@@ -251,8 +251,13 @@ struct Kernels {
 
     /// RMSNorm of `rows` rows of `width` values.
     func rmsNorm(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
-        for r in 0..<rows {
-            fw_rms_norm_llamacpp(x + r * width, w, y + r * width, Int64(width), Float(config.normEpsilon))
+        let eps = Float(config.normEpsilon)
+        if rows < 8 {
+            for r in 0..<rows { fw_rms_norm_llamacpp(x + r * width, w, y + r * width, Int64(width), eps) }
+            return
+        }
+        pool.parallelFor(rows) { range in
+            for r in range { fw_rms_norm_llamacpp(x + r * width, w, y + r * width, Int64(width), eps) }
         }
     }
 
