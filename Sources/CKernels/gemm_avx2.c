@@ -1,6 +1,6 @@
 // One weight row against eight activation rows for the 32-weight block types (Q4_0, Q4_1, Q5_0,
-// Q8_0): matmul's prompt-processing kernel. Each weight block is unpacked once for eight
-// activation rows and the eight block-scale products come from one vector multiply, while every
+// Q8_0): matmul's prompt-processing kernel. Each weight block is unpacked and its scale converted
+// once for eight activation rows, whose block scales come pre-converted to f32 (xd), while every
 // output keeps the single-row kernel's operations in its order (dot_avx2.c): per block
 // acc = fma(d_w * d_x, float(int32 sums), acc), then hsum_ps(acc) (+ the Q4_1 m * s sum, added
 // block by block). The results are bit-identical to eight single-row calls; matmul.c uses these
