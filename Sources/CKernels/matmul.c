@@ -8,6 +8,13 @@
 #define ACT_TILE 32
 #define PREFETCH_ROWS 16
 
+// Decode reads every weight once per token, matrix by matrix: ask for the lines of the row
+// PREFETCH_ROWS ahead while this one is summed (the hardware prefetcher alone ramps up too slowly
+// on short row ranges).
+static inline void prefetch_row(const uint8_t *row, size_t bytes) {
+    for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(row + o, 0, 0);
+}
+
 static int check(fw_isa isa, int weight_type, int64_t cols, fw_vec_dot_fn *fn) {
     if (!fw_isa_supported(isa)) return FW_ERR_ISA_UNSUPPORTED;
     const int vt = fw_vec_dot_type(weight_type);
@@ -25,12 +32,8 @@ int fw_matvec(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int6
     if (rc != FW_OK) return rc;
     const uint8_t *base = w;
     int64_t r = r0;
-    // Rows stream from memory: ask for the lines of the row PREFETCH_ROWS ahead while this one is
-    // summed (decode reads every weight once per token; the hardware prefetcher alone ramps up
-    // too slowly on short row ranges).
     for (; r + PREFETCH_ROWS < r1; r++) {
-        const uint8_t *ahead = base + (size_t)(r + PREFETCH_ROWS) * row_bytes;
-        for (size_t o = 0; o < row_bytes; o += 64) __builtin_prefetch(ahead + o, 0, 0);
+        prefetch_row(base + (size_t)(r + PREFETCH_ROWS) * row_bytes, row_bytes);
         dot(cols, &y[r], base + (size_t)r * row_bytes, xq);
     }
     for (; r < r1; r++) dot(cols, &y[r], base + (size_t)r * row_bytes, xq);
@@ -149,10 +152,7 @@ int fw_matmul_llamacpp_repack(fw_isa isa, int weight_type, const void *w, size_t
                 } else {
                     for (int64_t r = rb; r < re; r++) {
                         const void *wr = wb + (size_t)r * row_bytes;
-                        if (nx == 1 && r + PREFETCH_ROWS < r1) {  // decode: as fw_matvec
-                            const uint8_t *ahead = wb + (size_t)(r + PREFETCH_ROWS) * row_bytes;
-                            for (size_t o = 0; o < row_bytes; o += 64) __builtin_prefetch(ahead + o, 0, 0);
-                        }
+                        if (nx == 1 && r + PREFETCH_ROWS < r1) prefetch_row(wb + (size_t)(r + PREFETCH_ROWS) * row_bytes, row_bytes);
                         if (gemv) gemv(cols, &y[j * y_stride + r], wr, xr, 0);
                         else fw_q4_K_repack_scalar(cols, &y[j * y_stride + r], wr, xr, 0);
                     }
