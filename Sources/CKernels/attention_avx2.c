@@ -3,8 +3,9 @@
 // accumulator over the head dimension, reduced ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), times the
 // scale; softmax as ggml; probabilities rounded to f16; each output value sums prob * v with lanes
 // by position mod 8 and the same reduction. The results are bit-identical to the per-head lane
-// kernels (fw_dot_f16_lanes, fw_lane_fma_f16, fw_lane_hsum); what changes is that a key row is
-// loaded and converted once for all the heads of its group, and the accumulators stay in registers.
+// kernels (fw_dot_f16_lanes, fw_lane_fma_f16, fw_lane_hsum); what changes is that a key row and a
+// value row are loaded and converted once for all the heads of the group (up to 8 for scores, 4 for
+// values), and the accumulators stay in registers.
 #include "fw_internal.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -48,32 +49,62 @@ FW_AVX2 static void scores_any(int G, const float *qf, int64_t hd, const uint16_
     }
 }
 
-// out[d] = sum over j of prob[j] * v_(first+j)[d], lanes by position mod 8.
-FW_AVX2 static void values(const float *prob, const uint16_t *v, int64_t v_stride, int64_t slots, int64_t first,
-                           int64_t count, int64_t vd, float *out) {
-    for (int64_t c = 0; c < vd; c += 8) {
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        int64_t slot = first % slots, j = 0;
-#define STEP(acc)                                                                                  \
-        do {                                                                                       \
-            const __m256 vc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + slot * v_stride + c))); \
-            acc = _mm256_fmadd_ps(vc, _mm256_broadcast_ss(prob + j), acc);                         \
-            if (++slot == slots) slot = 0;                                                         \
-            j++;                                                                                   \
-        } while (0)
-#define LANE_STEP(lane)                                                                            \
-        switch (lane) {                                                                            \
-        case 0: STEP(a0); break; case 1: STEP(a1); break; case 2: STEP(a2); break; case 3: STEP(a3); break; \
-        case 4: STEP(a4); break; case 5: STEP(a5); break; case 6: STEP(a6); break; default: STEP(a7); break; \
+// The value pass of GB heads at once, CB chunks of 8 value dims from c0: out[h][d] = sum over j of
+// prob[h][j] * v_(first+j)[d] with one accumulator per lane (position mod 8), each summing its
+// positions in order, then ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)). Lane by lane, so that a value row
+// is loaded and converted once for all GB heads and the GB x CB accumulators stay in registers.
+FW_AVX2 static FW_INLINE void values_block(const int GB, const int CB, const float *prob, int64_t p_stride,
+                                           const uint16_t *v, int64_t v_stride, int64_t slots, int64_t first,
+                                           int64_t count, int64_t c0, int64_t vd, float *out) {
+    __m256 lanes[8][8];
+    for (int L = 0; L < 8; L++) {
+        __m256 acc[8];
+        for (int a = 0; a < GB * CB; a++) acc[a] = _mm256_setzero_ps();
+        int64_t j = (int64_t)(((uint64_t)L - (uint64_t)first) & 7);  // first j with (first + j) % 8 == L
+        int64_t slot = (first + j) % slots;
+        for (; j < count; j += 8) {
+            __m256 p[4];
+            for (int h = 0; h < GB; h++) p[h] = _mm256_broadcast_ss(prob + h * p_stride + j);
+            const uint16_t *vr = v + slot * v_stride + c0;
+            for (int c = 0; c < CB; c++) {
+                const __m256 vc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vr + 8 * c)));
+                for (int h = 0; h < GB; h++) acc[h * CB + c] = _mm256_fmadd_ps(vc, p[h], acc[h * CB + c]);
+            }
+            slot += 8;
+            while (slot >= slots) slot -= slots;
         }
-        while (j < count && ((first + j) & 7)) LANE_STEP((first + j) & 7)
-        while (j + 8 <= count) { STEP(a0); STEP(a1); STEP(a2); STEP(a3); STEP(a4); STEP(a5); STEP(a6); STEP(a7); }
-        while (j < count) LANE_STEP((first + j) & 7)
-#undef LANE_STEP
-#undef STEP
-        const __m256 t0 = _mm256_add_ps(a0, a4), t1 = _mm256_add_ps(a1, a5);
-        const __m256 t2 = _mm256_add_ps(a2, a6), t3 = _mm256_add_ps(a3, a7);
-        _mm256_storeu_ps(out + c, _mm256_add_ps(_mm256_add_ps(t0, t2), _mm256_add_ps(t1, t3)));
+        for (int a = 0; a < GB * CB; a++) lanes[L][a] = acc[a];
+    }
+    for (int h = 0; h < GB; h++)
+        for (int c = 0; c < CB; c++) {
+            const int a = h * CB + c;
+            const __m256 t0 = _mm256_add_ps(lanes[0][a], lanes[4][a]), t1 = _mm256_add_ps(lanes[1][a], lanes[5][a]);
+            const __m256 t2 = _mm256_add_ps(lanes[2][a], lanes[6][a]), t3 = _mm256_add_ps(lanes[3][a], lanes[7][a]);
+            _mm256_storeu_ps(out + h * vd + c0 + 8 * c, _mm256_add_ps(_mm256_add_ps(t0, t2), _mm256_add_ps(t1, t3)));
+        }
+}
+
+// All value dims of GB (1...4) heads: blocks of CB chunks (4 for one or two heads, 2 for three or
+// four: at most 8 accumulators), then single chunks.
+FW_AVX2 static void values_heads(int GB, const float *prob, int64_t p_stride, const uint16_t *v, int64_t v_stride,
+                                 int64_t slots, int64_t first, int64_t count, int64_t vd, float *out) {
+    const int CB = GB <= 2 ? 4 : 2;
+    int64_t c0 = 0;
+    for (; c0 + 8 * CB <= vd; c0 += 8 * CB) {
+        switch (GB) {
+        case 1: values_block(1, 4, prob, p_stride, v, v_stride, slots, first, count, c0, vd, out); break;
+        case 2: values_block(2, 4, prob, p_stride, v, v_stride, slots, first, count, c0, vd, out); break;
+        case 3: values_block(3, 2, prob, p_stride, v, v_stride, slots, first, count, c0, vd, out); break;
+        default: values_block(4, 2, prob, p_stride, v, v_stride, slots, first, count, c0, vd, out); break;
+        }
+    }
+    for (; c0 < vd; c0 += 8) {
+        switch (GB) {
+        case 1: values_block(1, 1, prob, p_stride, v, v_stride, slots, first, count, c0, vd, out); break;
+        case 2: values_block(2, 1, prob, p_stride, v, v_stride, slots, first, count, c0, vd, out); break;
+        case 3: values_block(3, 1, prob, p_stride, v, v_stride, slots, first, count, c0, vd, out); break;
+        default: values_block(4, 1, prob, p_stride, v, v_stride, slots, first, count, c0, vd, out); break;
+        }
     }
 }
 
@@ -95,7 +126,10 @@ FW_AVX2 static void attention_avx2(const float *q, int64_t G, int64_t hd, int64_
         for (; j + 8 <= count; j += 8)
             _mm256_storeu_ps(s + j, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(s + j), _MM_FROUND_TO_NEAREST_INT)));
         for (; j < count; j++) s[j] = _cvtsh_ss(_cvtss_sh(s[j], _MM_FROUND_TO_NEAREST_INT));
-        values(s, v, v_stride, slots, first, count, vd, out + h * vd);
+    }
+    for (int64_t h0 = 0; h0 < G; h0 += 4) {
+        const int g = G - h0 < 4 ? (int)(G - h0) : 4;
+        values_heads(g, scores + h0 * count, count, v, v_stride, slots, first, count, vd, out + h0 * vd);
     }
 }
 
