@@ -133,6 +133,175 @@ FW_AVX2 static void attention_avx2(const float *q, int64_t G, int64_t hd, int64_
     }
 }
 
+// ---- Decode: one query row in llama.cpp's single-row order, in three phases a pool can split ----
+// (scores by key ranges, softmax by head, values by dim ranges), every head of a KV group at once.
+
+// ggml_vec_dot_f16 (4 accumulators of 8 lanes, 32 values a step, then the REDUCE and a double
+// tail) of GB (1...3) heads against key rows j0..<j1.
+FW_AVX2 static FW_INLINE void decode_scores_g(const int GB, const float *qf, int64_t hd, const uint16_t *k,
+                                              int64_t k_stride, int64_t slots, int64_t first, int64_t j0, int64_t j1,
+                                              float scale, float *scores, int64_t s_stride) {
+    const int64_t np = hd & ~(int64_t)31;
+    int64_t slot = (first + j0) % slots;
+    for (int64_t j = j0; j < j1; j++) {
+        const uint16_t *kr = k + slot * k_stride;
+        __m256 acc[3][4];
+        for (int h = 0; h < GB; h++)
+            for (int a = 0; a < 4; a++) acc[h][a] = _mm256_setzero_ps();
+        for (int64_t i = 0; i < np; i += 32)
+            for (int a = 0; a < 4; a++) {
+                const __m256 kc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kr + i + 8 * a)));
+                for (int h = 0; h < GB; h++)
+                    acc[h][a] = _mm256_fmadd_ps(kc, _mm256_loadu_ps(qf + h * hd + i + 8 * a), acc[h][a]);
+            }
+        for (int h = 0; h < GB; h++) {
+            const __m256 s0 = _mm256_add_ps(_mm256_add_ps(acc[h][0], acc[h][2]), _mm256_add_ps(acc[h][1], acc[h][3]));
+            const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(s0), _mm256_extractf128_ps(s0, 1));
+            const __m128 t1 = _mm_hadd_ps(t0, t0);
+            double sum = _mm_cvtss_f32(_mm_hadd_ps(t1, t1));
+            for (int64_t i = np; i < hd; i++) sum += (double)(fw_h2f(kr[i]) * qf[h * hd + i]);
+            scores[h * s_stride + j] = (float)sum * scale;
+        }
+        if (++slot == slots) slot = 0;
+    }
+}
+
+FW_AVX2 static void decode_scores_avx2(const float *q, int64_t G, int64_t hd, const uint16_t *k, int64_t k_stride,
+                                       int64_t slots, int64_t first, int64_t j0, int64_t j1, float scale, float *scores,
+                                       int64_t s_stride) {
+    float qf[3 * 1024];
+    for (int64_t h0 = 0; h0 < G; h0 += 3) {
+        const int g = G - h0 < 3 ? (int)(G - h0) : 3;
+        // The query rounded to f16, as ggml converts the f32 operand of an F16 matmul.
+        int64_t i = 0;
+        for (; i + 8 <= g * hd; i += 8)
+            _mm256_storeu_ps(qf + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(q + h0 * hd + i), _MM_FROUND_TO_NEAREST_INT)));
+        for (; i < g * hd; i++) qf[i] = _cvtsh_ss(_cvtss_sh(q[h0 * hd + i], _MM_FROUND_TO_NEAREST_INT));
+        switch (g) {
+        case 1: decode_scores_g(1, qf, hd, k, k_stride, slots, first, j0, j1, scale, scores + h0 * s_stride, s_stride); break;
+        case 2: decode_scores_g(2, qf, hd, k, k_stride, slots, first, j0, j1, scale, scores + h0 * s_stride, s_stride); break;
+        default: decode_scores_g(3, qf, hd, k, k_stride, slots, first, j0, j1, scale, scores + h0 * s_stride, s_stride); break;
+        }
+    }
+}
+
+int fw_attention_decode_scores(const float *q, int64_t G, int64_t hd, const uint16_t *k, int64_t k_stride,
+                               int64_t slots, int64_t first, int64_t j0, int64_t j1, float scale, float *scores,
+                               int64_t s_stride) {
+    if (!fw_isa_supported(FW_ISA_AVX2) || G < 1 || hd < 1 || hd > 1024 || j0 < 0 || j1 <= j0) return FW_ERR_ISA_UNSUPPORTED;
+    decode_scores_avx2(q, G, hd, k, k_stride, slots, first, j0, j1, scale, scores, s_stride);
+    return FW_OK;
+}
+
+FW_AVX2 static void round_f16_avx2(float *x, int64_t n) {
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        _mm256_storeu_ps(x + j, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + j), _MM_FROUND_TO_NEAREST_INT)));
+    for (; j < n; j++) x[j] = _cvtsh_ss(_cvtss_sh(x[j], _MM_FROUND_TO_NEAREST_INT));
+}
+
+void fw_attention_decode_softmax(float *scores, int64_t count, int64_t first) {
+    if (fw_isa_supported(FW_ISA_AVX2)) {
+        fw_softmax_llamacpp(FW_ISA_AVX2, scores, count, first);
+        round_f16_avx2(scores, count);
+        return;
+    }
+    fw_softmax_llamacpp(FW_ISA_SCALAR, scores, count, first);
+    for (int64_t j = 0; j < count; j++) scores[j] = fw_h2f(fw_f2h(scores[j]));
+}
+
+// Values of GB heads, CB chunks of 8 dims from c0, 32 lanes by position (lane_fma_f16 into
+// lanes[(first + j) % 32], then lane_hsum32): lane by lane within blocks of DECODE_BLOCK positions,
+// the accumulators in registers within a lane's run and in `lanes` between blocks (each lane still
+// sums its positions in order). The next block's value rows are prefetched while one is summed.
+#define DECODE_BLOCK 256
+FW_AVX2 static FW_INLINE void decode_values_block(const int GB, const int CB, const float *prob, int64_t p_stride,
+                                                  const uint16_t *v, int64_t v_stride, int64_t slots, int64_t first,
+                                                  int64_t count, int64_t c0, float *out, int64_t o_stride) {
+    __m256 lanes[32][8];
+    for (int L = 0; L < 32; L++)
+        for (int a = 0; a < GB * CB; a++) lanes[L][a] = _mm256_setzero_ps();
+    int64_t block_slot = first % slots;  // slot of position first + b0
+    for (int64_t b0 = 0; b0 < count; b0 += DECODE_BLOCK) {
+        const int64_t b1 = count - b0 < DECODE_BLOCK ? count : b0 + DECODE_BLOCK;
+        int64_t next_slot = block_slot + (b1 - b0);
+        while (next_slot >= slots) next_slot -= slots;
+        for (int64_t j = b1, sl = next_slot; j < count && j < b1 + DECODE_BLOCK; j++) {
+            const char *row = (const char *)(v + sl * v_stride + c0);
+            __builtin_prefetch(row, 0, 3);
+            __builtin_prefetch(row + 16 * CB - 1, 0, 3);
+            if (++sl == slots) sl = 0;
+        }
+        for (int L = 0; L < 32; L++) {
+            __m256 acc[8];
+            for (int a = 0; a < GB * CB; a++) acc[a] = lanes[L][a];
+            const int64_t off = (int64_t)(((uint64_t)L - (uint64_t)(first + b0)) & 31);  // (first + j) % 32 == L
+            int64_t slot = block_slot + off;
+            while (slot >= slots) slot -= slots;
+            for (int64_t j = b0 + off; j < b1; j += 32) {
+                __m256 p[4];
+                for (int h = 0; h < GB; h++) p[h] = _mm256_broadcast_ss(prob + h * p_stride + j);
+                const uint16_t *vr = v + slot * v_stride + c0;
+                for (int c = 0; c < CB; c++) {
+                    const __m256 vc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vr + 8 * c)));
+                    for (int h = 0; h < GB; h++) acc[h * CB + c] = _mm256_fmadd_ps(vc, p[h], acc[h * CB + c]);
+                }
+                slot += 32;
+                while (slot >= slots) slot -= slots;
+            }
+            for (int a = 0; a < GB * CB; a++) lanes[L][a] = acc[a];
+        }
+        block_slot = next_slot;
+    }
+    for (int h = 0; h < GB; h++)
+        for (int c = 0; c < CB; c++) {
+            const int a = h * CB + c;
+            __m256 x[8];
+            for (int l = 0; l < 8; l++)
+                x[l] = _mm256_add_ps(_mm256_add_ps(lanes[l][a], lanes[16 + l][a]), _mm256_add_ps(lanes[8 + l][a], lanes[24 + l][a]));
+            const __m256 t0 = _mm256_add_ps(x[0], x[4]), t1 = _mm256_add_ps(x[1], x[5]);
+            const __m256 t2 = _mm256_add_ps(x[2], x[6]), t3 = _mm256_add_ps(x[3], x[7]);
+            _mm256_storeu_ps(out + h * o_stride + c0 + 8 * c, _mm256_add_ps(_mm256_add_ps(t0, t1), _mm256_add_ps(t2, t3)));
+        }
+}
+
+FW_AVX2 static void decode_values_avx2(const float *prob, int64_t G, int64_t p_stride, const uint16_t *v,
+                                       int64_t v_stride, int64_t slots, int64_t first, int64_t count, int64_t d0,
+                                       int64_t d1, float *out, int64_t o_stride) {
+    for (int64_t h0 = 0; h0 < G; h0 += 4) {
+        const int g = G - h0 < 4 ? (int)(G - h0) : 4;
+        const int CB = g <= 2 ? 4 : 2;
+        const float *pr = prob + h0 * p_stride;
+        float *o = out + h0 * o_stride;
+        int64_t c0 = d0;
+        for (; c0 + 8 * CB <= d1; c0 += 8 * CB) {
+            switch (g) {
+            case 1: decode_values_block(1, 4, pr, p_stride, v, v_stride, slots, first, count, c0, o, o_stride); break;
+            case 2: decode_values_block(2, 4, pr, p_stride, v, v_stride, slots, first, count, c0, o, o_stride); break;
+            case 3: decode_values_block(3, 2, pr, p_stride, v, v_stride, slots, first, count, c0, o, o_stride); break;
+            default: decode_values_block(4, 2, pr, p_stride, v, v_stride, slots, first, count, c0, o, o_stride); break;
+            }
+        }
+        for (; c0 < d1; c0 += 8) {
+            switch (g) {
+            case 1: decode_values_block(1, 1, pr, p_stride, v, v_stride, slots, first, count, c0, o, o_stride); break;
+            case 2: decode_values_block(2, 1, pr, p_stride, v, v_stride, slots, first, count, c0, o, o_stride); break;
+            case 3: decode_values_block(3, 1, pr, p_stride, v, v_stride, slots, first, count, c0, o, o_stride); break;
+            default: decode_values_block(4, 1, pr, p_stride, v, v_stride, slots, first, count, c0, o, o_stride); break;
+            }
+        }
+    }
+}
+
+int fw_attention_decode_values(const float *prob, int64_t G, int64_t p_stride, const uint16_t *v, int64_t v_stride,
+                               int64_t slots, int64_t first, int64_t count, int64_t d0, int64_t d1, float *out,
+                               int64_t o_stride) {
+    if (!fw_isa_supported(FW_ISA_AVX2) || G < 1 || d0 % 8 != 0 || d1 % 8 != 0 || d1 <= d0 || count < 1)
+        return FW_ERR_ISA_UNSUPPORTED;
+    decode_values_avx2(prob, G, p_stride, v, v_stride, slots, first, count, d0, d1, out, o_stride);
+    return FW_OK;
+}
+
 int fw_attention_f16_rows(const float *q, int64_t G, int64_t hd, int64_t vd, const uint16_t *k, const uint16_t *v,
                           int64_t k_stride, int64_t v_stride, int64_t slots, int64_t first, int64_t count, float scale,
                           float *scores, float *qf, float *out) {
@@ -147,6 +316,24 @@ int fw_attention_f16_rows(const float *q, int64_t G, int64_t hd, int64_t vd, con
                           float *scores, float *qf, float *out) {
     (void)q; (void)G; (void)hd; (void)vd; (void)k; (void)v; (void)k_stride; (void)v_stride; (void)slots;
     (void)first; (void)count; (void)scale; (void)scores; (void)qf; (void)out;
+    return FW_ERR_ISA_UNSUPPORTED;
+}
+int fw_attention_decode_scores(const float *q, int64_t G, int64_t hd, const uint16_t *k, int64_t k_stride,
+                               int64_t slots, int64_t first, int64_t j0, int64_t j1, float scale, float *scores,
+                               int64_t s_stride) {
+    (void)q; (void)G; (void)hd; (void)k; (void)k_stride; (void)slots; (void)first; (void)j0; (void)j1; (void)scale;
+    (void)scores; (void)s_stride;
+    return FW_ERR_ISA_UNSUPPORTED;
+}
+void fw_attention_decode_softmax(float *scores, int64_t count, int64_t first) {
+    fw_softmax_llamacpp(FW_ISA_SCALAR, scores, count, first);
+    for (int64_t j = 0; j < count; j++) scores[j] = fw_h2f(fw_f2h(scores[j]));
+}
+int fw_attention_decode_values(const float *prob, int64_t G, int64_t p_stride, const uint16_t *v, int64_t v_stride,
+                               int64_t slots, int64_t first, int64_t count, int64_t d0, int64_t d1, float *out,
+                               int64_t o_stride) {
+    (void)prob; (void)G; (void)p_stride; (void)v; (void)v_stride; (void)slots; (void)first; (void)count; (void)d0;
+    (void)d1; (void)out; (void)o_stride;
     return FW_ERR_ISA_UNSUPPORTED;
 }
 #endif

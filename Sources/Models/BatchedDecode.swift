@@ -17,7 +17,8 @@ public final class Workspace: @unchecked Sendable {
     let x, xn, q, k, v, attn, o, gate, up: UnsafeMutablePointer<Float>
     let logits: UnsafeMutablePointer<Float>
     /// Per worker: attention scores over the context and an f32 copy of the query, for the
-    /// `scoreHeads` query heads that share a KV head (a prompt row's heads are done together).
+    /// `scoreHeads` query heads that share a KV head (a prompt row's heads are done together);
+    /// a lone decode row uses the scores of all heads at once (at least `heads` rows of context).
     let scores: UnsafeMutablePointer<Float>
     let qHead: UnsafeMutablePointer<Float>
     let scoreHeads: Int
@@ -59,7 +60,7 @@ public final class Workspace: @unchecked Sendable {
         gate = floats(n * c.ffnWidth); up = floats(n * c.ffnWidth)
         logits = floats(n * c.vocabSize)
         scoreHeads = max(1, c.heads / max(c.kvHeads, 1))
-        scores = floats(threads * self.contextLength * scoreHeads)
+        scores = floats(max(threads * scoreHeads, c.heads) * self.contextLength)
         qHead = floats(threads * max(c.headDim, 16) * scoreHeads)
         lanes = floats(threads * 32 * c.valueHeadDim)
         rowSegment = UnsafeMutableRawPointer(floats(n)).bindMemory(to: Int32.self, capacity: n)

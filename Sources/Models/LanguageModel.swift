@@ -74,6 +74,10 @@ public final class SequenceState: @unchecked Sendable {
     /// Tokens per forward chunk (llama.cpp's ubatch).
     public let chunkSize: Int
     public let cacheType: KVCacheType
+    /// Cache length from which a lone decode row's attention runs in three pool phases (below it
+    /// the extra pool synchronisations cost more than the balance gains). Both paths give the
+    /// same bits; tests move it to compare them.
+    public var phasedAttentionMinKeys = 256
     let layers: [LayerCache]
     let vocabSize: Int
     /// Scratch of one chunk (chunkSize rows).
@@ -152,6 +156,60 @@ struct Kernels {
         }
     }
 
+    /// A lone decode row over a long F16 cache, in three pool phases so that both threads have
+    /// equal work whatever the head count (9 heads on 2 threads would split 5:4): scores by key
+    /// ranges with the query heads of a KV group together, softmax by head, values by output dims.
+    /// Bit-identical to the per-head single-row kernel. False (nothing done) where it does not apply.
+    func decodeAttention(layer l: Int, segment seg: Segment, workspace w: Workspace, scale: Float) -> Bool {
+        let lc = seg.state.layers[l]
+        let pos = seg.start
+        let first = lc.window.map { max(0, pos - $0 + 1) } ?? 0
+        let count = pos - first + 1
+        let hd = config.headDim, vd = config.valueHeadDim, heads = config.heads, kvHeads = config.kvHeads
+        guard seg.count == 1, count >= seg.state.phasedAttentionMinKeys, seg.state.cacheType == .f16, isa != .scalar,
+              vd % 8 == 0, heads % kvHeads == 0
+        else { return false }
+        let group = heads / kvHeads, kw = kvHeads * hd, vw = kvHeads * vd, ctx = w.contextLength
+        let k16 = lc.k.assumingMemoryBound(to: UInt16.self), v16 = lc.v.assumingMemoryBound(to: UInt16.self)
+        let scores = w.scores, threads = w.threads
+        let keyBlocks = (count + Self.keysPerItem - 1) / Self.keysPerItem
+        let failed = UnsafeMutablePointer<Bool>.allocate(capacity: threads)
+        defer { failed.deallocate() }
+        failed.initialize(repeating: false, count: threads)
+        pool.run { worker in
+            for item in Swift.stride(from: worker, to: kvHeads * keyBlocks, by: threads) {
+                let g = item / keyBlocks, j0 = item % keyBlocks * Self.keysPerItem
+                let rc = fw_attention_decode_scores(w.q + g * group * hd, Int64(group), Int64(hd), k16 + g * hd, Int64(kw),
+                                                    Int64(lc.slots), Int64(first), Int64(j0),
+                                                    Int64(min(count, j0 + Self.keysPerItem)), scale,
+                                                    scores + g * group * ctx, Int64(ctx))
+                if rc != Int32(FW_OK) { failed[worker] = true }
+            }
+        }
+        if (0..<threads).contains(where: { failed[$0] }) { return false }
+        pool.run { worker in
+            for h in Swift.stride(from: worker, to: heads, by: threads) {
+                fw_attention_decode_softmax(scores + h * ctx, Int64(count), Int64(first))
+            }
+        }
+        let dimBlocks = (vd + 31) / 32
+        pool.run { worker in
+            for item in Swift.stride(from: worker, to: kvHeads * dimBlocks, by: threads) {
+                let g = item / dimBlocks, d0 = item % dimBlocks * 32
+                let rc = fw_attention_decode_values(scores + g * group * ctx, Int64(group), Int64(ctx), v16 + g * vd, Int64(vw),
+                                                    Int64(lc.slots), Int64(first), Int64(count), Int64(d0),
+                                                    Int64(min(vd, d0 + 32)), w.attn + g * group * vd, Int64(vd))
+                if rc != Int32(FW_OK) { failed[worker] = true }
+            }
+        }
+        // Values cannot fail where scores did not (same ISA check); a failure here is a bug.
+        for t in 0..<threads { precondition(!failed[t], "fw_attention_decode_values refused a call scores accepted") }
+        return true
+    }
+
+    /// Keys per scoring item of the phased decode attention.
+    static var keysPerItem: Int { 256 }
+
     /// Causal attention of every workspace row's query (in w.q) over its own sequence's layer-`l`
     /// cache, into w.attn. Scores are q·k × scale; a sliding-window layer sees the last `window`
     /// positions (llama.cpp: masked when query − key ≥ n_swa). With an F16 cache the query and the
@@ -168,17 +226,18 @@ struct Kernels {
         let dot32 = fw_get_vec_dot(isa.raw, Int32(GGMLType.f32.rawValue))!
         // Prompt rows: one item per (row, KV head), its query heads together (fw_attention_f16_rows);
         // decode rows only: one item per (row, query head), so every thread has work.
+        if rows == 1, segments.count == 1, decodeAttention(layer: l, segment: segments[0], workspace: w, scale: scale) { return }
         let grouped = segments.contains { $0.count > 1 }
         let perItem = grouped ? group : 1
         let items = rows * heads / perItem
         let isa = self.isa
         pool.run { worker in
-            let per = (items + w.threads - 1) / w.threads
-            let lo = worker * per, hi = min(items, lo + per)
-            guard lo < hi else { return }
+            guard worker < items else { return }
             let scores = w.scores + worker * w.contextLength * w.scoreHeads
             let qh = w.qHead + worker * max(hd, 16) * w.scoreHeads
-            for item in lo..<hi {
+            // Items dealt round-robin: a causal row's cost grows with its position, so halves in
+            // order would give the second thread three times the first's work.
+            for item in Swift.stride(from: worker, to: items, by: w.threads) {
                 let row = item * perItem / heads, h0 = item * perItem % heads, g = h0 / group
                 let seg = segments[Int(w.rowSegment[row])]
                 if grouped && seg.count > 1 && seg.state.cacheType == .f16 {

@@ -199,6 +199,28 @@ struct ForwardPassTests {
         }
     }
 
+    /// A lone decode row's attention in three pool phases gives the same bits as the per-head
+    /// path: 300 decode steps with each, on a grouped-query llama and on Gemma 3 with a sliding
+    /// window whose ring wraps (so the phased path starts mid-ring there).
+    @Test(arguments: [false, true]) func phasedDecodeAttentionEqualsPerHead(gemma: Bool) throws {
+        var m = SyntheticModel(gemma ? .gemma3 : .llama)
+        m.seed = 11
+        if gemma { m.slidingWindow = 40 }
+        let model = try SyntheticFidelityTests.model(m)
+        let tokens: [Int32] = (0..<300).map { Int32(4 + ($0 * 53) % 250) }
+        let perHead = model.makeState(contextLength: 320, cacheType: .f16), phased = model.makeState(contextLength: 320, cacheType: .f16)
+        perHead.phasedAttentionMinKeys = .max
+        phased.phasedAttentionMinKeys = 1
+        for (step, t) in tokens.enumerated() {
+            var a: [UInt32] = [], b: [UInt32] = []
+            try model.evaluate([t], state: perHead, allLogits: false) { _, l in a = l.map(\.bitPattern) }
+            try model.evaluate([t], state: phased, allLogits: false) { _, l in b = l.map(\.bitPattern) }
+            let same = a == b
+            #expect(same, "logits differ at step \(step)")
+            if !same { break }
+        }
+    }
+
     @Test func contextOverflowIsATypedError() throws {
         let model = try smallLlama()
         let s = model.makeState(contextLength: 8, cacheType: .f16)

@@ -162,6 +162,20 @@ int fw_attention_f16_single(fw_isa isa, const float *q, int64_t hd, int64_t vd, 
 int fw_attention_f16_rows(const float *q, int64_t G, int64_t hd, int64_t vd, const uint16_t *k, const uint16_t *v,
                           int64_t k_stride, int64_t v_stride, int64_t slots, int64_t first, int64_t count, float scale,
                           float *scores, float *qf, float *out);
+// One decode row's attention in llama.cpp's single-row order (bit-identical to
+// fw_attention_f16_single per head), in three phases that a thread pool can split: scores of the G
+// query heads of one KV head (q: G rows of hd f32) for keys j0..<j1 (positions first + j) into
+// scores[h * s_stride + j]; then per head fw_attention_decode_softmax (softmax, probabilities
+// rounded to f16) over the count scores; then output dims d0..<d1 (multiples of 8) of the G heads
+// into out[h * o_stride + d]. The scores and values calls return FW_ERR_ISA_UNSUPPORTED, having
+// done nothing, without AVX2.
+int fw_attention_decode_scores(const float *q, int64_t G, int64_t hd, const uint16_t *k, int64_t k_stride,
+                               int64_t slots, int64_t first, int64_t j0, int64_t j1, float scale, float *scores,
+                               int64_t s_stride);
+void fw_attention_decode_softmax(float *scores, int64_t count, int64_t first);
+int fw_attention_decode_values(const float *prob, int64_t G, int64_t p_stride, const uint16_t *v, int64_t v_stride,
+                               int64_t slots, int64_t first, int64_t count, int64_t d0, int64_t d1, float *out,
+                               int64_t o_stride);
 // x = silu(x) * g as llama.cpp's swiglu computes it on this ISA.
 void fw_swiglu_llamacpp(fw_isa isa, float *x, const float *g, int64_t n);
 // RoPE as llama.cpp's CPU build computes it (angles by repeated multiplication, pairs with FMA).
