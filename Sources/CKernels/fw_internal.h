@@ -147,6 +147,11 @@ fw_vec_dot_fn fw_vec_dot_avx512(int weight_type);
 typedef void (*fw_gemm_1x8_fn)(int64_t n, float *s, const void *w, const void *x, size_t x_stride,
                                const float *xd, const float *xsum);
 fw_gemm_1x8_fn fw_gemm_1x8_avx2(int weight_type);
+// One weight row against one activation row for the same types, the activation's block scales
+// given as f32 (xd[block], and xsum[block] = s for Q8_1): decode's kernel. Bit-identical to the
+// vec_dot kernel (the same operations; the scales' conversions leave the loop).
+typedef void (*fw_gemv_fn)(int64_t n, float *s, const void *w, const void *x, const float *xd, const float *xsum);
+fw_gemv_fn fw_gemv_avx2(int weight_type);
 // llama.cpp's repacked Q4_K (see dot_avx2.c): per64 = 1 with rows = 4 (gemm), per64 = 0 with rows = 1 (gemv).
 fw_vec_dot_x4_fn fw_q4_K_repack_avx2(int rows, int per64);
 // llama.cpp's tiled Q6_K matmul order (see dot_avx2.c): rows = 4 or 1.

@@ -73,6 +73,63 @@ FW_AVX2 static void gemm_q4_1_1x8(int64_t n, float *s, const void *w, const void
     for (int k = 0; k < G; k++) s[k] = hsum_ps(acc[k]) + sm[k];
 }
 
+// The single-row kernels of decode: dot_avx2.c's operations, with the activation's block scales
+// read as f32 (broadcast loads) and, for Q4_1, the weight block's d and m converted by one
+// instruction and the m * s sum kept in one lane (the lane the vec_dot kernel returns).
+#define SIGNED_GEMV(name, block_t, UNPACK)                                                         \
+    FW_AVX2 static void gemv_##name(int64_t n, float *s, const void *w, const void *x, const float *xd, \
+                                    const float *xsum) {                                           \
+        (void)xsum;                                                                                \
+        const block_t *a = w;                                                                      \
+        const block_q8_0 *b = x;                                                                   \
+        __m256 acc = _mm256_setzero_ps();                                                          \
+        for (int64_t i = 0; i < n / QK; i++) {                                                     \
+            __m256i qa;                                                                            \
+            UNPACK;                                                                                \
+            const __m256i qb = _mm256_loadu_si256((const __m256i *)b[i].qs);                       \
+            const __m256i p = dot_u8_i8(_mm256_sign_epi8(qa, qa), _mm256_sign_epi8(qb, qa));        \
+            acc = _mm256_fmadd_ps(_mm256_mul_ps(h2f8(a[i].d), _mm256_broadcast_ss(xd + i)), _mm256_cvtepi32_ps(p), acc); \
+        }                                                                                          \
+        *s = hsum_ps(acc);                                                                         \
+    }
+
+SIGNED_GEMV(q4_0, block_q4_0, qa = _mm256_sub_epi8(unpack_nibbles16(a[i].qs), _mm256_set1_epi8(8)))
+SIGNED_GEMV(q8_0, block_q8_0, qa = _mm256_loadu_si256((const __m256i *)a[i].qs))
+SIGNED_GEMV(q5_0, block_q5_0, {
+    uint32_t qh;
+    memcpy(&qh, a[i].qh, 4);
+    const __m256i hi = _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10));
+    qa = _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles16(a[i].qs), hi), _mm256_set1_epi8(16));
+})
+
+FW_AVX2 static void gemv_q4_1(int64_t n, float *s, const void *w, const void *x, const float *xd, const float *xsum) {
+    const block_q4_1 *a = w;
+    const block_q8_1 *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    __m128 summ = _mm_setzero_ps();
+    for (int64_t i = 0; i < n / QK; i++) {
+        int32_t dm_bits;
+        memcpy(&dm_bits, &a[i].d, 4);  // d and m, adjacent halves
+        const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128(dm_bits));
+        const __m256i qa = unpack_nibbles16(a[i].qs);
+        const __m256i qb = _mm256_loadu_si256((const __m256i *)b[i].qs);
+        acc = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_broadcastss_ps(dm), _mm256_broadcast_ss(xd + i)),
+                              _mm256_cvtepi32_ps(dot_u8_i8(qa, qb)), acc);
+        summ = _mm_add_ss(summ, _mm_mul_ss(_mm_movehdup_ps(dm), _mm_load_ss(xsum + i)));
+    }
+    *s = hsum_ps(acc) + _mm_cvtss_f32(summ);
+}
+
+fw_gemv_fn fw_gemv_avx2(int t) {
+    switch (t) {
+    case FW_TYPE_Q4_0: return gemv_q4_0;
+    case FW_TYPE_Q4_1: return gemv_q4_1;
+    case FW_TYPE_Q5_0: return gemv_q5_0;
+    case FW_TYPE_Q8_0: return gemv_q8_0;
+    default: return NULL;
+    }
+}
+
 fw_gemm_1x8_fn fw_gemm_1x8_avx2(int t) {
     switch (t) {
     case FW_TYPE_Q4_0: return gemm_q4_0_1x8;
@@ -85,5 +142,6 @@ fw_gemm_1x8_fn fw_gemm_1x8_avx2(int t) {
 
 #else
 fw_gemm_1x8_fn fw_gemm_1x8_avx2(int t) { (void)t; return NULL; }
+fw_gemv_fn fw_gemv_avx2(int t) { (void)t; return NULL; }
 #endif
 

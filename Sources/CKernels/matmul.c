@@ -31,6 +31,30 @@ int fw_matvec(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int6
     const int rc = check(isa, weight_type, cols, &dot);
     if (rc != FW_OK) return rc;
     const uint8_t *base = w;
+    // The 32-weight types: the activation's block scales converted to f32 once for all rows.
+    fw_gemv_fn gv = NULL;
+    if (isa == FW_ISA_AVX2 || (isa == FW_ISA_AVX512 && !fw_vec_dot_avx512(weight_type))) gv = fw_gemv_avx2(weight_type);
+    const int64_t nb = cols / QK;
+    float xd[1024], xs[1024];
+    if (gv && nb <= 1024) {
+        const int q81 = fw_vec_dot_type(weight_type) == FW_TYPE_Q8_1;
+        for (int64_t i = 0; i < nb; i++) {
+            if (q81) {
+                const block_q8_1 *b = (const block_q8_1 *)xq + i;
+                xd[i] = fw_h2f(b->d);
+                xs[i] = fw_h2f(b->s);
+            } else {
+                xd[i] = fw_h2f(((const block_q8_0 *)xq + i)->d);
+            }
+        }
+        int64_t r = r0;
+        for (; r + PREFETCH_ROWS < r1; r++) {
+            prefetch_row(base + (size_t)(r + PREFETCH_ROWS) * row_bytes, row_bytes);
+            gv(cols, &y[r], base + (size_t)r * row_bytes, xq, xd, xs);
+        }
+        for (; r < r1; r++) gv(cols, &y[r], base + (size_t)r * row_bytes, xq, xd, xs);
+        return FW_OK;
+    }
     int64_t r = r0;
     for (; r + PREFETCH_ROWS < r1; r++) {
         prefetch_row(base + (size_t)(r + PREFETCH_ROWS) * row_bytes, row_bytes);
