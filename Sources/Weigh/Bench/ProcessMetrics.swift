@@ -14,10 +14,18 @@ public enum ProcessMetrics {
     /// Current resident set size (VmRSS), in bytes.
     public static func residentBytes() -> Int? { statusField("VmRSS") }
 
-    /// Resets VmHWM to the current RSS (writing 5 to /proc/self/clear_refs, Linux ≥ 4.0).
-    /// Returns false where the kernel or the sandbox refuses.
+    /// Resets VmHWM to the current RSS (writing 5 to /proc/self/clear_refs, Linux ≥ 4.0), after
+    /// handing the heap's free memory back to the kernel (glibc keeps what an earlier test freed,
+    /// so a test would otherwise be charged the previous one's buffers; llama-bench runs each test
+    /// in a context of its own). Returns false where the kernel or the sandbox refuses.
     @discardableResult
     public static func resetPeakResident() -> Bool {
+        #if canImport(Glibc)
+        // malloc_trim (glibc's malloc.h, which the Glibc module does not export).
+        if let sym = dlsym(nil, "malloc_trim") {
+            _ = unsafeBitCast(sym, to: (@convention(c) (Int) -> Int32).self)(0)
+        }
+        #endif
         let fd = open("/proc/self/clear_refs", O_WRONLY)
         guard fd >= 0 else { return false }
         defer { close(fd) }
