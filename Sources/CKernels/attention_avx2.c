@@ -49,6 +49,24 @@ FW_AVX2 static void scores_any(int G, const float *qf, int64_t hd, const uint16_
     }
 }
 
+// One lane's run: positions j, j + step, ... < end (slot: j's slot) of GB heads x CB chunks of 8
+// value dims from c0, acc[h * CB + c] += prob[h][j] * v[d] in position order.
+FW_AVX2 static FW_INLINE void lane_run(const int GB, const int CB, __m256 *acc, const float *prob, int64_t p_stride,
+                                       const uint16_t *v, int64_t v_stride, int64_t slots, int64_t c0, int64_t j,
+                                       int64_t end, int64_t slot, const int step) {
+    for (; j < end; j += step) {
+        __m256 p[4];
+        for (int h = 0; h < GB; h++) p[h] = _mm256_broadcast_ss(prob + h * p_stride + j);
+        const uint16_t *vr = v + slot * v_stride + c0;
+        for (int c = 0; c < CB; c++) {
+            const __m256 vc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vr + 8 * c)));
+            for (int h = 0; h < GB; h++) acc[h * CB + c] = _mm256_fmadd_ps(vc, p[h], acc[h * CB + c]);
+        }
+        slot += step;
+        while (slot >= slots) slot -= slots;
+    }
+}
+
 // The value pass of GB heads at once, CB chunks of 8 value dims from c0: out[h][d] = sum over j of
 // prob[h][j] * v_(first+j)[d] with one accumulator per lane (position mod 8), each summing its
 // positions in order, then ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)). Lane by lane, so that a value row
@@ -62,17 +80,7 @@ FW_AVX2 static FW_INLINE void values_block(const int GB, const int CB, const flo
         for (int a = 0; a < GB * CB; a++) acc[a] = _mm256_setzero_ps();
         int64_t j = (int64_t)(((uint64_t)L - (uint64_t)first) & 7);  // first j with (first + j) % 8 == L
         int64_t slot = (first + j) % slots;
-        for (; j < count; j += 8) {
-            __m256 p[4];
-            for (int h = 0; h < GB; h++) p[h] = _mm256_broadcast_ss(prob + h * p_stride + j);
-            const uint16_t *vr = v + slot * v_stride + c0;
-            for (int c = 0; c < CB; c++) {
-                const __m256 vc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vr + 8 * c)));
-                for (int h = 0; h < GB; h++) acc[h * CB + c] = _mm256_fmadd_ps(vc, p[h], acc[h * CB + c]);
-            }
-            slot += 8;
-            while (slot >= slots) slot -= slots;
-        }
+        lane_run(GB, CB, acc, prob, p_stride, v, v_stride, slots, c0, j, count, slot, 8);
         for (int a = 0; a < GB * CB; a++) lanes[L][a] = acc[a];
     }
     for (int h = 0; h < GB; h++)
@@ -84,28 +92,29 @@ FW_AVX2 static FW_INLINE void values_block(const int GB, const int CB, const flo
         }
 }
 
-// All value dims of GB (1...4) heads: blocks of CB chunks (4 for one or two heads, 2 for three or
-// four: at most 8 accumulators), then single chunks.
+// Calls BLOCK(GB, CB) (which reads c0) over the 8-dim chunks from start to end of g (1...4) heads:
+// blocks of CB chunks (4 for one or two heads, 2 for three or four: at most 8 accumulators), then
+// single chunks.
+#define FOR_VALUE_BLOCKS(g, start, end, BLOCK)                                                     \
+    do {                                                                                           \
+        const int cb_ = (g) <= 2 ? 4 : 2;                                                          \
+        int64_t c0 = (start);                                                                      \
+        for (; c0 + 8 * cb_ <= (end); c0 += 8 * cb_) switch (g) {                                  \
+            case 1: BLOCK(1, 4); break; case 2: BLOCK(2, 4); break;                                \
+            case 3: BLOCK(3, 2); break; default: BLOCK(4, 2); break;                               \
+            }                                                                                      \
+        for (; c0 < (end); c0 += 8) switch (g) {                                                   \
+            case 1: BLOCK(1, 1); break; case 2: BLOCK(2, 1); break;                                \
+            case 3: BLOCK(3, 1); break; default: BLOCK(4, 1); break;                               \
+            }                                                                                      \
+    } while (0)
+
+// All value dims of GB (1...4) heads.
 FW_AVX2 static void values_heads(int GB, const float *prob, int64_t p_stride, const uint16_t *v, int64_t v_stride,
                                  int64_t slots, int64_t first, int64_t count, int64_t vd, float *out) {
-    const int CB = GB <= 2 ? 4 : 2;
-    int64_t c0 = 0;
-    for (; c0 + 8 * CB <= vd; c0 += 8 * CB) {
-        switch (GB) {
-        case 1: values_block(1, 4, prob, p_stride, v, v_stride, slots, first, count, c0, vd, out); break;
-        case 2: values_block(2, 4, prob, p_stride, v, v_stride, slots, first, count, c0, vd, out); break;
-        case 3: values_block(3, 2, prob, p_stride, v, v_stride, slots, first, count, c0, vd, out); break;
-        default: values_block(4, 2, prob, p_stride, v, v_stride, slots, first, count, c0, vd, out); break;
-        }
-    }
-    for (; c0 < vd; c0 += 8) {
-        switch (GB) {
-        case 1: values_block(1, 1, prob, p_stride, v, v_stride, slots, first, count, c0, vd, out); break;
-        case 2: values_block(2, 1, prob, p_stride, v, v_stride, slots, first, count, c0, vd, out); break;
-        case 3: values_block(3, 1, prob, p_stride, v, v_stride, slots, first, count, c0, vd, out); break;
-        default: values_block(4, 1, prob, p_stride, v, v_stride, slots, first, count, c0, vd, out); break;
-        }
-    }
+#define BLOCK(G_, C_) values_block(G_, C_, prob, p_stride, v, v_stride, slots, first, count, c0, vd, out)
+    FOR_VALUE_BLOCKS(GB, 0, vd, BLOCK);
+#undef BLOCK
 }
 
 FW_AVX2 static void attention_avx2(const float *q, int64_t G, int64_t hd, int64_t vd, const uint16_t *k,
@@ -238,17 +247,7 @@ FW_AVX2 static FW_INLINE void decode_values_block(const int GB, const int CB, co
             const int64_t off = (int64_t)(((uint64_t)L - (uint64_t)(first + b0)) & 31);  // (first + j) % 32 == L
             int64_t slot = block_slot + off;
             while (slot >= slots) slot -= slots;
-            for (int64_t j = b0 + off; j < b1; j += 32) {
-                __m256 p[4];
-                for (int h = 0; h < GB; h++) p[h] = _mm256_broadcast_ss(prob + h * p_stride + j);
-                const uint16_t *vr = v + slot * v_stride + c0;
-                for (int c = 0; c < CB; c++) {
-                    const __m256 vc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vr + 8 * c)));
-                    for (int h = 0; h < GB; h++) acc[h * CB + c] = _mm256_fmadd_ps(vc, p[h], acc[h * CB + c]);
-                }
-                slot += 32;
-                while (slot >= slots) slot -= slots;
-            }
+            lane_run(GB, CB, acc, prob, p_stride, v, v_stride, slots, c0, b0 + off, b1, slot, 32);
             for (int a = 0; a < GB * CB; a++) lanes[L][a] = acc[a];
         }
         block_slot = next_slot;
@@ -270,26 +269,11 @@ FW_AVX2 static void decode_values_avx2(const float *prob, int64_t G, int64_t p_s
                                        int64_t d1, float *out, int64_t o_stride) {
     for (int64_t h0 = 0; h0 < G; h0 += 4) {
         const int g = G - h0 < 4 ? (int)(G - h0) : 4;
-        const int CB = g <= 2 ? 4 : 2;
         const float *pr = prob + h0 * p_stride;
         float *o = out + h0 * o_stride;
-        int64_t c0 = d0;
-        for (; c0 + 8 * CB <= d1; c0 += 8 * CB) {
-            switch (g) {
-            case 1: decode_values_block(1, 4, pr, p_stride, v, v_stride, slots, first, count, c0, o, o_stride); break;
-            case 2: decode_values_block(2, 4, pr, p_stride, v, v_stride, slots, first, count, c0, o, o_stride); break;
-            case 3: decode_values_block(3, 2, pr, p_stride, v, v_stride, slots, first, count, c0, o, o_stride); break;
-            default: decode_values_block(4, 2, pr, p_stride, v, v_stride, slots, first, count, c0, o, o_stride); break;
-            }
-        }
-        for (; c0 < d1; c0 += 8) {
-            switch (g) {
-            case 1: decode_values_block(1, 1, pr, p_stride, v, v_stride, slots, first, count, c0, o, o_stride); break;
-            case 2: decode_values_block(2, 1, pr, p_stride, v, v_stride, slots, first, count, c0, o, o_stride); break;
-            case 3: decode_values_block(3, 1, pr, p_stride, v, v_stride, slots, first, count, c0, o, o_stride); break;
-            default: decode_values_block(4, 1, pr, p_stride, v, v_stride, slots, first, count, c0, o, o_stride); break;
-            }
-        }
+#define BLOCK(G_, C_) decode_values_block(G_, C_, pr, p_stride, v, v_stride, slots, first, count, c0, o, o_stride)
+        FOR_VALUE_BLOCKS(g, d0, d1, BLOCK);
+#undef BLOCK
     }
 }
 

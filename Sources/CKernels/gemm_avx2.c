@@ -39,14 +39,20 @@
         for (int k = 0; k < G; k++) s[k] = hsum_ps(acc[k]);                                        \
     }
 
-SIGNED_1X8(q4_0, block_q4_0, qa = _mm256_sub_epi8(unpack_nibbles16(a[i].qs), _mm256_set1_epi8(8)))
-SIGNED_1X8(q8_0, block_q8_0, qa = _mm256_loadu_si256((const __m256i *)a[i].qs))
-SIGNED_1X8(q5_0, block_q5_0, {
-    uint32_t qh;
-    memcpy(&qh, a[i].qh, 4);
-    const __m256i hi = _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10));
-    qa = _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles16(a[i].qs), hi), _mm256_set1_epi8(16));
-})
+// Block i's 32 weights as signed bytes.
+#define UNPACK_Q4_0 qa = _mm256_sub_epi8(unpack_nibbles16(a[i].qs), _mm256_set1_epi8(8))
+#define UNPACK_Q8_0 qa = _mm256_loadu_si256((const __m256i *)a[i].qs)
+#define UNPACK_Q5_0                                                                                \
+    do {                                                                                           \
+        uint32_t qh;                                                                               \
+        memcpy(&qh, a[i].qh, 4);                                                                   \
+        const __m256i hi = _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10));            \
+        qa = _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles16(a[i].qs), hi), _mm256_set1_epi8(16)); \
+    } while (0)
+
+SIGNED_1X8(q4_0, block_q4_0, UNPACK_Q4_0)
+SIGNED_1X8(q8_0, block_q8_0, UNPACK_Q8_0)
+SIGNED_1X8(q5_0, block_q5_0, UNPACK_Q5_0)
 
 // Q4_1 (unsigned nibbles, value d*q + m) against eight Q8_1 rows; xsum: [block][8] of s = d*sum(q).
 FW_AVX2 static void gemm_q4_1_1x8(int64_t n, float *s, const void *w, const void *x, size_t xs,
@@ -93,14 +99,9 @@ FW_AVX2 static void gemm_q4_1_1x8(int64_t n, float *s, const void *w, const void
         *s = hsum_ps(acc);                                                                         \
     }
 
-SIGNED_GEMV(q4_0, block_q4_0, qa = _mm256_sub_epi8(unpack_nibbles16(a[i].qs), _mm256_set1_epi8(8)))
-SIGNED_GEMV(q8_0, block_q8_0, qa = _mm256_loadu_si256((const __m256i *)a[i].qs))
-SIGNED_GEMV(q5_0, block_q5_0, {
-    uint32_t qh;
-    memcpy(&qh, a[i].qh, 4);
-    const __m256i hi = _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10));
-    qa = _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles16(a[i].qs), hi), _mm256_set1_epi8(16));
-})
+SIGNED_GEMV(q4_0, block_q4_0, UNPACK_Q4_0)
+SIGNED_GEMV(q8_0, block_q8_0, UNPACK_Q8_0)
+SIGNED_GEMV(q5_0, block_q5_0, UNPACK_Q5_0)
 
 FW_AVX2 static void gemv_q4_1(int64_t n, float *s, const void *w, const void *x, const float *xd, const float *xsum) {
     const block_q4_1 *a = w;
