@@ -15,6 +15,19 @@ static inline void prefetch_row(const uint8_t *row, size_t bytes) {
     for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(row + o, 0, 0);
 }
 
+// An activation row's block scales as f32: d[i * stride] (and for Q8_1 s[i * stride]) of block i.
+static void act_scales(const void *row, int64_t nb, int q81, float *d, float *s, int64_t stride) {
+    for (int64_t i = 0; i < nb; i++) {
+        if (q81) {
+            const block_q8_1 *b = (const block_q8_1 *)row + i;
+            d[i * stride] = fw_h2f(b->d);
+            s[i * stride] = fw_h2f(b->s);
+        } else {
+            d[i * stride] = fw_h2f(((const block_q8_0 *)row + i)->d);
+        }
+    }
+}
+
 static int check(fw_isa isa, int weight_type, int64_t cols, fw_vec_dot_fn *fn) {
     if (!fw_isa_supported(isa)) return FW_ERR_ISA_UNSUPPORTED;
     const int vt = fw_vec_dot_type(weight_type);
@@ -36,31 +49,13 @@ int fw_matvec(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int6
     if (isa == FW_ISA_AVX2 || (isa == FW_ISA_AVX512 && !fw_vec_dot_avx512(weight_type))) gv = fw_gemv_avx2(weight_type);
     const int64_t nb = cols / QK;
     float xd[1024], xs[1024];
-    if (gv && nb <= 1024) {
-        const int q81 = fw_vec_dot_type(weight_type) == FW_TYPE_Q8_1;
-        for (int64_t i = 0; i < nb; i++) {
-            if (q81) {
-                const block_q8_1 *b = (const block_q8_1 *)xq + i;
-                xd[i] = fw_h2f(b->d);
-                xs[i] = fw_h2f(b->s);
-            } else {
-                xd[i] = fw_h2f(((const block_q8_0 *)xq + i)->d);
-            }
-        }
-        int64_t r = r0;
-        for (; r + PREFETCH_ROWS < r1; r++) {
-            prefetch_row(base + (size_t)(r + PREFETCH_ROWS) * row_bytes, row_bytes);
-            gv(cols, &y[r], base + (size_t)r * row_bytes, xq, xd, xs);
-        }
-        for (; r < r1; r++) gv(cols, &y[r], base + (size_t)r * row_bytes, xq, xd, xs);
-        return FW_OK;
+    if (nb > 1024) gv = NULL;
+    if (gv) act_scales(xq, nb, fw_vec_dot_type(weight_type) == FW_TYPE_Q8_1, xd, xs, 1);
+    for (int64_t r = r0; r < r1; r++) {
+        if (r + PREFETCH_ROWS < r1) prefetch_row(base + (size_t)(r + PREFETCH_ROWS) * row_bytes, row_bytes);
+        if (gv) gv(cols, &y[r], base + (size_t)r * row_bytes, xq, xd, xs);
+        else dot(cols, &y[r], base + (size_t)r * row_bytes, xq);
     }
-    int64_t r = r0;
-    for (; r + PREFETCH_ROWS < r1; r++) {
-        prefetch_row(base + (size_t)(r + PREFETCH_ROWS) * row_bytes, row_bytes);
-        dot(cols, &y[r], base + (size_t)r * row_bytes, xq);
-    }
-    for (; r < r1; r++) dot(cols, &y[r], base + (size_t)r * row_bytes, xq);
     return FW_OK;
 }
 
@@ -88,19 +83,8 @@ int fw_matmul(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int6
     if (g8) {
         const int q81 = fw_vec_dot_type(weight_type) == FW_TYPE_Q8_1;
         for (int64_t g = 0; g < nx / 8; g++) {
-            float *d = scales + (size_t)g * nb * 16, *sm = d + nb * 8;
-            for (int k = 0; k < 8; k++) {
-                const uint8_t *row = xb + (size_t)(g * 8 + k) * x_bytes;
-                for (int64_t i = 0; i < nb; i++) {
-                    if (q81) {
-                        const block_q8_1 *b = (const block_q8_1 *)row + i;
-                        d[i * 8 + k] = fw_h2f(b->d);
-                        sm[i * 8 + k] = fw_h2f(b->s);
-                    } else {
-                        d[i * 8 + k] = fw_h2f(((const block_q8_0 *)row + i)->d);
-                    }
-                }
-            }
+            float *d = scales + (size_t)g * nb * 16;
+            for (int k = 0; k < 8; k++) act_scales(xb + (size_t)(g * 8 + k) * x_bytes, nb, q81, d + k, d + nb * 8 + k, 8);
         }
     }
     for (int64_t rb = r0; rb < r1; rb += ROW_TILE) {

@@ -166,16 +166,14 @@ struct Kernels {
         let first = lc.window.map { max(0, pos - $0 + 1) } ?? 0
         let count = pos - first + 1
         let hd = config.headDim, vd = config.valueHeadDim, heads = config.heads, kvHeads = config.kvHeads
-        guard seg.count == 1, count >= seg.state.phasedAttentionMinKeys, seg.state.cacheType == .f16, isa != .scalar,
-              vd % 8 == 0, heads % kvHeads == 0
+        // The C kernels need AVX2 (and a head of at most 1024 dims); elsewhere the per-head path runs.
+        guard seg.count == 1, count >= seg.state.phasedAttentionMinKeys, seg.state.cacheType == .f16,
+              isa == .avx2 || isa == .avx512, ISA.avx2.isSupported, hd <= 1024, vd % 8 == 0, heads % kvHeads == 0
         else { return false }
         let group = heads / kvHeads, kw = kvHeads * hd, vw = kvHeads * vd, ctx = w.contextLength
         let k16 = lc.k.assumingMemoryBound(to: UInt16.self), v16 = lc.v.assumingMemoryBound(to: UInt16.self)
         let scores = w.scores, threads = w.threads
         let keyBlocks = (count + Self.keysPerItem - 1) / Self.keysPerItem
-        let failed = UnsafeMutablePointer<Bool>.allocate(capacity: threads)
-        defer { failed.deallocate() }
-        failed.initialize(repeating: false, count: threads)
         pool.run { worker in
             for item in Swift.stride(from: worker, to: kvHeads * keyBlocks, by: threads) {
                 let g = item / keyBlocks, j0 = item % keyBlocks * Self.keysPerItem
@@ -183,10 +181,9 @@ struct Kernels {
                                                     Int64(lc.slots), Int64(first), Int64(j0),
                                                     Int64(min(count, j0 + Self.keysPerItem)), scale,
                                                     scores + g * group * ctx, Int64(ctx))
-                if rc != Int32(FW_OK) { failed[worker] = true }
+                precondition(rc == Int32(FW_OK), "fw_attention_decode_scores refused what the guard admitted")
             }
         }
-        if (0..<threads).contains(where: { failed[$0] }) { return false }
         pool.run { worker in
             for h in Swift.stride(from: worker, to: heads, by: threads) {
                 fw_attention_decode_softmax(scores + h * ctx, Int64(count), Int64(first))
@@ -199,11 +196,9 @@ struct Kernels {
                 let rc = fw_attention_decode_values(scores + g * group * ctx, Int64(group), Int64(ctx), v16 + g * vd, Int64(vw),
                                                     Int64(lc.slots), Int64(first), Int64(count), Int64(d0),
                                                     Int64(min(vd, d0 + 32)), w.attn + g * group * vd, Int64(vd))
-                if rc != Int32(FW_OK) { failed[worker] = true }
+                precondition(rc == Int32(FW_OK), "fw_attention_decode_values refused what the guard admitted")
             }
         }
-        // Values cannot fail where scores did not (same ISA check); a failure here is a bug.
-        for t in 0..<threads { precondition(!failed[t], "fw_attention_decode_values refused a call scores accepted") }
         return true
     }
 
