@@ -90,6 +90,7 @@ public final class Engine: Sendable {
         let model = try ModelRegistry.load(file: file, pool: ThreadPool(threads: threads))
         try self.init(model: model, tokenizer: Tokenizer(gguf: file), contextLength: contextLength, cacheType: cacheType,
                       chatTemplate: file.string("tokenizer.chat_template"))
+        file.releaseHeaderPages()
     }
 
     /// The prompt's tokens, with BOS as the model's metadata says.

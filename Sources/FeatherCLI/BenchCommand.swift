@@ -95,10 +95,7 @@ struct Bench: AsyncParsableCommand {
         if let result {
             path = result
         } else {
-            let f = DateFormatter()
-            f.dateFormat = "yyyyMMdd-HHmmss"
-            f.timeZone = TimeZone(identifier: "UTC")
-            path = "out/bench/\(r.kind.rawValue)-\(f.string(from: Date())).json"
+            path = "out/bench/\(r.kind.rawValue)-\(UTCTime.compact()).json"
         }
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }

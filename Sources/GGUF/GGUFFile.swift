@@ -35,6 +35,10 @@ public final class GGUFFile: Sendable {
     public var path: String { storage.path }
     public var fileSize: Int { storage.size }
 
+    /// Takes the header's pages (metadata and tensor infos, parsed into this object already) out of
+    /// resident memory: 1.7 MiB for SmolLM2, 6.2 MiB for Gemma 3, mostly the vocabulary.
+    public func releaseHeaderPages() { storage.releasePages(0..<dataOffset) }
+
     /// Maps and parses the file at `path`.
     public convenience init(path: String) throws(GGUFError) {
         try self.init(storage: MappedFile(path: path))

@@ -14,6 +14,7 @@ public final class MappedFile: @unchecked Sendable {
     public init(path: String, privateWritable: Bool = false) throws(GGUFError) {
         self.path = path
         isMapped = true
+        writable = privateWritable
         owner = nil
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
@@ -36,6 +37,7 @@ public final class MappedFile: @unchecked Sendable {
     public init(copying data: [UInt8]) {
         path = "<memory>"
         isMapped = false
+        writable = false
         owner = nil
         let p = UnsafeMutableRawBufferPointer.allocate(byteCount: max(data.count, 1), alignment: 64)
         p.copyBytes(from: data)
@@ -43,6 +45,7 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     private let isMapped: Bool
+    private let writable: Bool
     /// Set for a view onto another file's bytes, which that file owns.
     private let owner: MappedFile?
 
@@ -50,6 +53,7 @@ public final class MappedFile: @unchecked Sendable {
     public init(prefixOf file: MappedFile, length: Int) {
         path = file.path
         isMapped = false
+        writable = false
         owner = file
         bytes = UnsafeRawBufferPointer(rebasing: file.bytes[0..<min(max(length, 0), file.size)])
     }
@@ -64,4 +68,16 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     public var size: Int { bytes.count }
+
+    /// Takes the whole pages inside `range` out of this process's resident memory (madvise
+    /// DONTNEED): they stay in the page cache and a later read maps them again, unchanged, since
+    /// the mapping is read-only. A no-op for heap copies and copy-on-write mappings.
+    public func releasePages(_ range: Range<Int>) {
+        guard isMapped, !writable, let base = bytes.baseAddress else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (max(range.lowerBound, 0) + page - 1) / page * page
+        let end = min(range.upperBound, size) / page * page
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
 }

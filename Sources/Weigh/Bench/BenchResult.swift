@@ -30,7 +30,7 @@ public struct BenchResult: Codable, Sendable {
         self.kind = kind
         self.host = host
         self.command = command
-        self.createdAt = ISO8601DateFormatter().string(from: createdAt)
+        self.createdAt = UTCTime.iso8601(createdAt)
     }
 }
 

@@ -141,6 +141,7 @@ public final class LocalBench {
                 models = [spec.threads: model]  // one pool at a time
             }
             progress("\(identity.fileName): test \(i + 1)/\(specs.count) \(spec.name), \(spec.threads) thread\(spec.threads == 1 ? "" : "s")")
+            file.releaseHeaderPages()  // parsed already, as Engine(path:) does
             if canResetPeak { ProcessMetrics.resetPeakResident() }
             guard var test = try measure(spec, model: model, bos: bos) else { break }
             if canResetPeak {

@@ -20,7 +20,7 @@ public struct ComparisonResult: Codable, Sendable {
 
     public init(createdAt: Date = Date(), command: [String], settings: CompareSettings, models: [ModelResult], hardware: [Hardware],
                 sections: [Section], verdicts: [Verdict], memoryCurves: [MemoryCurve], notes: [String]) {
-        self.createdAt = ISO8601DateFormatter().string(from: createdAt)
+        self.createdAt = UTCTime.iso8601(createdAt)
         self.command = command
         self.settings = settings
         self.models = models

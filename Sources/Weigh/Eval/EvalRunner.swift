@@ -54,10 +54,9 @@ public final class EvalRunner: Sendable {
         try validate(tasks)
         var results: [TaskResult] = []
         for task in tasks { results.append(try await run(task)) }
-        let formatter = ISO8601DateFormatter()
         let report = EvalReport(
             schemaVersion: EvalReport.currentSchemaVersion, tool: EvalVersion.tool, toolVersion: EvalVersion.version,
-            createdAt: formatter.string(from: Date()), model: backend.identity, settings: options.settings, tasks: results,
+            createdAt: UTCTime.iso8601(), model: backend.identity, settings: options.settings, tasks: results,
             host: ["os": ProcessInfo.processInfo.operatingSystemVersionString, "cpus": String(ProcessInfo.processInfo.activeProcessorCount)])
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
