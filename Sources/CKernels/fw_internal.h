@@ -142,10 +142,11 @@ fw_vec_dot_fn fw_vec_dot_avx2(int weight_type);
 typedef void (*fw_vec_dot_x4_fn)(int64_t n, float *s, const void *w, const void *x, size_t x_stride);
 fw_vec_dot_x4_fn fw_vec_dot_x4_avx2(int weight_type);
 fw_vec_dot_fn fw_vec_dot_avx512(int weight_type);
-// s[k] = dot(w, activation row at x + k * x_stride) for k < 8, bit-identical to eight vec_dot calls
-// (gemm_avx2.c). xd and xsum hold the eight rows' block scales (and Q8_1 sums) as f32, [block][8].
+// s[j] = dot(w, activation row at x + j * x_stride) for j < 8 * groups, bit-identical to vec_dot
+// calls (gemm_avx2.c). scales: per group of eight rows, nb * 16 floats: the rows' block scales as
+// f32, [block][8], then (Q8_1) their sums likewise.
 typedef void (*fw_gemm_1x8_fn)(int64_t n, float *s, const void *w, const void *x, size_t x_stride,
-                               const float *xd, const float *xsum);
+                               const float *scales, int64_t groups);
 fw_gemm_1x8_fn fw_gemm_1x8_avx2(int weight_type);
 // One weight row against one activation row for the same types, the activation's block scales
 // given as f32 (xd[block], and xsum[block] = s for Q8_1): decode's kernel. Bit-identical to the

@@ -1,10 +1,10 @@
-// One weight row against eight activation rows for the 32-weight block types (Q4_0, Q4_1, Q5_0,
-// Q8_0): matmul's prompt-processing kernel. Each weight block is unpacked and its scale converted
-// once for eight activation rows, whose block scales come pre-converted to f32 (xd), while every
-// output keeps the single-row kernel's operations in its order (dot_avx2.c): per block
-// acc = fma(d_w * d_x, float(int32 sums), acc), then hsum_ps(acc) (+ the Q4_1 m * s sum, added
-// block by block). The results are bit-identical to eight single-row calls; matmul.c uses these
-// where the activation batch has eight rows or more.
+// One weight row against groups of eight activation rows for the 32-weight block types (Q4_0,
+// Q4_1, Q5_0, Q8_0): matmul's prompt-processing kernel. The row's blocks are unpacked once into a
+// staging buffer (int8 weights and their magnitudes) for all the groups, the eight rows' block
+// scales come pre-converted to f32, and every output keeps the single-row kernel's operations in
+// its order (dot_avx2.c): per block acc = fma(d_w * d_x, float(int32 sums), acc), then
+// hsum_ps(acc) (+ the Q4_1 m * s sum, added block by block). The results are bit-identical to
+// single-row calls; matmul.c uses these where the activation batch has eight rows or more.
 #include "fw_internal.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -14,29 +14,66 @@
 
 #define G 8
 
-// Signed weights (qa, 32 int8 in [-128, 127]) against eight Q8_0 rows. xd: [block][8] scales.
+// Blocks staged at once: 16 KiB of unpacked weights, one pass for rows up to 8192 weights.
+#define STAGE 256
+
+// dd[(i - i0) * 8 + k] = d_w(block i) * xd[i * 8 + k] for blocks i0..<i1: one multiply per weight
+// block and group instead of one per block and row (the same f32 products).
+FW_AVX2 static inline void scale_products(float *dd, const void *w, size_t block_bytes, const float *xd,
+                                          int64_t i0, int64_t i1) {
+    const uint8_t *a = w;
+    for (int64_t i = i0; i < i1; i++) {
+        uint16_t d;
+        memcpy(&d, a + (size_t)i * block_bytes, 2);  // d leads every 32-weight block
+        _mm256_store_ps(dd + (i - i0) * G, _mm256_mul_ps(h2f8(d), _mm256_loadu_ps(xd + i * G)));
+    }
+}
+
+// Weight blocks i0..<i1 are staged again only for a later group of a row longer than STAGE blocks.
+#define RESTAGE(g, nb) ((g) == 0 || (nb) > STAGE)
+
+// Signed weights (qa, 32 int8 in [-128, 127]) against groups of eight Q8_0 rows: group g's rows
+// start at x + g * 8 * xs, its scales at scales + g * nb * 16 ([block][8] d; Q8_1 s after them).
+// Staging also keeps the unpacking constants out of the row loop, where with 8 accumulators they
+// did not fit the 16 registers.
 #define SIGNED_1X8(name, block_t, UNPACK)                                                          \
     FW_AVX2 static void gemm_##name##_1x8(int64_t n, float *s, const void *w, const void *x,        \
-                                          size_t xs, const float *xd, const float *xsum) {         \
-        (void)xsum;                                                                                \
+                                          size_t xs, const float *scales, int64_t groups) {        \
         const block_t *a = w;                                                                      \
-        const uint8_t *xb = x;                                                                     \
+        const int64_t nb = n / QK;                                                                 \
         const __m256i ones = _mm256_set1_epi16(1);                                                 \
-        __m256 acc[G];                                                                             \
-        for (int k = 0; k < G; k++) acc[k] = _mm256_setzero_ps();                                  \
-        for (int64_t i = 0; i < n / QK; i++) {                                                     \
-            __m256i qa;                                                                            \
-            UNPACK;                                                                                \
-            const __m256i ua = _mm256_sign_epi8(qa, qa);                                           \
-            const __m256 vda = h2f8(a[i].d);                                                       \
-            for (int k = 0; k < G; k++) {                                                          \
-                const block_q8_0 *b = (const block_q8_0 *)(xb + k * xs) + i;                       \
-                const __m256i qb = _mm256_loadu_si256((const __m256i *)b->qs);                     \
-                const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ua, _mm256_sign_epi8(qb, qa)), ones); \
-                acc[k] = _mm256_fmadd_ps(_mm256_mul_ps(vda, _mm256_broadcast_ss(xd + i * G + k)), _mm256_cvtepi32_ps(p), acc[k]); \
+        __attribute__((aligned(32))) int8_t qs[STAGE][2][QK];                                      \
+        __attribute__((aligned(32))) float dd[STAGE * G];                                          \
+        for (int64_t g = 0; g < groups; g++) {                                                     \
+            const uint8_t *xb = (const uint8_t *)x + (size_t)g * G * xs;                           \
+            const float *xd = scales + g * nb * 16;                                                \
+            __m256 acc[G];                                                                         \
+            for (int k = 0; k < G; k++) acc[k] = _mm256_setzero_ps();                              \
+            for (int64_t i0 = 0; i0 < nb; i0 += STAGE) {                                           \
+                const int64_t i1 = i0 + STAGE < nb ? i0 + STAGE : nb;                              \
+                if (RESTAGE(g, nb)) {                                                              \
+                    for (int64_t i = i0; i < i1; i++) {                                            \
+                        __m256i qa;                                                                \
+                        UNPACK;                                                                    \
+                        _mm256_store_si256((__m256i *)qs[i - i0][0], qa);                          \
+                        _mm256_store_si256((__m256i *)qs[i - i0][1], _mm256_sign_epi8(qa, qa));    \
+                    }                                                                              \
+                }                                                                                  \
+                scale_products(dd, w, sizeof(block_t), xd, i0, i1);                                \
+                for (int64_t i = i0; i < i1; i++) {                                                \
+                    const __m256i qa = _mm256_load_si256((const __m256i *)qs[i - i0][0]);          \
+                    const __m256i ua = _mm256_load_si256((const __m256i *)qs[i - i0][1]);          \
+                    const float *ddi = dd + (i - i0) * G;                                          \
+                    for (int k = 0; k < G; k++) {                                                  \
+                        const block_q8_0 *b = (const block_q8_0 *)(xb + k * xs) + i;               \
+                        const __m256i qb = _mm256_loadu_si256((const __m256i *)b->qs);             \
+                        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ua, _mm256_sign_epi8(qb, qa)), ones); \
+                        acc[k] = _mm256_fmadd_ps(_mm256_broadcast_ss(ddi + k), _mm256_cvtepi32_ps(p), acc[k]); \
+                    }                                                                              \
+                }                                                                                  \
             }                                                                                      \
+            for (int k = 0; k < G; k++) s[g * G + k] = hsum_ps(acc[k]);                            \
         }                                                                                          \
-        for (int k = 0; k < G; k++) s[k] = hsum_ps(acc[k]);                                        \
     }
 
 // Block i's 32 weights as signed bytes.
@@ -54,29 +91,43 @@ SIGNED_1X8(q4_0, block_q4_0, UNPACK_Q4_0)
 SIGNED_1X8(q8_0, block_q8_0, UNPACK_Q8_0)
 SIGNED_1X8(q5_0, block_q5_0, UNPACK_Q5_0)
 
-// Q4_1 (unsigned nibbles, value d*q + m) against eight Q8_1 rows; xsum: [block][8] of s = d*sum(q).
+// Q4_1 (unsigned nibbles, value d*q + m) against groups of eight Q8_1 rows; group g's s = d*sum(q)
+// follow its d, [block][8].
 FW_AVX2 static void gemm_q4_1_1x8(int64_t n, float *s, const void *w, const void *x, size_t xs,
-                                  const float *xd, const float *xsum) {
+                                  const float *scales, int64_t groups) {
     const block_q4_1 *a = w;
-    const uint8_t *xb = x;
+    const int64_t nb = n / QK;
     const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc[G];
-    for (int k = 0; k < G; k++) acc[k] = _mm256_setzero_ps();
-    __m256 summ = _mm256_setzero_ps();  // lane k: row k's sum of m * s, block by block
-    for (int64_t i = 0; i < n / QK; i++) {
-        const __m256i qa = unpack_nibbles16(a[i].qs);
-        const __m256 vda = h2f8(a[i].d);
-        summ = _mm256_add_ps(summ, _mm256_mul_ps(h2f8(a[i].m), _mm256_loadu_ps(xsum + i * G)));
-        for (int k = 0; k < G; k++) {
-            const block_q8_1 *b = (const block_q8_1 *)(xb + k * xs) + i;
-            const __m256i qb = _mm256_loadu_si256((const __m256i *)b->qs);
-            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(qa, qb), ones);
-            acc[k] = _mm256_fmadd_ps(_mm256_mul_ps(vda, _mm256_broadcast_ss(xd + i * G + k)), _mm256_cvtepi32_ps(p), acc[k]);
+    __attribute__((aligned(32))) uint8_t qs[STAGE][QK];
+    __attribute__((aligned(32))) float dd[STAGE * G];
+    for (int64_t g = 0; g < groups; g++) {
+        const uint8_t *xb = (const uint8_t *)x + (size_t)g * G * xs;
+        const float *xd = scales + g * nb * 16, *xsum = xd + nb * G;
+        __m256 acc[G];
+        for (int k = 0; k < G; k++) acc[k] = _mm256_setzero_ps();
+        __m256 summ = _mm256_setzero_ps();  // lane k: row k's sum of m * s, block by block
+        for (int64_t i0 = 0; i0 < nb; i0 += STAGE) {
+            const int64_t i1 = i0 + STAGE < nb ? i0 + STAGE : nb;
+            if (RESTAGE(g, nb)) {
+                for (int64_t i = i0; i < i1; i++) _mm256_store_si256((__m256i *)qs[i - i0], unpack_nibbles16(a[i].qs));
+            }
+            scale_products(dd, w, sizeof(block_q4_1), xd, i0, i1);
+            for (int64_t i = i0; i < i1; i++) {
+                const __m256i qa = _mm256_load_si256((const __m256i *)qs[i - i0]);
+                summ = _mm256_add_ps(summ, _mm256_mul_ps(h2f8(a[i].m), _mm256_loadu_ps(xsum + i * G)));
+                const float *ddi = dd + (i - i0) * G;
+                for (int k = 0; k < G; k++) {
+                    const block_q8_1 *b = (const block_q8_1 *)(xb + k * xs) + i;
+                    const __m256i qb = _mm256_loadu_si256((const __m256i *)b->qs);
+                    const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(qa, qb), ones);
+                    acc[k] = _mm256_fmadd_ps(_mm256_broadcast_ss(ddi + k), _mm256_cvtepi32_ps(p), acc[k]);
+                }
+            }
         }
+        __attribute__((aligned(32))) float sm[G];
+        _mm256_store_ps(sm, summ);
+        for (int k = 0; k < G; k++) s[g * G + k] = hsum_ps(acc[k]) + sm[k];
     }
-    __attribute__((aligned(32))) float sm[G];
-    _mm256_store_ps(sm, summ);
-    for (int k = 0; k < G; k++) s[k] = hsum_ps(acc[k]) + sm[k];
 }
 
 // The single-row kernels of decode: dot_avx2.c's operations, with the activation's block scales

@@ -92,16 +92,19 @@ int fw_matmul(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int6
         for (int64_t jb = 0; jb < nx; jb += ACT_TILE) {
             const int64_t je = jb + ACT_TILE < nx ? jb + ACT_TILE : nx;
             int64_t j = jb;
-            if (g8) {
-                for (; j + 8 <= je; j += 8) {
-                    const void *xr = xb + (size_t)j * x_bytes;
-                    const float *d = scales + (size_t)(j / 8) * nb * 16;
-                    for (int64_t r = rb; r < re; r++) {
-                        float s8[8];
-                        g8(cols, s8, wb + (size_t)r * row_bytes, xr, x_bytes, d, d + nb * 8);
-                        for (int k = 0; k < 8; k++) y[(j + k) * y_stride + r] = s8[k];
-                    }
+            if (g8 && je - j >= 8) {
+                // All the tile's groups of eight in one call: the weight row is unpacked once for them.
+                const int64_t groups = (je - j) / 8;
+                const void *xr = xb + (size_t)j * x_bytes;
+                const float *d = scales + (size_t)(j / 8) * nb * 16;
+                // Results go to y a whole output row at a time: stored as they come, 32 rows a
+                // power of two apart, they landed in one L1 set and evicted the activations.
+                float out[ROW_TILE][ACT_TILE];
+                for (int64_t r = rb; r < re; r++) g8(cols, out[r - rb], wb + (size_t)r * row_bytes, xr, x_bytes, d, groups);
+                for (int64_t q = 0; q < groups * 8; q++) {
+                    for (int64_t r = rb; r < re; r++) y[(j + q) * y_stride + r] = out[r - rb][q];
                 }
+                j += groups * 8;
             }
             if (dot4) {
                 for (; j + 4 <= je; j += 4) {
