@@ -95,12 +95,9 @@ public final class Gemma3: SegmentedForward, @unchecked Sendable {
             // QK-norm per head, then RoPE, then the query scale (the attention itself scales by 1).
             kernels.rmsNorm(w.q, b.qNorm, into: w.q, rows: n * c.heads, width: c.headDim)
             kernels.rmsNorm(w.k, b.kNorm, into: w.k, rows: n * c.kvHeads, width: c.headDim)
-            for seg in segments {
-                for t in 0..<seg.count {
-                    let r = seg.row + t
-                    fw_rope_llamacpp(w.q + r * qw, Int64(c.heads), Int64(c.headDim), Int64(c.headDim), Int64(seg.start + t), b.ropeBase, b.ropeScaling, 1)
-                    fw_rope_llamacpp(w.k + r * kw, Int64(c.kvHeads), Int64(c.headDim), Int64(c.headDim), Int64(seg.start + t), b.ropeBase, b.ropeScaling, 1)
-                }
+            kernels.forEachRow(segments) { r, position in
+                fw_rope_llamacpp(w.q + r * qw, Int64(c.heads), Int64(c.headDim), Int64(c.headDim), Int64(position), b.ropeBase, b.ropeScaling, 1)
+                fw_rope_llamacpp(w.k + r * kw, Int64(c.kvHeads), Int64(c.headDim), Int64(c.headDim), Int64(position), b.ropeBase, b.ropeScaling, 1)
             }
             Compute.scale(w.q, by: attentionScale, count: n * qw, isa: isa)
             for seg in segments { kernels.storeKV(layer: l, segment: seg, workspace: w) }

@@ -315,6 +315,21 @@ struct Kernels {
         }
     }
 
+    /// Runs `body(row, position)` for every row of the segments, rows split over the pool from 8 rows.
+    func forEachRow(_ segments: some Collection<Segment>, _ body: (_ row: Int, _ position: Int) -> Void) {
+        let n = segments.reduce(0) { $0 + $1.count }
+        if n < 8 {
+            for seg in segments { for t in 0..<seg.count { body(seg.row + t, seg.start + t) } }
+            return
+        }
+        var rows: [(row: Int, position: Int)] = []
+        rows.reserveCapacity(n)
+        for seg in segments { for t in 0..<seg.count { rows.append((seg.row + t, seg.start + t)) } }
+        rows.withUnsafeBufferPointer { rows in
+            pool.parallelFor(n) { range in for i in range { body(rows[i].row, rows[i].position) } }
+        }
+    }
+
     /// Checks the tokens and the room left before a forward pass.
     func check(_ tokens: some Collection<Int32>, state s: SequenceState) throws(InferenceError) {
         if s.count + tokens.count > s.capacity {

@@ -80,17 +80,14 @@ public final class Llama: SegmentedForward, @unchecked Sendable {
         for (l, b) in blocks.enumerated() {
             kernels.rmsNorm(w.x, b.attentionNorm, into: w.xn, rows: n, width: d)
             try Compute.matmul(weights: [b.wq, b.wk, b.wv], x: w.xn, count: n, outputs: [w.q, w.k, w.v], pool: pool, isa: isa, matchLlamaCpp: true)
-            for seg in segments {
-                for t in 0..<seg.count {
-                    let r = seg.row + t
-                    if let bq = b.bq { Compute.add(w.q + r * qw, bq, into: w.q + r * qw, count: qw, isa: isa) }
-                    if let bk = b.bk { Compute.add(w.k + r * kw, bk, into: w.k + r * kw, count: kw, isa: isa) }
-                    if let bv = b.bv { Compute.add(w.v + r * vw, bv, into: w.v + r * vw, count: vw, isa: isa) }
-                    fw_rope_llamacpp(w.q + r * qw, Int64(c.heads), Int64(c.headDim), Int64(ropeDims), Int64(seg.start + t), Float(c.ropeBase), ropeScaling, 0)
-                    fw_rope_llamacpp(w.k + r * kw, Int64(c.kvHeads), Int64(c.headDim), Int64(ropeDims), Int64(seg.start + t), Float(c.ropeBase), ropeScaling, 0)
-                }
-                kernels.storeKV(layer: l, segment: seg, workspace: w)
+            kernels.forEachRow(segments) { r, position in
+                if let bq = b.bq { Compute.add(w.q + r * qw, bq, into: w.q + r * qw, count: qw, isa: isa) }
+                if let bk = b.bk { Compute.add(w.k + r * kw, bk, into: w.k + r * kw, count: kw, isa: isa) }
+                if let bv = b.bv { Compute.add(w.v + r * vw, bv, into: w.v + r * vw, count: vw, isa: isa) }
+                fw_rope_llamacpp(w.q + r * qw, Int64(c.heads), Int64(c.headDim), Int64(ropeDims), Int64(position), Float(c.ropeBase), ropeScaling, 0)
+                fw_rope_llamacpp(w.k + r * kw, Int64(c.kvHeads), Int64(c.headDim), Int64(ropeDims), Int64(position), Float(c.ropeBase), ropeScaling, 0)
             }
+            for seg in segments { kernels.storeKV(layer: l, segment: seg, workspace: w) }
             kernels.attention(layer: l, segments: segments, workspace: w, scale: scale)
             try Compute.matmul(weights: b.wo, x: w.attn, count: n, y: w.o, pool: pool, isa: isa, matchLlamaCpp: true)
             for r in 0..<n {
