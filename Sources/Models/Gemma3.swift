@@ -115,7 +115,7 @@ public final class Gemma3: SegmentedForward, @unchecked Sendable {
 
             kernels.rmsNorm(w.x, b.ffnNorm, into: w.xn, rows: n, width: d)
             try Compute.matmul(weights: [b.gate, b.up], x: w.xn, count: n, outputs: [w.gate, w.up], pool: pool, isa: isa, matchLlamaCpp: true)
-            Self.geglu(w.gate, w.up, count: n * c.ffnWidth, pool: pool)
+            Self.geglu(w.gate, w.up, count: n * c.ffnWidth, pool: pool, isa: isa)
             try Compute.matmul(weights: b.down, x: w.gate, count: n, y: w.o, pool: pool, isa: isa, matchLlamaCpp: true)
             kernels.rmsNorm(w.o, b.postFFNNorm, into: w.o, rows: n, width: d)
             Compute.add(w.x, w.o, into: w.x, count: n * d, isa: isa)
@@ -135,15 +135,16 @@ public final class Gemma3: SegmentedForward, @unchecked Sendable {
 
     /// gate = GELU-tanh(gate) · up, through ggml's fp16 GELU table (ggml-cpu vec.h, GGML_GELU_FP16):
     /// the input rounds to fp16, the table holds fp16 results; outside ±10 it is 0 or x.
-    static func geglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int, pool: ThreadPool? = nil) {
+    static func geglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int, pool: ThreadPool? = nil,
+                      isa: ISA = .preferred) {
         geluTable.withUnsafeBufferPointer { table in
             guard let pool, count >= 4096 else {
-                fw_geglu_f16_table(gate, up, table.baseAddress!, Int64(count))
+                fw_geglu_f16_table(isa.raw, gate, up, table.baseAddress!, Int64(count))
                 return
             }
             pool.parallelFor((count + 1023) / 1024) { blocks in
                 let lo = blocks.lowerBound * 1024, hi = min(count, blocks.upperBound * 1024)
-                fw_geglu_f16_table(gate + lo, up + lo, table.baseAddress!, Int64(hi - lo))
+                fw_geglu_f16_table(isa.raw, gate + lo, up + lo, table.baseAddress!, Int64(hi - lo))
             }
         }
     }

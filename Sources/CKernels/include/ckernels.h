@@ -144,8 +144,9 @@ void fw_lane_hsum(const float *acc, int64_t stride, float *out, int64_t n);
 // ggml_v_expf, groups of 8 aligned on the position, sum in double); elsewhere fw_softmax.
 void fw_softmax_llamacpp(fw_isa isa, float *x, int64_t n, int64_t first);
 // gate[i] = GELU(gate[i]) * up[i] with GELU from a 65536-entry fp16 table indexed by fp16(gate[i]);
-// 0 at or below -10, the input at or above 10 (ggml's GELU_FP16 path).
-void fw_geglu_f16_table(float *gate, const float *up, const uint16_t *table, int64_t n);
+// 0 at or below -10, the input at or above 10 (ggml's GELU_FP16 path). AVX2 converts with F16C,
+// 8 at a time (the same roundings: bit-identical to the scalar twin).
+void fw_geglu_f16_table(fw_isa isa, float *gate, const float *up, const uint16_t *table, int64_t n);
 // Attention of one prompt row's G query heads that share one KV head (q: G x hd f32; out: G x vd)
 // over an F16 cache (slot s of the head at k + s * k_stride, v + s * v_stride; positions first ..<
 // first + count, slot = position % slots), in llama.cpp's multi-row order, bit-identical to
