@@ -55,9 +55,20 @@ echo "memory bandwidth probe..." >&2
 "$FEATHER" bench --kernels --types '' -t "$THREADS" --json > "$OUT/kernels.json"
 
 for m in $MODELS; do
-  echo "== $m: pp512, tg128" >&2
-  "$FEATHER" bench "$m" -p 512 -n 128 -t "$THREADS" -r "$REPS" --vs-llama-cpp "$LLAMA/bin/llama-bench" \
-    -o md --result "$OUT/$m-d0.json" >&2
+  # One feather process per test and thread count, as llama-bench runs once per test here: a test's
+  # peak RSS then holds no pages that an earlier test of the same process touched. The first also
+  # times the model load.
+  LOAD=()
+  for t in ${THREADS//,/ }; do
+    for test in "-p 512 -n 0" "-p 0 -n 128"; do
+      name=$(echo "$test" | awk '{print ($2 > 0 ? "pp" $2 : "tg" $4)}')
+      echo "== $m: $name, $t thread(s)" >&2
+      # shellcheck disable=SC2086
+      "$FEATHER" bench "$m" $test -t "$t" -r "$REPS" "${LOAD[@]}" --vs-llama-cpp "$LLAMA/bin/llama-bench" \
+        -o md --result "$OUT/$m-$name-t$t.json" >&2
+      LOAD=(--no-load-time)
+    done
+  done
   echo "== $m: tg128 @ d4096" >&2
   "$FEATHER" bench "$m" -p 0 -n 128 -d 4096 -t "$THREADS" -r "$REPS" --no-load-time \
     --vs-llama-cpp "$LLAMA/bin/llama-bench" -o md --result "$OUT/$m-d4096.json" >&2
@@ -111,7 +122,8 @@ def mib(b): return f"{b / 1048576:.0f}" if b else "-"
 rows = []
 host = None
 for m in models:
-    for suffix in ("d0", "d4096"):
+    suffixes = [f"{name}-t{t}" for t in threads.split(",") for name in ("pp512", "tg128")] + ["d4096"]
+    for suffix in suffixes:
         r = json.load(open(f"{out}/{m}-{suffix}.json"))
         host = r["host"]
         for mb in r.get("models") or []:
