@@ -3,18 +3,25 @@ import Foundation
 import Models
 import Tokenizers
 
-/// The built-in engine as an eval backend. Requests run one at a time (the model's forward pass
-/// already uses every core).
+/// The built-in engine as an eval backend. Log-likelihood requests run one at a time (the model's
+/// forward pass already uses every core). Generation requests run one at a time with `batchSize` 1;
+/// with more, up to `batchSize` of them decode together through a `Scheduler` (one batched forward
+/// pass per token, so each weight matrix is read once for all of them). A batched row's products and
+/// attention are computed as a lone row's are, so the generated text does not depend on the batch
+/// (`LocalBackendTests.batchedGenerationEqualsSequential`).
 public actor LocalBackend: Backend {
     public let engine: Engine
     public nonisolated let identity: BackendIdentity
-    public nonisolated var parallelism: Int { 1 }
+    public nonisolated let batchSize: Int
+    public nonisolated var parallelism: Int { batchSize }
     private let chat: ChatFormatter?
     private let state: SequenceState
     private var chatError: String?
+    private var scheduler: Scheduler?
 
-    public init(engine: Engine, modelPath: String, chatTemplateFile: String? = nil) {
+    public init(engine: Engine, modelPath: String, chatTemplateFile: String? = nil, batchSize: Int = 1) {
         self.engine = engine
+        self.batchSize = max(1, batchSize)
         var details = ["architecture": engine.model.config.architecture, "contextLength": String(engine.contextLength),
                        "cacheType": engine.cacheType.rawValue, "layers": String(engine.model.config.layers),
                        "vocabSize": String(engine.model.config.vocabSize)]
@@ -139,6 +146,10 @@ public actor LocalBackend: Backend {
             if prompt.count > room && room > 0 { prompt.removeFirst(prompt.count - room) }
             var request = GenerationRequest(prompt: prompt, maxTokens: r.maxTokens, sampling: .greedy)
             request.stopAtEndOfGeneration = true
+            if batchSize > 1 {
+                out.append(try await generateBatched(request, stops: r.stop))
+                continue
+            }
             var text = ""
             let result = try engine.generate(request) { token in
                 text += token.text
@@ -147,6 +158,37 @@ public actor LocalBackend: Backend {
             out.append(cutAtStop(result.text, stops: r.stop))
         }
         return out
+    }
+
+    /// One request through the scheduler: while it decodes, the actor takes the runner's other
+    /// requests, which join the same batched steps. Leaving the stream at a stop sequence cancels
+    /// the request and frees its slot.
+    private func generateBatched(_ request: GenerationRequest, stops: [String]) async throws -> String {
+        let scheduler = self.scheduler ?? {
+            let s = Scheduler(engine: engine, slots: batchSize, queueLimit: 4 * batchSize)
+            s.start()
+            self.scheduler = s
+            return s
+        }()
+        var text = ""
+        let stream = try scheduler.submit(request)
+        loop: for try await event in stream {
+            switch event {
+            case .prompt: continue
+            case .token(let token):
+                text += token.text
+                if firstStop(in: text, stops: stops) != nil { break loop }
+            case .finished(_, let tail, _):
+                text += tail
+            }
+        }
+        return cutAtStop(text, stops: stops)
+    }
+
+    /// Ends the scheduler's loop thread (batched generation), if one was started.
+    public func shutdown() {
+        scheduler?.drain()
+        scheduler = nil
     }
 
     /// lm-evaluation-harness's rolling windows (context length 1): every token of the text is

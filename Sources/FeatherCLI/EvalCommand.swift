@@ -25,6 +25,7 @@ struct Eval: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Output directory.") var output = "eval-out"
     @Option(help: "Context length of the local engine, in tokens.") var ctx = 4096
     @Option(name: .short, help: "Threads of the local engine (default: physical cores).") var t: Int?
+    @Option(name: .customLong("batch-size"), help: "Local engine: generation requests decoded together in one batched forward pass (the text does not depend on it).") var batchSize = 8
     @Option(name: .customLong("chat-template"), help: "Jinja chat template file for the local engine.") var chatTemplate: String?
     @Option(help: "Judge for mt-bench: a .gguf path or model short name run locally.") var judge: String?
     @Option(name: .customLong("judge-endpoint"), help: "Judge for mt-bench: an OpenAI-compatible base URL.") var judgeEndpoint: String?
@@ -47,6 +48,7 @@ struct Eval: AsyncParsableCommand {
         if limit != nil && sample != nil { throw EvalError.badOption("give --limit or --sample, not both") }
         if let n = limit ?? sample, n <= 0 { throw EvalError.badOption("--limit/--sample must be positive") }
         if concurrency < 1 { throw EvalError.badOption("--concurrency must be at least 1") }
+        if batchSize < 1 { throw EvalError.badOption("--batch-size must be at least 1") }
         let names = tasks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         if names.isEmpty { throw EvalError.badOption("--tasks is empty") }
         let loaded = try names.map { try TaskCatalog.load($0) }
@@ -61,7 +63,7 @@ struct Eval: AsyncParsableCommand {
             guard let model else { throw EvalError.badOption("give a MODEL (.gguf path or short name) or --endpoint URL --model NAME") }
             let path = try resolveModelPath(model)
             let engine = try Engine(path: path, threads: t ?? ThreadPool.physicalCores, contextLength: ctx)
-            backend = LocalBackend(engine: engine, modelPath: path, chatTemplateFile: chatTemplate)
+            backend = LocalBackend(engine: engine, modelPath: path, chatTemplateFile: chatTemplate, batchSize: batchSize)
         }
 
         var judgeBackend: (any Backend)?

@@ -72,4 +72,34 @@ import Testing
         #expect(windowed.tokens == tokens.count)
         #expect(windowed.logprob < whole.logprob)
     }
+
+    /// Generation through the scheduler (requests decoded together, joining and leaving the batch at
+    /// different steps) gives the same text as one request at a time, on both embedded models.
+    @Test(arguments: ["smollm2-135m", "gemma3-270m"]) func batchedGenerationEqualsSequential(_ name: String) async throws {
+        guard let path = embeddedModel(name) else { return }
+        let engine = try Engine(path: path, threads: 2, contextLength: 512)
+        let prompts = ["Question: Tom has 3 apples and buys 5 more. How many apples does he have?\nAnswer:",
+                       "The three primary colours are",
+                       "def fibonacci(n):",
+                       "Paris is the capital of",
+                       "Question: What is 12 times 11?\nAnswer:",
+                       "Once upon a time, in a small village by the sea,"]
+        let specs = prompts.enumerated().map { i, p in
+            GenerationRequestSpec(input: .text(p), stop: i % 2 == 0 ? ["Question:", "\n\n"] : [], maxTokens: 12 + 5 * i)
+        }
+        let sequential = LocalBackend(engine: engine, modelPath: path)
+        var want: [String] = []
+        for s in specs { want.append(try await sequential.generate([s])[0]) }
+        let batched = LocalBackend(engine: engine, modelPath: path, batchSize: 4)
+        #expect(batched.parallelism == 4)
+        let got = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            for (i, s) in specs.enumerated() { group.addTask { (i, try await batched.generate([s])[0]) } }
+            var out = Array(repeating: "", count: specs.count)
+            for try await (i, text) in group { out[i] = text }
+            return out
+        }
+        await batched.shutdown()
+        #expect(got == want)
+        #expect(want.contains { !$0.isEmpty })
+    }
 }

@@ -8,7 +8,8 @@ public actor EvalCache {
         var key: String
         var task: String
         var result: ItemResult
-        /// Seconds from the cache miss to the store: the item's compute time (absent in older caches).
+        /// The item's compute time (absent in older caches): seconds from its cache miss, or from the
+        /// previous store if that came later, to its store.
         var seconds: Double?
     }
 
@@ -16,6 +17,8 @@ public actor EvalCache {
     private var entries: [String: ItemResult] = [:]
     /// Compute seconds by task and item id, of this run and every earlier one.
     private var seconds: [String: Double] = [:]
+    /// When this run last stored an item.
+    private var lastStore: Date?
     /// When each key missed, to time the item until it is stored.
     private var missedAt: [String: Date] = [:]
     private let handle: FileHandle
@@ -69,7 +72,14 @@ public actor EvalCache {
     /// Appends one finished item with a single write(2), so the line reaches the file at once.
     public func store(_ key: String, task: String, _ result: ItemResult) throws {
         entries[key] = result
-        let t = missedAt.removeValue(forKey: key).map { Date().timeIntervalSince($0) }
+        // With several items in flight (a batched or concurrent backend), an item's latency
+        // overlaps the others'; its share is the time since the previous item was stored, so a
+        // run's item times add up to its wall-clock time, not to the in-flight count times it.
+        let now = Date()
+        let t = missedAt.removeValue(forKey: key).map { missed in
+            now.timeIntervalSince(lastStore.map { max($0, missed) } ?? missed)
+        }
+        lastStore = now
         if let t { seconds[Self.itemKey(task, result.id)] = t }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
