@@ -153,6 +153,15 @@ fw_gemm_1x8_fn fw_gemm_1x8_avx2(int weight_type);
 // vec_dot kernel (the same operations; the scales' conversions leave the loop).
 typedef void (*fw_gemv_fn)(int64_t n, float *s, const void *w, const void *x, const float *xd, const float *xsum);
 fw_gemv_fn fw_gemv_avx2(int weight_type);
+// Decode's kernel for the offset types (Q4_0: q - 8, Q5_0: q - 16) with the weights kept unsigned:
+// the int32 sums are sum(q * x) - offset * sum(x), exactly the signed kernel's, for two fewer
+// instructions a block. xc: per block, 8 int32 lanes of offset * (sum of 4 activation bytes), from
+// fw_act_lane_sums_avx2. Bit-identical to fw_gemv_avx2's kernel.
+typedef void (*fw_gemv_offset_fn)(int64_t n, float *s, const void *w, const void *x, const float *xd, const int32_t *xc);
+fw_gemv_offset_fn fw_gemv_offset_avx2(int weight_type);
+// xc[i * 8 + k] = offset * (sum of bytes 4k..4k+3 of Q8_0 block i's qs) for nb blocks; offset from
+// the weight type (8 for Q4_0, 16 for Q5_0). xc must be 32-byte aligned.
+void fw_act_lane_sums_avx2(int weight_type, const void *x, int64_t nb, int32_t *xc);
 // llama.cpp's repacked Q4_K (see dot_avx2.c): per64 = 1 with rows = 4 (gemm), per64 = 0 with rows = 1 (gemv).
 fw_vec_dot_x4_fn fw_q4_K_repack_avx2(int rows, int per64);
 // llama.cpp's tiled Q6_K matmul order (see dot_avx2.c): rows = 4 or 1.

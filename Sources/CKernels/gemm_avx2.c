@@ -172,6 +172,60 @@ FW_AVX2 static void gemv_q4_1(int64_t n, float *s, const void *w, const void *x,
     *s = hsum_ps(acc) + _mm_cvtss_f32(summ);
 }
 
+// Q4_0 and Q5_0 rows for decode with unsigned weights: vpmaddubsw takes the 4- or 5-bit codes as
+// they are, and the offset's share (offset * the activation's 4-byte lane sums, the same for every
+// row) comes off the int32 sums: the signed kernel's exact integers without its two vpsignb.
+// The nibbles come from one 16-byte broadcast, the high half shifted by a per-lane vpsrlvd.
+FW_AVX2 static inline __m256i nibbles_bcast(const uint8_t *qs) {
+    const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    return _mm256_and_si256(_mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(0x0F));
+}
+
+#define OFFSET_GEMV(name, block_t, UNSIGNED)                                                       \
+    FW_AVX2 static void gemv_offset_##name(int64_t n, float *s, const void *w, const void *x, const float *xd, \
+                                           const int32_t *xc) {                                    \
+        const block_t *a = w;                                                                      \
+        const block_q8_0 *b = x;                                                                   \
+        __m256 acc = _mm256_setzero_ps();                                                          \
+        for (int64_t i = 0; i < n / QK; i++) {                                                     \
+            __m256i qu;                                                                            \
+            UNSIGNED;                                                                              \
+            const __m256i qb = _mm256_loadu_si256((const __m256i *)b[i].qs);                       \
+            const __m256i p = _mm256_sub_epi32(dot_u8_i8(qu, qb), _mm256_load_si256((const __m256i *)(xc + i * 8))); \
+            acc = _mm256_fmadd_ps(_mm256_mul_ps(h2f8(a[i].d), _mm256_broadcast_ss(xd + i)), _mm256_cvtepi32_ps(p), acc); \
+        }                                                                                          \
+        *s = hsum_ps(acc);                                                                         \
+    }
+
+#define UNSIGNED_Q4_0 qu = nibbles_bcast(a[i].qs)
+#define UNSIGNED_Q5_0                                                                              \
+    do {                                                                                           \
+        uint32_t qh;                                                                               \
+        memcpy(&qh, a[i].qh, 4);                                                                   \
+        qu = _mm256_or_si256(nibbles_bcast(a[i].qs), _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10))); \
+    } while (0)
+
+OFFSET_GEMV(q4_0, block_q4_0, UNSIGNED_Q4_0)
+OFFSET_GEMV(q5_0, block_q5_0, UNSIGNED_Q5_0)
+
+fw_gemv_offset_fn fw_gemv_offset_avx2(int t) {
+    switch (t) {
+    case FW_TYPE_Q4_0: return gemv_offset_q4_0;
+    case FW_TYPE_Q5_0: return gemv_offset_q5_0;
+    default: return NULL;
+    }
+}
+
+FW_AVX2 void fw_act_lane_sums_avx2(int weight_type, const void *x, int64_t nb, int32_t *xc) {
+    const block_q8_0 *b = x;
+    const int shift = weight_type == FW_TYPE_Q5_0 ? 4 : 3;  // offset 16 or 8
+    for (int64_t i = 0; i < nb; i++) {
+        const __m256i qb = _mm256_loadu_si256((const __m256i *)b[i].qs);
+        const __m256i sums = dot_u8_i8(_mm256_set1_epi8(1), qb);
+        _mm256_store_si256((__m256i *)(xc + i * 8), _mm256_slli_epi32(sums, shift));
+    }
+}
+
 fw_gemv_fn fw_gemv_avx2(int t) {
     switch (t) {
     case FW_TYPE_Q4_0: return gemv_q4_0;
@@ -195,5 +249,9 @@ fw_gemm_1x8_fn fw_gemm_1x8_avx2(int t) {
 #else
 fw_gemm_1x8_fn fw_gemm_1x8_avx2(int t) { (void)t; return NULL; }
 fw_gemv_fn fw_gemv_avx2(int t) { (void)t; return NULL; }
+fw_gemv_offset_fn fw_gemv_offset_avx2(int t) { (void)t; return NULL; }
+void fw_act_lane_sums_avx2(int weight_type, const void *x, int64_t nb, int32_t *xc) {
+    (void)weight_type; (void)x; (void)nb; (void)xc;
+}
 #endif
 

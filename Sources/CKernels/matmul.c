@@ -7,6 +7,8 @@
 #define ROW_TILE 16
 #define ACT_TILE 32
 #define PREFETCH_ROWS 16
+// Rows up to this many blocks (8192 weights) use decode's offset kernels (8 KiB of lane sums).
+#define OFFSET_BLOCKS 256
 
 // Decode reads every weight once per token, matrix by matrix: ask for the lines of the row
 // PREFETCH_ROWS ahead while this one is summed (the hardware prefetcher alone ramps up too slowly
@@ -51,9 +53,14 @@ int fw_matvec(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int6
     float xd[1024], xs[1024];
     if (nb > 1024) gv = NULL;
     if (gv) act_scales(xq, nb, fw_vec_dot_type(weight_type) == FW_TYPE_Q8_1, xd, xs, 1);
+    // Q4_0 / Q5_0: unsigned weights, the activation's lane sums computed once for all rows.
+    fw_gemv_offset_fn go = gv && nb <= OFFSET_BLOCKS ? fw_gemv_offset_avx2(weight_type) : NULL;
+    __attribute__((aligned(32))) int32_t xc[OFFSET_BLOCKS * 8];
+    if (go) fw_act_lane_sums_avx2(weight_type, xq, nb, xc);
     for (int64_t r = r0; r < r1; r++) {
         if (r + PREFETCH_ROWS < r1) prefetch_row(base + (size_t)(r + PREFETCH_ROWS) * row_bytes, row_bytes);
-        if (gv) gv(cols, &y[r], base + (size_t)r * row_bytes, xq, xd, xs);
+        if (go) go(cols, &y[r], base + (size_t)r * row_bytes, xq, xd, xc);
+        else if (gv) gv(cols, &y[r], base + (size_t)r * row_bytes, xq, xd, xs);
         else dot(cols, &y[r], base + (size_t)r * row_bytes, xq);
     }
     return FW_OK;
