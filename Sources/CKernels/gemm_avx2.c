@@ -154,6 +154,13 @@ SIGNED_GEMV(q4_0, block_q4_0, UNPACK_Q4_0)
 SIGNED_GEMV(q8_0, block_q8_0, UNPACK_Q8_0)
 SIGNED_GEMV(q5_0, block_q5_0, UNPACK_Q5_0)
 
+// unpack_nibbles16 for decode: the 16 bytes broadcast to both halves, the high half shifted by a
+// per-lane vpsrlvd (three instructions, not four).
+FW_AVX2 static inline __m256i nibbles_bcast(const uint8_t *qs) {
+    const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    return _mm256_and_si256(_mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(0x0F));
+}
+
 FW_AVX2 static void gemv_q4_1(int64_t n, float *s, const void *w, const void *x, const float *xd, const float *xsum) {
     const block_q4_1 *a = w;
     const block_q8_1 *b = x;
@@ -163,7 +170,7 @@ FW_AVX2 static void gemv_q4_1(int64_t n, float *s, const void *w, const void *x,
         int32_t dm_bits;
         memcpy(&dm_bits, &a[i].d, 4);  // d and m, adjacent halves
         const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128(dm_bits));
-        const __m256i qa = unpack_nibbles16(a[i].qs);
+        const __m256i qa = nibbles_bcast(a[i].qs);
         const __m256i qb = _mm256_loadu_si256((const __m256i *)b[i].qs);
         acc = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_broadcastss_ps(dm), _mm256_broadcast_ss(xd + i)),
                               _mm256_cvtepi32_ps(dot_u8_i8(qa, qb)), acc);
@@ -175,12 +182,6 @@ FW_AVX2 static void gemv_q4_1(int64_t n, float *s, const void *w, const void *x,
 // Q4_0 and Q5_0 rows for decode with unsigned weights: vpmaddubsw takes the 4- or 5-bit codes as
 // they are, and the offset's share (offset * the activation's 4-byte lane sums, the same for every
 // row) comes off the int32 sums: the signed kernel's exact integers without its two vpsignb.
-// The nibbles come from one 16-byte broadcast, the high half shifted by a per-lane vpsrlvd.
-FW_AVX2 static inline __m256i nibbles_bcast(const uint8_t *qs) {
-    const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
-    return _mm256_and_si256(_mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(0x0F));
-}
-
 #define OFFSET_GEMV(name, block_t, UNSIGNED)                                                       \
     FW_AVX2 static void gemv_offset_##name(int64_t n, float *s, const void *w, const void *x, const float *xd, \
                                            const int32_t *xc) {                                    \
