@@ -31,6 +31,13 @@ FW_AVX2 static inline __m256i unpack_nibbles16(const uint8_t *qs) {
     return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
 }
 
+// The same 32 bytes from one 16-byte broadcast, the high half shifted by a per-lane vpsrlvd (three
+// instructions, not four; decode's kernels).
+FW_AVX2 static inline __m256i nibbles_bcast(const uint8_t *qs) {
+    const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    return _mm256_and_si256(_mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(0x0F));
+}
+
 // The 32 bits of qh -> 32 bytes, 0xFF where the bit is set.
 FW_AVX2 static inline __m256i bits_to_bytes(uint32_t qh) {
     const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh),

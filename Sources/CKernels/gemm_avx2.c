@@ -154,13 +154,6 @@ SIGNED_GEMV(q4_0, block_q4_0, UNPACK_Q4_0)
 SIGNED_GEMV(q8_0, block_q8_0, UNPACK_Q8_0)
 SIGNED_GEMV(q5_0, block_q5_0, UNPACK_Q5_0)
 
-// unpack_nibbles16 for decode: the 16 bytes broadcast to both halves, the high half shifted by a
-// per-lane vpsrlvd (three instructions, not four).
-FW_AVX2 static inline __m256i nibbles_bcast(const uint8_t *qs) {
-    const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
-    return _mm256_and_si256(_mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(0x0F));
-}
-
 FW_AVX2 static void gemv_q4_1(int64_t n, float *s, const void *w, const void *x, const float *xd, const float *xsum) {
     const block_q4_1 *a = w;
     const block_q8_1 *b = x;
