@@ -162,6 +162,13 @@ fw_gemv_offset_fn fw_gemv_offset_avx2(int weight_type);
 // xc[i * 8 + k] = offset * (sum of bytes 4k..4k+3 of Q8_0 block i's qs) for nb blocks; offset from
 // the weight type (8 for Q4_0, 16 for Q5_0). xc must be 32-byte aligned.
 void fw_act_lane_sums_avx2(int weight_type, const void *x, int64_t nb, int32_t *xc);
+// Decode's kernels for four consecutive rows (row_bytes apart): s[0..3], each bit-identical to the
+// one-row kernel's result. aux: Q4_1: the activation's (d, s) pairs as f32; Q4_0 / Q5_0: the lane
+// sums xc (rows of at most 256 blocks). pf (or NULL): pf_bytes to prefetch, a few lines per block.
+// Q4_0, Q4_1 and Q5_0 only (NULL for others).
+typedef void (*fw_gemv4_fn)(int64_t n, float *s, const void *w, size_t row_bytes, const void *x, const float *xd,
+                            const void *aux, const uint8_t *pf, size_t pf_bytes);
+fw_gemv4_fn fw_gemv4_avx2(int weight_type);
 // llama.cpp's repacked Q4_K (see dot_avx2.c): per64 = 1 with rows = 4 (gemm), per64 = 0 with rows = 1 (gemv).
 fw_vec_dot_x4_fn fw_q4_K_repack_avx2(int rows, int per64);
 // llama.cpp's tiled Q6_K matmul order (see dot_avx2.c): rows = 4 or 1.

@@ -9,6 +9,8 @@
 #define PREFETCH_ROWS 16
 // Rows up to this many blocks (8192 weights) use decode's offset kernels (8 KiB of lane sums).
 #define OFFSET_BLOCKS 256
+// Decode's four-row kernels: rows up to this long (SmolLM2's and Gemma 3 270M's 576- and 640-wide rows).
+#define GEMV4_MAX_ROW_BYTES 512
 
 // Decode reads every weight once per token, matrix by matrix: ask for the lines of the row
 // PREFETCH_ROWS ahead while this one is summed (the hardware prefetcher alone ramps up too slowly
@@ -57,7 +59,25 @@ int fw_matvec(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int6
     fw_gemv_offset_fn go = gv && nb <= OFFSET_BLOCKS ? fw_gemv_offset_avx2(weight_type) : NULL;
     __attribute__((aligned(32))) int32_t xc[OFFSET_BLOCKS * 8];
     if (go) fw_act_lane_sums_avx2(weight_type, xq, nb, xc);
-    for (int64_t r = r0; r < r1; r++) {
+    // Four short rows per call where the type has such a kernel (the offset types only with their
+    // lane sums); rows of more than GEMV4_MAX_ROW_BYTES went slower that way (gemm_avx2.c).
+    fw_gemv4_fn g4 = gv && row_bytes <= GEMV4_MAX_ROW_BYTES ? fw_gemv4_avx2(weight_type) : NULL;
+    if (fw_gemv_offset_avx2(weight_type) && !go) g4 = NULL;
+    __attribute__((aligned(16))) float pairs[2048];
+    const void *aux = go ? (const void *)xc : pairs;
+    if (g4 && weight_type == FW_TYPE_Q4_1) {
+        for (int64_t i = 0; i < nb; i++) {
+            pairs[2 * i] = xd[i];
+            pairs[2 * i + 1] = xs[i];
+        }
+    }
+    int64_t r = r0;
+    for (; g4 && r + 4 <= r1; r += 4) {
+        const int64_t ahead = r + PREFETCH_ROWS;
+        g4(cols, &y[r], base + (size_t)r * row_bytes, row_bytes, xq, xd, aux,
+           ahead + 4 <= r1 ? base + (size_t)ahead * row_bytes : NULL, 4 * row_bytes);
+    }
+    for (; r < r1; r++) {
         if (r + PREFETCH_ROWS < r1) prefetch_row(base + (size_t)(r + PREFETCH_ROWS) * row_bytes, row_bytes);
         if (go) go(cols, &y[r], base + (size_t)r * row_bytes, xq, xd, xc);
         else if (gv) gv(cols, &y[r], base + (size_t)r * row_bytes, xq, xd, xs);
