@@ -44,6 +44,12 @@ static int check(fw_isa isa, int weight_type, int64_t cols, fw_vec_dot_fn *fn) {
 
 int fw_matvec(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
               const void *xq, float *y, int64_t r0, int64_t r1) {
+    return fw_matvec_ahead(isa, weight_type, w, row_bytes, cols, xq, y, r0, r1, r1);
+}
+
+int fw_matvec_ahead(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
+                    const void *xq, float *y, int64_t r0, int64_t r1, int64_t prefetch_end) {
+    const int64_t pe = prefetch_end > r1 ? prefetch_end : r1;
     fw_vec_dot_fn dot;
     const int rc = check(isa, weight_type, cols, &dot);
     if (rc != FW_OK) return rc;
@@ -75,10 +81,10 @@ int fw_matvec(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int6
     for (; g4 && r + 4 <= r1; r += 4) {
         const int64_t ahead = r + PREFETCH_ROWS;
         g4(cols, &y[r], base + (size_t)r * row_bytes, row_bytes, xq, xd, aux,
-           ahead + 4 <= r1 ? base + (size_t)ahead * row_bytes : NULL, 4 * row_bytes);
+           ahead + 4 <= pe ? base + (size_t)ahead * row_bytes : NULL, 4 * row_bytes);
     }
     for (; r < r1; r++) {
-        if (r + PREFETCH_ROWS < r1) prefetch_row(base + (size_t)(r + PREFETCH_ROWS) * row_bytes, row_bytes);
+        if (r + PREFETCH_ROWS < pe) prefetch_row(base + (size_t)(r + PREFETCH_ROWS) * row_bytes, row_bytes);
         if (go) go(cols, &y[r], base + (size_t)r * row_bytes, xq, xd, xc);
         else if (gv) gv(cols, &y[r], base + (size_t)r * row_bytes, xq, xd, xs);
         else dot(cols, &y[r], base + (size_t)r * row_bytes, xq);
@@ -158,9 +164,19 @@ int fw_llamacpp_repacks(fw_isa isa, int weight_type, int64_t rows) {
     return (isa == FW_ISA_AVX2 || isa == FW_ISA_AVX512) && weight_type == FW_TYPE_Q4_K && rows % 8 == 0;
 }
 
+static int repack_rows(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
+                       const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
+                       int64_t r0, int64_t r1, int64_t pe);
+
 int fw_matmul_llamacpp_repack(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
                               const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
                               int64_t r0, int64_t r1) {
+    return repack_rows(isa, weight_type, w, row_bytes, cols, xq, x_bytes, nx, y, y_stride, r0, r1, r1);
+}
+
+static int repack_rows(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
+                       const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
+                       int64_t r0, int64_t r1, int64_t pe) {
     if (!fw_isa_supported(isa)) return FW_ERR_ISA_UNSUPPORTED;
     if (weight_type != FW_TYPE_Q4_K) return FW_ERR_TYPE;
     if (cols % QK_K != 0) return FW_ERR_SHAPE;
@@ -190,7 +206,7 @@ int fw_matmul_llamacpp_repack(fw_isa isa, int weight_type, const void *w, size_t
                 } else {
                     for (int64_t r = rb; r < re; r++) {
                         const void *wr = wb + (size_t)r * row_bytes;
-                        if (nx == 1 && r + PREFETCH_ROWS < r1) prefetch_row(wb + (size_t)(r + PREFETCH_ROWS) * row_bytes, row_bytes);
+                        if (nx == 1 && r + PREFETCH_ROWS < pe) prefetch_row(wb + (size_t)(r + PREFETCH_ROWS) * row_bytes, row_bytes);
                         if (gemv) gemv(cols, &y[j * y_stride + r], wr, xr, 0);
                         else fw_q4_K_repack_scalar(cols, &y[j * y_stride + r], wr, xr, 0);
                     }
@@ -211,10 +227,17 @@ static int llamacpp_tiled(fw_isa isa, int weight_type, int64_t nx) {
 int fw_matmul_llamacpp(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
                        const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
                        int64_t rows, int64_t r0, int64_t r1) {
+    return fw_matmul_llamacpp_ahead(isa, weight_type, w, row_bytes, cols, xq, x_bytes, nx, y, y_stride, rows, r0, r1, r1);
+}
+
+int fw_matmul_llamacpp_ahead(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
+                             const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
+                             int64_t rows, int64_t r0, int64_t r1, int64_t prefetch_end) {
+    const int64_t pe = prefetch_end > r1 ? (prefetch_end < rows ? prefetch_end : rows) : r1;
     if (fw_llamacpp_repacks(isa, weight_type, rows))
-        return fw_matmul_llamacpp_repack(isa, weight_type, w, row_bytes, cols, xq, x_bytes, nx, y, y_stride, r0, r1);
+        return repack_rows(isa, weight_type, w, row_bytes, cols, xq, x_bytes, nx, y, y_stride, r0, r1, pe);
     if (!llamacpp_tiled(isa, weight_type, nx)) {
-        return nx == 1 ? fw_matvec(isa, weight_type, w, row_bytes, cols, xq, y, r0, r1)
+        return nx == 1 ? fw_matvec_ahead(isa, weight_type, w, row_bytes, cols, xq, y, r0, r1, pe)
                        : fw_matmul(isa, weight_type, w, row_bytes, cols, xq, x_bytes, nx, y, y_stride, r0, r1);
     }
     if (!fw_isa_supported(isa)) return FW_ERR_ISA_UNSUPPORTED;

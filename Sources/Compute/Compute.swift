@@ -107,22 +107,34 @@ public enum Compute {
             total += (m.rows + 15) / 16 * 16
         }
         // The inputs were checked above (quantize validated the ISA and the shapes), so the
-        // kernels below cannot fail.
-        pool.parallelFor(total, granularity: 16) { range in
+        // kernels below cannot fail. shareEnd: decode prefetches up to there (the rows this thread
+        // takes next), past the range's end.
+        func rows(_ range: Range<Int>, _ shareEnd: Int) {
             for job in jobs {
                 let lo = max(range.lowerBound, job.start) - job.start
                 let hi = min(range.upperBound, job.start + job.m.rows) - job.start
                 guard lo < hi else { continue }
+                let pe = Int64(max(hi, min(job.m.rows, shareEnd - job.start)))
                 let wtype = Int32(job.m.type.rawValue)
                 let rc = matchLlamaCpp
-                    ? fw_matmul_llamacpp(isa.raw, wtype, job.m.data, job.m.rowBytes, Int64(cols), job.x, job.xBytes, Int64(count),
-                                         job.y, Int64(job.m.rows), Int64(job.m.rows), Int64(lo), Int64(hi))
+                    ? fw_matmul_llamacpp_ahead(isa.raw, wtype, job.m.data, job.m.rowBytes, Int64(cols), job.x, job.xBytes,
+                                               Int64(count), job.y, Int64(job.m.rows), Int64(job.m.rows), Int64(lo), Int64(hi), pe)
                     : count == 1
-                    ? fw_matvec(isa.raw, wtype, job.m.data, job.m.rowBytes, Int64(cols), job.x, job.y, Int64(lo), Int64(hi))
+                    ? fw_matvec_ahead(isa.raw, wtype, job.m.data, job.m.rowBytes, Int64(cols), job.x, job.y, Int64(lo), Int64(hi), pe)
                     : fw_matmul(isa.raw, wtype, job.m.data, job.m.rowBytes, Int64(cols), job.x, job.xBytes, Int64(count),
                                 job.y, Int64(job.m.rows), Int64(lo), Int64(hi))
                 precondition(rc == FW_OK, "matrix kernel failed: \(rc)")
             }
+        }
+        if count == 1 && pool.threads > 1 {
+            // Decode: threads that read at different speeds (one's rows in cache, the other's not)
+            // left one spinning for up to a fifth of a 2-thread SmolLM2 step with equal halves;
+            // in chunks (8 a thread, multiples of the C tile's 16 rows) the faster one takes
+            // over the other's last chunks.
+            let chunk = max(16, (total / (pool.threads * 8) + 15) / 16 * 16)
+            pool.parallelForChunks(total, chunk: chunk, rows)
+        } else {
+            pool.parallelFor(total, granularity: 16) { rows($0, $0.upperBound) }
         }
     }
 

@@ -86,6 +86,40 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
+    /// 0..<count in chunks of `chunk` for work whose speed differs between threads: thread t starts
+    /// on share t (a contiguous 1/threads of the chunks) and takes its chunks in order; a thread done
+    /// with its own share takes what is left of the others', so the threads finish together.
+    /// body(range, shareEnd): shareEnd is where the range's share ends (the rows the same thread
+    /// most likely takes next: worth prefetching).
+    public func parallelForChunks(_ count: Int, chunk: Int, _ body: (Range<Int>, Int) -> Void) {
+        guard count > 0 else { return }
+        let c = max(1, chunk)
+        let chunks = (count + c - 1) / c
+        let n = min(threads, chunks)
+        if n <= 1 {
+            body(0..<count, count)
+            return
+        }
+        // One counter per share (the next chunk to take), 64 bytes apart.
+        withUnsafeTemporaryAllocation(of: Int64.self, capacity: n * 8) { buf in
+            let next = buf.baseAddress!
+            for t in 0..<n { next[t * 8] = Int64(t * chunks / n) }
+            run { worker in
+                guard worker < n else { return }
+                for k in 0..<n {
+                    let t = (worker + k) % n
+                    let end = (t + 1) * chunks / n
+                    let shareEnd = min(count, end * c)
+                    while true {
+                        let i = Int(fw_atomic_add(next + t * 8, 1)) - 1
+                        if i >= end { break }
+                        body(i * c ..< min(count, (i + 1) * c), shareEnd)
+                    }
+                }
+            }
+        }
+    }
+
     /// Physical cores: distinct core sibling sets in sysfs on Linux, else the active processor count.
     public static var physicalCores: Int {
         #if os(Linux)

@@ -19,6 +19,35 @@ struct ThreadPoolTests {
     }
 
     /// Many back-to-back dispatches (spinning and sleeping workers both) lose no work.
+    /// Chunks cover every index once, and each chunk's share end is the end of the share holding it
+    /// (share t = chunks t * chunks / n ..< (t + 1) * chunks / n), also when one thread is slow and
+    /// the other takes over its chunks.
+    @Test(arguments: [1, 2, 3])
+    func parallelForChunksCoversEveryIndexOnce(threads: Int) {
+        let pool = ThreadPool(threads: threads)
+        for (count, chunk) in [(0, 16), (1, 16), (17, 16), (100, 7), (1000, 64), (960, 64)] {
+            let hits = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
+            hits.initialize(repeating: 0, count: max(count, 1))
+            let ends = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
+            ends.initialize(repeating: -1, count: max(count, 1))
+            let chunks = (count + chunk - 1) / chunk, n = min(threads, max(chunks, 1))
+            pool.parallelForChunks(count, chunk: chunk) { range, shareEnd in
+                if range.lowerBound == 0 { usleep(3000) }  // thread 0 slow: the others take its chunks
+                for i in range {
+                    hits[i] += 1
+                    ends[i] = shareEnd
+                }
+            }
+            for i in 0..<count {
+                let share = (0..<n).first { t in i / chunk < (t + 1) * chunks / n }!
+                #expect(hits[i] == 1, "count \(count), index \(i), \(threads) threads")
+                #expect(ends[i] == min(count, (share + 1) * chunks / n * chunk), "share end of \(i)")
+            }
+            hits.deallocate()
+            ends.deallocate()
+        }
+    }
+
     @Test func manyDispatchesComplete() {
         let pool = ThreadPool(threads: 2)
         let counter = UnsafeMutablePointer<Int64>.allocate(capacity: 1)

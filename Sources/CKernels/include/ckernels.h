@@ -82,6 +82,10 @@ fw_vec_dot_fn fw_get_vec_dot(fw_isa isa, int weight_type);
 // row of `cols` values already quantized to fw_vec_dot_type(weight_type).
 int fw_matvec(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
               const void *xq, float *y, int64_t r0, int64_t r1);
+// fw_matvec that also prefetches rows past r1 up to prefetch_end (rows this thread takes next, so
+// that a range split in chunks streams as one; the matrix must have that many rows).
+int fw_matvec_ahead(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
+                    const void *xq, float *y, int64_t r0, int64_t r1, int64_t prefetch_end);
 // Y[j * y_stride + r] = dot(W row r, X row j) for r in [r0, r1), j in [0, nx). X rows are
 // quantized activations `x_bytes` apart. Tiled: a block of weight rows stays in cache while
 // every activation row passes over it.
@@ -105,6 +109,10 @@ int fw_matmul_llamacpp_repack(fw_isa isa, int weight_type, const void *w, size_t
 int fw_matmul_llamacpp(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
                        const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
                        int64_t rows, int64_t r0, int64_t r1);
+// The same, prefetching for nx = 1 up to prefetch_end (at most `rows`) as fw_matvec_ahead.
+int fw_matmul_llamacpp_ahead(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
+                             const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
+                             int64_t rows, int64_t r0, int64_t r1, int64_t prefetch_end);
 
 // --- Float ops (scalar twin + AVX2) ---------------------------------------------------------
 // y = x * w / sqrt(mean(x^2) + eps); y may equal x.
