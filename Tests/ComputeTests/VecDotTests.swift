@@ -118,6 +118,40 @@ struct VecDotTests {
         }
     }
 
+    /// Activations quantized as llama.cpp's x86 CPU backend does (fw_quantize_row_llamacpp, Q8_0
+    /// and Q8_1 with AVX2): per 32 values id = 127 / amax, q = x * id rounded half to even, d = amax
+    /// / 127 and s = d * sum(q) as f16; here recomputed in Swift, with exact ties.
+    @Test(arguments: [GGMLType.q8_0, .q8_1])
+    func llamaCppActivationQuantization(type: GGMLType) throws {
+        guard ISA.avx2.isSupported else { return }
+        var rng = SeededRandom(seed: 0x51 &+ UInt64(type.rawValue))
+        let n = 256
+        var x = randomFloats(n, rng: &rng)
+        for j in stride(from: 0, to: n, by: 32) {
+            x[j] = 127  // amax of the block: id = 1, so k + 0.5 is an exact tie (half to even, not away)
+            for k in 1..<6 { x[j + k] = Float(k) + 0.5 }
+            for k in 6..<11 { x[j + k] = -(Float(k) + 0.5) }
+        }
+        x[64..<96].withUnsafeMutableBufferPointer { $0.update(repeating: 0) }  // amax 0: id 0
+        let blockBytes = type == .q8_0 ? 34 : 36
+        var out = [UInt8](repeating: 0, count: n / 32 * blockBytes)
+        let rc = x.withUnsafeBufferPointer { xp in
+            out.withUnsafeMutableBytes { fw_quantize_row_llamacpp(ISA.avx2.raw, Int32(type.rawValue), xp.baseAddress!, $0.baseAddress!, Int64(n)) }
+        }
+        #expect(rc == FW_OK)
+        for b in 0..<(n / 32) {
+            let block = Array(x[(b * 32)..<(b * 32 + 32)])
+            let amax = block.map { abs($0) }.max()!
+            let d = amax / 127, id: Float = amax != 0 ? 127 / amax : 0
+            let q = block.map { Int(($0 * id).rounded(.toNearestOrEven)) }
+            let base = b * blockBytes, qs = base + (type == .q8_0 ? 2 : 4)
+            func half(_ o: Int) -> UInt16 { UInt16(out[o]) | UInt16(out[o + 1]) << 8 }
+            #expect(half(base) == fw_fp32_to_fp16(d), "block \(b) d")
+            if type == .q8_1 { #expect(half(base + 2) == fw_fp32_to_fp16(d * Float(q.reduce(0, +))), "block \(b) s") }
+            for j in 0..<32 { #expect(Int(Int8(bitPattern: out[qs + j])) == q[j], "block \(b) q[\(j)]") }
+        }
+    }
+
     @Test func activationTypesFollowGGML() {
         #expect(fw_vec_dot_type(Int32(GGMLType.q4_0.rawValue)) == Int32(GGMLType.q8_0.rawValue))
         #expect(fw_vec_dot_type(Int32(GGMLType.q5_1.rawValue)) == Int32(GGMLType.q8_1.rawValue))
