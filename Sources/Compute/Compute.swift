@@ -127,10 +127,9 @@ public enum Compute {
             }
         }
         if count == 1 && pool.threads > 1 {
-            // Decode: threads that read at different speeds (one's rows in cache, the other's not)
-            // left one spinning for up to a fifth of a 2-thread SmolLM2 step with equal halves;
-            // in chunks (8 a thread, multiples of the C tile's 16 rows) the faster one takes
-            // over the other's last chunks.
+            // Decode: with equal halves the threads did not finish together (perf: the worker
+            // spun for a fifth of a 2-thread SmolLM2 step); in chunks (8 a thread, multiples of
+            // the C tile's 16 rows) the one done first takes over the other's last chunks.
             let chunk = max(16, (total / (pool.threads * 8) + 15) / 16 * 16)
             pool.parallelForChunks(total, chunk: chunk, rows)
         } else {
