@@ -36,9 +36,30 @@ import Testing
         let (d, _) = await cache.computeSeconds(task: "t", ids: ["d"])
         #expect(d >= 0.03 && d <= around)
         // The times are kept in the file for a later run.
+        await cache.close()
         let reopened = try EvalCache(path: path)
         let (again, timedAgain) = await reopened.computeSeconds(task: "t", ids: ["a", "b", "c", "d"])
         #expect(timedAgain == 4)
         #expect(abs(again - (total + d)) < 1e-9)
+    }
+
+    /// A second run on the same cache is refused with a clear error while the first has it open
+    /// (two runs on one output directory overwrote each other's lines), and allowed after.
+    @Test func oneRunAtATimePerCache() async throws {
+        let dir = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let path = (dir as NSString).appendingPathComponent("cache.jsonl")
+        let first = try EvalCache(path: path)
+        #expect(await first.lookup("a") == nil)
+        try await first.store("a", task: "t", Self.item("a"))
+        #expect {
+            _ = try EvalCache(path: path)
+        } throws: { error in
+            "\(error)".contains("in use by another feather eval")
+        }
+        await first.close()
+        let second = try EvalCache(path: path)
+        #expect(await second.lookup("a") != nil)
+        await second.close()
     }
 }

@@ -1,8 +1,12 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Finished items, one JSON line each, appended and written through as each item ends, keyed by
 /// the hash of the item's requests. A run killed at any moment loses at most the line being
-/// written; a torn last line is ignored and overwritten on the next start.
+/// written; a torn last line is ignored and overwritten on the next start. A second run on the same
+/// file (another process, or another EvalCache in this one) is refused while this one is open.
 public actor EvalCache {
     struct Entry: Codable {
         var key: String
@@ -28,6 +32,11 @@ public actor EvalCache {
         let fm = FileManager.default
         if !fm.fileExists(atPath: path) { fm.createFile(atPath: path, contents: nil) }
         guard let handle = FileHandle(forUpdatingAtPath: path) else { throw EvalError.badOption("cannot open cache \(path) for writing") }
+        // One run at a time per cache: two runs on one output directory each appended at their own
+        // idea of the file's end and overwrote each other's lines. The lock goes with the handle.
+        guard flock(handle.fileDescriptor, LOCK_EX | LOCK_NB) == 0 else {
+            throw EvalError.badOption("cache \(path) is in use by another feather eval; one run per output directory (-o)")
+        }
         self.handle = handle
         let data = (try? handle.readToEnd()) ?? Data()
         var entries: [String: ItemResult] = [:]
@@ -50,6 +59,11 @@ public actor EvalCache {
         // Drop a torn last line (the process died while writing it).
         try handle.truncate(atOffset: UInt64(goodEnd))
         try handle.seekToEnd()
+    }
+
+    /// Closes the file (and gives up the lock): the cache takes no more items.
+    public func close() {
+        try? handle.close()
     }
 
     public func lookup(_ key: String) -> ItemResult? {
