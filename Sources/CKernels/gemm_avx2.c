@@ -202,9 +202,8 @@ FW_AVX2 static void gemv_q4_1(int64_t n, float *s, const void *w, const void *x,
 OFFSET_GEMV(q4_0, block_q4_0, UNSIGNED_Q4_0)
 OFFSET_GEMV(q5_0, block_q5_0, UNSIGNED_Q5_0)
 
-// Four rows at once for decode: each activation block is
-// loaded once for the four rows, the four accumulator chains are independent, and one transposed
-// horizontal sum finishes them. Every row's operations are the one-row kernel's, in its order (the
+// Four rows at once for decode: each activation block is loaded once for the four rows, the four
+// accumulator chains are independent, and one transposed horizontal sum finishes them. Every row's operations are the one-row kernel's, in its order (the
 // transposed sum adds the same lanes in hsum_ps's order), so the results are bit-identical.
 // pf: the four rows PREFETCH_ROWS ahead (NULL: none), asked for a few lines per block as the loop
 // goes: 64 prefetches in a burst before the call filled the miss buffers and halved the speed of
@@ -226,11 +225,12 @@ FW_AVX2 static inline __m128 hsum4_ps(__m256 a, __m256 b, __m256 c, __m256 d) {
     return _mm_unpacklo_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
 }
 
-// Lines of the four rows ahead asked for per block: 4 * block bytes rounded up to lines.
-#define GEMV4_PREFETCH(lines)                                                                      \
+// Two lines of the four rows ahead asked for per block (128 bytes: more than four blocks of
+// these types, at most 4 * 22).
+#define GEMV4_PREFETCH                                                                             \
     if (pf) {                                                                                      \
-        for (int l = 0; l < (lines); l++) {                                                        \
-            const size_t o = ((size_t)i * (lines) + l) * 64;                                       \
+        for (int l = 0; l < 2; l++) {                                                              \
+            const size_t o = ((size_t)i * 2 + l) * 64;                                             \
             if (o < pf_bytes) __builtin_prefetch(pf + o, 0, 0);                                    \
         }                                                                                          \
     }
@@ -260,7 +260,7 @@ FW_AVX2 static void gemv4_q4_1(int64_t n, float *s, const void *w, size_t row_by
     GEMV4_ROWS(block_q4_1, w, row_bytes);
     __m128 sm0 = _mm_setzero_ps(), sm1 = sm0, sm2 = sm0, sm3 = sm0;
     for (int64_t i = 0; i < n / QK; i++) {
-        GEMV4_PREFETCH(2)
+        GEMV4_PREFETCH
         const __m256i qb = _mm256_loadu_si256((const __m256i *)b[i].qs);
         const __m128 ds = _mm_castpd_ps(_mm_load_sd((const double *)(pairs + 2 * i)));
         Q41_ROW4(0) Q41_ROW4(1) Q41_ROW4(2) Q41_ROW4(3)
@@ -279,7 +279,7 @@ FW_AVX2 static void gemv4_q4_1(int64_t n, float *s, const void *w, size_t row_by
         acc##k = _mm256_fmadd_ps(_mm256_mul_ps(h2f8(a[i].d), xdi), _mm256_cvtepi32_ps(p), acc##k); \
     }
 
-#define OFFSET_GEMV4(name, T, UNSIGNED, lines)                                                     \
+#define OFFSET_GEMV4(name, T, UNSIGNED)                                                            \
     FW_AVX2 static void gemv4_##name(int64_t n, float *s, const void *w, size_t row_bytes, const void *x, \
                                      const float *xd, const void *aux, const uint8_t *pf, size_t pf_bytes) { \
         typedef T block_t;                                                                         \
@@ -287,7 +287,7 @@ FW_AVX2 static void gemv4_q4_1(int64_t n, float *s, const void *w, size_t row_by
         const int32_t *xc = aux;                                                                   \
         GEMV4_ROWS(T, w, row_bytes);                                                               \
         for (int64_t i = 0; i < n / QK; i++) {                                                     \
-            GEMV4_PREFETCH(lines)                                                                  \
+            GEMV4_PREFETCH                                                                         \
             const __m256i qb = _mm256_loadu_si256((const __m256i *)b[i].qs);                       \
             const __m256i xci = _mm256_load_si256((const __m256i *)(xc + i * 8));                  \
             const __m256 xdi = _mm256_broadcast_ss(xd + i);                                        \
@@ -296,8 +296,8 @@ FW_AVX2 static void gemv4_q4_1(int64_t n, float *s, const void *w, size_t row_by
         _mm_storeu_ps(s, hsum4_ps(acc0, acc1, acc2, acc3));                                        \
     }
 
-OFFSET_GEMV4(q4_0, block_q4_0, UNSIGNED_Q4_0, 2)
-OFFSET_GEMV4(q5_0, block_q5_0, UNSIGNED_Q5_0, 2)
+OFFSET_GEMV4(q4_0, block_q4_0, UNSIGNED_Q4_0)
+OFFSET_GEMV4(q5_0, block_q5_0, UNSIGNED_Q5_0)
 
 fw_gemv4_fn fw_gemv4_avx2(int t) {
     switch (t) {
