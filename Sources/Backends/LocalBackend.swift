@@ -6,11 +6,9 @@ import Tokenizers
 /// The built-in engine as an eval backend. Log-likelihood requests run one at a time (the model's
 /// forward pass already uses every core). Generation requests run one at a time with `batchSize` 1;
 /// with more, up to `batchSize` of them decode together through a `Scheduler` (one batched forward
-/// pass per token, so each weight matrix is read once for all of them). For batch-independent weight
-/// types (Q4_0, Q4_1, Q5_0, Q8_0, ...) a batched row is computed exactly as a lone one, so the text
-/// does not depend on the batch (`LocalBackendTests.batchedGenerationEqualsSequential`); with Q4_K or
-/// Q6_K weights the batched products follow llama.cpp's batch order (see BatchedDecodeTests) and can
-/// differ at rounding level, enough to change a greedy choice now and then.
+/// pass per token, so each weight matrix is read once for all of them). A batched row is computed
+/// exactly as a lone one (for Q4_K/Q6_K too, whose llama.cpp order otherwise depends on the batch),
+/// so the text does not depend on the batch (`LocalBackendTests.batchedGenerationEqualsSequential`).
 public actor LocalBackend: Backend {
     public let engine: Engine
     public nonisolated let identity: BackendIdentity

@@ -264,3 +264,24 @@ int fw_matmul_llamacpp_ahead(fw_isa isa, int weight_type, const void *w, size_t 
     }
     return FW_OK;
 }
+
+int fw_matmul_llamacpp_independent(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
+                                   const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
+                                   int64_t rows, int64_t r0, int64_t r1) {
+    // Batch-independent orders (every type but repacked Q4_K from 4 rows and tiled Q6_K from 8)
+    // already give each row its lone result.
+    const int dependent = (fw_llamacpp_repacks(isa, weight_type, rows) && nx >= 4) || llamacpp_tiled(isa, weight_type, nx);
+    if (!dependent) return fw_matmul_llamacpp(isa, weight_type, w, row_bytes, cols, xq, x_bytes, nx, y, y_stride, rows, r0, r1);
+    // Each activation row as a batch of one, over one tile of weight rows at a time, so the tile
+    // comes from memory once and from cache for the other rows.
+    const uint8_t *xb = xq;
+    for (int64_t rb = r0; rb < r1; rb += ROW_TILE) {
+        const int64_t re = rb + ROW_TILE < r1 ? rb + ROW_TILE : r1;
+        for (int64_t j = 0; j < nx; j++) {
+            const int rc = fw_matmul_llamacpp(isa, weight_type, w, row_bytes, cols, xb + (size_t)j * x_bytes, x_bytes, 1,
+                                              y + j * y_stride, y_stride, rows, rb, re);
+            if (rc != FW_OK) return rc;
+        }
+    }
+    return FW_OK;
+}

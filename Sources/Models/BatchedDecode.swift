@@ -96,8 +96,10 @@ protocol SegmentedForward: LanguageModel {
                  lastRowOnly: Bool) throws
     /// Whether `forward` honours `lastRowOnly`.
     var runsLastRowOnly: Bool { get }
-    /// Logits of workspace rows `rows` into w.logits (packed from row 0).
-    func logits(rows: Range<Int>, workspace w: Workspace) throws
+    /// Logits of workspace rows `rows` into w.logits (packed from row 0). `independentRows`: the
+    /// rows belong to different sequences (batched decode), each computed as if alone
+    /// (Compute.matmul's `independentRows`); otherwise in llama.cpp's order for a batch of that size.
+    func logits(rows: Range<Int>, workspace w: Workspace, independentRows: Bool) throws
 }
 
 extension SegmentedForward {
@@ -118,7 +120,7 @@ extension SegmentedForward {
                 }
                 if allLogits || done + n == all.count {
                     let first = allLogits ? 0 : n - 1
-                    try logits(rows: lastOnly ? 0..<1 : first..<n, workspace: w)
+                    try logits(rows: lastOnly ? 0..<1 : first..<n, workspace: w, independentRows: false)
                     for r in first..<n {
                         try body(done + r, UnsafeBufferPointer(start: w.logits + (r - first) * vocab, count: vocab))
                     }
@@ -150,7 +152,7 @@ extension SegmentedForward {
         try tokens.withUnsafeBufferPointer { t in
             try forward(t, segments: UnsafeBufferPointer(start: w.segments, count: n), workspace: w, lastRowOnly: false)
         }
-        try logits(rows: 0..<n, workspace: w)
+        try logits(rows: 0..<n, workspace: w, independentRows: true)
         let vocab = config.vocabSize
         for i in 0..<n { try body(i, UnsafeBufferPointer(start: w.logits + i * vocab, count: vocab)) }
     }

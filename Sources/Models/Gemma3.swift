@@ -83,6 +83,8 @@ public final class Gemma3: SegmentedForward, @unchecked Sendable {
     func forward(_ tokens: UnsafeBufferPointer<Int32>, segments: UnsafeBufferPointer<Segment>, workspace w: Workspace,
                  lastRowOnly: Bool) throws {
         let c = config, pool = kernels.pool, isa = kernels.isa
+        // Rows of several sequences (batched decode): each as if it ran alone.
+        let batch = segments.count > 1
         var n = tokens.count
         let d = c.embeddingWidth
         let qw = c.heads * c.headDim, kw = c.kvHeads * c.headDim
@@ -91,7 +93,7 @@ public final class Gemma3: SegmentedForward, @unchecked Sendable {
 
         for (l, b) in blocks.enumerated() {
             kernels.rmsNorm(w.x, b.attentionNorm, into: w.xn, rows: n, width: d)
-            try Compute.matmul(weights: [b.wq, b.wk, b.wv], x: w.xn, count: n, outputs: [w.q, w.k, w.v], pool: pool, isa: isa, matchLlamaCpp: true)
+            try Compute.matmul(weights: [b.wq, b.wk, b.wv], x: w.xn, count: n, outputs: [w.q, w.k, w.v], pool: pool, isa: isa, matchLlamaCpp: true, independentRows: batch)
             // QK-norm per head, then RoPE, then the query scale (the attention itself scales by 1).
             kernels.rmsNorm(w.q, b.qNorm, into: w.q, rows: n * c.heads, width: c.headDim)
             kernels.rmsNorm(w.k, b.kNorm, into: w.k, rows: n * c.kvHeads, width: c.headDim)
@@ -102,7 +104,7 @@ public final class Gemma3: SegmentedForward, @unchecked Sendable {
             Compute.scale(w.q, by: attentionScale, count: n * qw, isa: isa)
             for seg in segments { kernels.storeKV(layer: l, segment: seg, workspace: w) }
             kernels.attention(layer: l, segments: segments, workspace: w, scale: 1)
-            try Compute.matmul(weights: b.wo, x: w.attn, count: n, y: w.o, pool: pool, isa: isa, matchLlamaCpp: true)
+            try Compute.matmul(weights: b.wo, x: w.attn, count: n, y: w.o, pool: pool, isa: isa, matchLlamaCpp: true, independentRows: batch)
             // Only the last token's logits wanted: llama.cpp runs the last layer after attention on
             // that row alone (inp_out_ids), so do we (its FFN then sums as for a one-row batch).
             if lastRowOnly && l == blocks.count - 1 {
@@ -114,19 +116,20 @@ public final class Gemma3: SegmentedForward, @unchecked Sendable {
             Compute.add(w.x, w.o, into: w.x, count: n * d, isa: isa)
 
             kernels.rmsNorm(w.x, b.ffnNorm, into: w.xn, rows: n, width: d)
-            try Compute.matmul(weights: [b.gate, b.up], x: w.xn, count: n, outputs: [w.gate, w.up], pool: pool, isa: isa, matchLlamaCpp: true)
+            try Compute.matmul(weights: [b.gate, b.up], x: w.xn, count: n, outputs: [w.gate, w.up], pool: pool, isa: isa, matchLlamaCpp: true, independentRows: batch)
             Self.geglu(w.gate, w.up, count: n * c.ffnWidth, pool: pool, isa: isa)
-            try Compute.matmul(weights: b.down, x: w.gate, count: n, y: w.o, pool: pool, isa: isa, matchLlamaCpp: true)
+            try Compute.matmul(weights: b.down, x: w.gate, count: n, y: w.o, pool: pool, isa: isa, matchLlamaCpp: true, independentRows: batch)
             kernels.rmsNorm(w.o, b.postFFNNorm, into: w.o, rows: n, width: d)
             Compute.add(w.x, w.o, into: w.x, count: n * d, isa: isa)
         }
         for seg in segments { seg.state.advance(by: seg.count) }
     }
 
-    func logits(rows: Range<Int>, workspace w: Workspace) throws {
+    func logits(rows: Range<Int>, workspace w: Workspace, independentRows: Bool) throws {
         let d = config.embeddingWidth
         kernels.rmsNorm(w.x + rows.lowerBound * d, outputNorm, into: w.xn, rows: rows.count, width: d)
-        try Compute.matmul(weights: output, x: w.xn, count: rows.count, y: w.logits, pool: kernels.pool, isa: kernels.isa, matchLlamaCpp: true)
+        try Compute.matmul(weights: output, x: w.xn, count: rows.count, y: w.logits, pool: kernels.pool, isa: kernels.isa, matchLlamaCpp: true,
+                           independentRows: independentRows)
         if let cap = finalSoftcap {
             let m = rows.count * config.vocabSize
             for i in 0..<m { w.logits[i] = cap * tanhf(w.logits[i] * (1 / cap)) }

@@ -72,6 +72,8 @@ public final class Llama: SegmentedForward, @unchecked Sendable {
     func forward(_ tokens: UnsafeBufferPointer<Int32>, segments: UnsafeBufferPointer<Segment>, workspace w: Workspace,
                  lastRowOnly: Bool) throws {
         let c = config, pool = kernels.pool, isa = kernels.isa
+        // Rows of several sequences (batched decode): each as if it ran alone.
+        let batch = segments.count > 1
         let n = tokens.count, d = c.embeddingWidth
         let qw = c.heads * c.headDim, kw = c.kvHeads * c.headDim, vw = c.kvHeads * c.valueHeadDim
         for (r, t) in tokens.enumerated() { embeddings.dequantizeRow(Int(t), into: w.x + r * d) }
@@ -79,7 +81,7 @@ public final class Llama: SegmentedForward, @unchecked Sendable {
 
         for (l, b) in blocks.enumerated() {
             kernels.rmsNorm(w.x, b.attentionNorm, into: w.xn, rows: n, width: d)
-            try Compute.matmul(weights: [b.wq, b.wk, b.wv], x: w.xn, count: n, outputs: [w.q, w.k, w.v], pool: pool, isa: isa, matchLlamaCpp: true)
+            try Compute.matmul(weights: [b.wq, b.wk, b.wv], x: w.xn, count: n, outputs: [w.q, w.k, w.v], pool: pool, isa: isa, matchLlamaCpp: true, independentRows: batch)
             kernels.forEachRow(segments) { r, position in
                 if let bq = b.bq { Compute.add(w.q + r * qw, bq, into: w.q + r * qw, count: qw, isa: isa) }
                 if let bk = b.bk { Compute.add(w.k + r * kw, bk, into: w.k + r * kw, count: kw, isa: isa) }
@@ -89,25 +91,26 @@ public final class Llama: SegmentedForward, @unchecked Sendable {
             }
             for seg in segments { kernels.storeKV(layer: l, segment: seg, workspace: w) }
             kernels.attention(layer: l, segments: segments, workspace: w, scale: scale)
-            try Compute.matmul(weights: b.wo, x: w.attn, count: n, y: w.o, pool: pool, isa: isa, matchLlamaCpp: true)
+            try Compute.matmul(weights: b.wo, x: w.attn, count: n, y: w.o, pool: pool, isa: isa, matchLlamaCpp: true, independentRows: batch)
             for r in 0..<n {
                 if let bo = b.bo { Compute.add(w.o + r * d, bo, into: w.o + r * d, count: d, isa: isa) }
             }
             Compute.add(w.x, w.o, into: w.x, count: n * d, isa: isa)
 
             kernels.rmsNorm(w.x, b.ffnNorm, into: w.xn, rows: n, width: d)
-            try Compute.matmul(weights: [b.gate, b.up], x: w.xn, count: n, outputs: [w.gate, w.up], pool: pool, isa: isa, matchLlamaCpp: true)
+            try Compute.matmul(weights: [b.gate, b.up], x: w.xn, count: n, outputs: [w.gate, w.up], pool: pool, isa: isa, matchLlamaCpp: true, independentRows: batch)
             fw_swiglu_llamacpp(isa.raw, w.gate, w.up, Int64(n * c.ffnWidth))
-            try Compute.matmul(weights: b.down, x: w.gate, count: n, y: w.o, pool: pool, isa: isa, matchLlamaCpp: true)
+            try Compute.matmul(weights: b.down, x: w.gate, count: n, y: w.o, pool: pool, isa: isa, matchLlamaCpp: true, independentRows: batch)
             Compute.add(w.x, w.o, into: w.x, count: n * d, isa: isa)
         }
         for seg in segments { seg.state.advance(by: seg.count) }
     }
 
     /// Logits of workspace rows `rows` into w.logits (packed from row 0).
-    func logits(rows: Range<Int>, workspace w: Workspace) throws {
+    func logits(rows: Range<Int>, workspace w: Workspace, independentRows: Bool) throws {
         let d = config.embeddingWidth
         kernels.rmsNorm(w.x + rows.lowerBound * d, outputNorm, into: w.xn, rows: rows.count, width: d)
-        try Compute.matmul(weights: output, x: w.xn, count: rows.count, y: w.logits, pool: kernels.pool, isa: kernels.isa, matchLlamaCpp: true)
+        try Compute.matmul(weights: output, x: w.xn, count: rows.count, y: w.logits, pool: kernels.pool, isa: kernels.isa, matchLlamaCpp: true,
+                           independentRows: independentRows)
     }
 }

@@ -74,9 +74,9 @@ import Testing
     }
 
     /// Generation through the scheduler (requests decoded together, joining and leaving the batch at
-    /// different steps) gives the same text as one request at a time. SmolLM2 (Q4_1, Q8_0) has
-    /// batch-independent products; Gemma 3's Q4_K/Q6_K follow llama.cpp's batch order (BatchedDecodeTests).
-    @Test(arguments: ["smollm2-135m"]) func batchedGenerationEqualsSequential(_ name: String) async throws {
+    /// different steps) gives the same text as one request at a time: SmolLM2 (Q4_1, Q8_0) and Gemma 3
+    /// (Q4_K, Q6_K, Q5_0, Q8_0: batched rows computed as lone ones, BatchedDecodeTests).
+    @Test(arguments: ["smollm2-135m", "gemma3-270m"]) func batchedGenerationEqualsSequential(_ name: String) async throws {
         guard let path = embeddedModel(name) else { return }
         let engine = try Engine(path: path, threads: 2, contextLength: 512)
         let prompts = ["Question: Tom has 3 apples and buys 5 more. How many apples does he have?\nAnswer:",

@@ -113,6 +113,14 @@ int fw_matmul_llamacpp(fw_isa isa, int weight_type, const void *w, size_t row_by
 int fw_matmul_llamacpp_ahead(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
                              const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
                              int64_t rows, int64_t r0, int64_t r1, int64_t prefetch_end);
+// fw_matmul_llamacpp with every activation row computed as llama.cpp computes a batch of one row
+// (its decode order), whatever nx: each row's result does not depend on the rows beside it. For
+// batched decode of independent sequences, where llama.cpp's batch-dependent orders (repacked Q4_K
+// from 4 rows, tiled Q6_K from 8) would make a sequence's tokens depend on what else is running.
+// The activation rows must be quantized as for a lone row (fw_quantize_row_llamacpp).
+int fw_matmul_llamacpp_independent(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
+                                   const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
+                                   int64_t rows, int64_t r0, int64_t r1);
 
 // --- Float ops (scalar twin + AVX2) ---------------------------------------------------------
 // y = x * w / sqrt(mean(x^2) + eps); y may equal x.
