@@ -69,7 +69,10 @@ import Testing
         o.outputTokens = 6
         o.timeoutSeconds = 1.5
         o.warmupRequests = 0
-        o.slo = ["ttft": 60_000]
+        // An SLO no completed request can miss, even with this process starved by parallel tests on
+        // a busy machine (one completed request took over 60 s to its first token there once): goodput
+        // counts the completed requests only, not the 28 failed ones.
+        o.slo = ["ttft": 3_600_000]
         let test = try LoadTest(options: o, interruption: Interruption()) { _ in }
         let bench = try await test.run()
         let run = try #require(bench.runs.first)
