@@ -8,22 +8,25 @@
 # ~1-2 questions/s); with more cores pass -t.
 #
 # usage: scripts/eval-table.sh [--models "gemma3-270m smollm2-135m"] [--tasks mmlu,gsm8k,gpqa-diamond]
-#          [-t THREADS] [--table-only] [--no-build]
+#          [-t THREADS] [--batch-size N] [--table-only] [--no-build]
+#   --batch-size  generation requests (GSM8K) the local engine decodes together (exact: the same text
+#                 as one at a time, so a cache filled at one batch size can be continued at another)
 #   --table-only  print the table from what the caches hold now, scoring nothing new: tasks with
 #                 unfinished items are marked partial (the cached items are scored, nothing more)
 # Results: out/eval-full/MODEL/ (results.json, samples_TASK.jsonl, cache.jsonl) and out/eval-full/table.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-MODELS="gemma3-270m smollm2-135m" TASKS=mmlu,gsm8k,gpqa-diamond THREADS="" TABLE_ONLY=0 BUILD=1
+MODELS="gemma3-270m smollm2-135m" TASKS=mmlu,gsm8k,gpqa-diamond THREADS="" BATCH=1 TABLE_ONLY=0 BUILD=1
 while [[ $# -gt 0 ]]; do
   case $1 in
     --models) MODELS=$2; shift ;;
     --tasks) TASKS=$2; shift ;;
     -t) THREADS=$2; shift ;;
+    --batch-size) BATCH=$2; shift ;;
     --table-only) TABLE_ONLY=1 ;;
     --no-build) BUILD=0 ;;
-    -h|--help) sed -n 2,15p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,17p "$0"; exit 0 ;;
     *) echo "error: unknown argument $1 (see --help)" >&2; exit 1 ;;
   esac
   shift
@@ -46,7 +49,7 @@ if [[ $TABLE_ONLY == 0 ]]; then
     # One task at a time, so a stop loses at most the item in flight of one task.
     for task in ${TASKS//,/ }; do
       echo "== $m: $task" >&2
-      "$FEATHER" eval "$m" --tasks "$task" -o "$OUT/$m" "${T[@]}" >&2
+      "$FEATHER" eval "$m" --tasks "$task" -o "$OUT/$m" --batch-size "$BATCH" "${T[@]}" >&2
     done
   done
 fi
