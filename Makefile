@@ -7,10 +7,11 @@ FEATHER := .build/release/feather
 demo: models data release
 	$(FEATHER) compare gemma3-270m smollm2-135m
 
+# FEATHER_REQUIRE_FIXTURES=1: a test whose model, data or fixture is missing fails instead of skipping.
 test: models data chromium
 	$(SWIFT) build --build-tests
-	$(SWIFT) test
-	scripts/test-serve.sh
+	SWIFT=$(SWIFT) scripts/run-swift-tests.sh
+	FEATHER_REQUIRE_FIXTURES=1 scripts/test-serve.sh
 
 models:
 	scripts/fetch-models.sh

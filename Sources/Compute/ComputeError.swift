@@ -1,3 +1,4 @@
+import Foundation
 import GGUF
 
 /// Errors of the numeric layer, each one line for the user.
@@ -6,6 +7,8 @@ public enum ComputeError: Error, CustomStringConvertible, Equatable {
     case isaUnsupported(String)
     case unsupportedType(GGMLType)
     case shape(String)
+    /// pthread_create failed (EAGAIN: a process or memory limit).
+    case threadStart(requested: Int, started: Int, code: Int32)
 
     public var description: String {
         switch self {
@@ -17,6 +20,8 @@ public enum ComputeError: Error, CustomStringConvertible, Equatable {
             "tensor type \(type.name) is not supported by the compute kernels"
         case .shape(let what):
             "bad tensor shape: \(what)"
+        case .threadStart(let requested, let started, let code):
+            "could not start thread \(started + 1) of \(requested): \(String(cString: strerror(code))) (use fewer threads, -t)"
         }
     }
 }

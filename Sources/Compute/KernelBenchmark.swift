@@ -24,7 +24,7 @@ public enum KernelBenchmark {
                            cols: Int = 2048, matvecMiB: Int = 256, batch: Int = 64,
                            report: (String) -> Void = { print($0) }) throws -> [Result] {
         var results: [Result] = []
-        let pools = threads.map { ThreadPool(threads: $0) }
+        let pools = try threads.map { try ThreadPool(threads: $0) }
         results += memoryProbe(pools: pools, isa: isa, report: report)
         results += dispatchProbe(pools: pools, isa: isa, report: report)
         for type in types {

@@ -19,33 +19,52 @@ public final class ThreadPool: @unchecked Sendable {
     private let shared: PoolShared
     private var workers: [pthread_t] = []
 
-    /// `threads` defaults to the number of physical cores.
-    public init(threads: Int = ThreadPool.physicalCores) {
+    /// `threads` defaults to the number of physical cores. Throws when the system refuses a thread
+    /// (the workers already started are stopped and joined by deinit).
+    public convenience init(threads: Int = ThreadPool.physicalCores) throws(ComputeError) {
+        try self.init(threads: threads, spawn: ThreadPool.spawn)
+    }
+
+    /// A started worker thread, or pthread_create's error code.
+    typealias Spawn = (_ context: UnsafeMutableRawPointer) -> Result<pthread_t, SpawnError>
+    struct SpawnError: Error { let code: Int32 }
+
+    /// `spawn` starts one worker with its context (tests pass one that fails).
+    init(threads: Int, spawn: Spawn) throws(ComputeError) {
         self.threads = max(1, threads)
         shared = PoolShared()
         for index in 1..<self.threads {
             let context = Unmanaged.passRetained(WorkerContext(shared: shared, index: index)).toOpaque()
-            #if canImport(Darwin)
-            var handle: pthread_t?  // an optional pointer on Darwin, an integer on Linux
-            #else
-            var handle = pthread_t()
-            #endif
-            let rc = pthread_create(&handle, nil, { raw in
-                #if canImport(Darwin)
-                let context = Unmanaged<WorkerContext>.fromOpaque(raw).takeRetainedValue()
-                #else
-                let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
-                #endif
-                context.shared.workerLoop(index: context.index)
-                return nil
-            }, context)
-            precondition(rc == 0, "pthread_create failed: \(rc)")
-            #if canImport(Darwin)
-            workers.append(handle!)
-            #else
-            workers.append(handle)
-            #endif
+            switch spawn(context) {
+            case .success(let handle): workers.append(handle)
+            case .failure(let e):
+                Unmanaged<WorkerContext>.fromOpaque(context).release()
+                throw .threadStart(requested: self.threads, started: index, code: e.code)
+            }
         }
+    }
+
+    static func spawn(_ context: UnsafeMutableRawPointer) -> Result<pthread_t, SpawnError> {
+        #if canImport(Darwin)
+        var handle: pthread_t?  // an optional pointer on Darwin, an integer on Linux
+        #else
+        var handle = pthread_t()
+        #endif
+        let rc = pthread_create(&handle, nil, { raw in
+            #if canImport(Darwin)
+            let context = Unmanaged<WorkerContext>.fromOpaque(raw).takeRetainedValue()
+            #else
+            let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
+            #endif
+            context.shared.workerLoop(index: context.index)
+            return nil
+        }, context)
+        guard rc == 0 else { return .failure(SpawnError(code: rc)) }
+        #if canImport(Darwin)
+        return .success(handle!)
+        #else
+        return .success(handle)
+        #endif
     }
 
     deinit {

@@ -57,11 +57,21 @@ public struct GenerationResult: Sendable, Codable {
 
 public enum EngineError: Error, CustomStringConvertible, Equatable {
     case emptyPrompt
+    /// The KV caches of `sequences` sequences of `context` tokens need more than this machine's memory.
+    case contextTooLarge(context: Int, sequences: Int, cacheBytes: Int, memoryBytes: Int, trained: Int)
+    case invalidSampling(String)
+
     public var description: String {
         switch self {
         case .emptyPrompt: "the prompt has no tokens"
+        case .contextTooLarge(let context, let sequences, let bytes, let memory, let trained):
+            "a context of \(context) tokens needs \(Self.gigabytes(bytes)) of KV cache" + (sequences > 1 ? " for \(sequences) sequences" : "")
+                + ", more than this machine's \(Self.gigabytes(memory)) of memory: lower --ctx (the model was trained for \(trained) tokens)"
+        case .invalidSampling(let message): message
         }
     }
+
+    static func gigabytes(_ bytes: Int) -> String { String(format: "%.1f GB", Double(bytes) / 1e9) }
 }
 
 /// A loaded model with its tokenizer: runs generations, one sequence state per request.
@@ -87,11 +97,29 @@ public final class Engine: Sendable {
     public convenience init(path: String, threads: Int = ThreadPool.physicalCores, contextLength: Int? = nil,
                             cacheType: KVCacheType = .f16) throws {
         let file = try GGUFFile(path: path)
-        let model = try ModelRegistry.load(file: file, pool: ThreadPool(threads: threads))
+        let model = try ModelRegistry.load(file: file, pool: try ThreadPool(threads: threads))
         try self.init(model: model, tokenizer: Tokenizer(gguf: file), contextLength: contextLength, cacheType: cacheType,
                       chatTemplate: file.string("tokenizer.chat_template"))
         file.releaseHeaderPages()
+        try checkMemory(sequences: 1)
     }
+
+    /// Throws when the KV caches of `sequences` sequences at `contextLength` (the bytes they will
+    /// allocate, by ModelConfig's arithmetic) exceed this machine's physical memory: a clear error
+    /// instead of an allocation failure.
+    public func checkMemory(sequences: Int, memoryBytes: Int = Int(clamping: ProcessInfo.processInfo.physicalMemory)) throws(EngineError) {
+        // A token takes at least one byte of cache, so a context past the memory size fails before the arithmetic could overflow.
+        let perSequence = contextLength > memoryBytes ? Double(contextLength) * Double(model.config.kvBytesPerTokenPerLayer(bytesPerElement: cacheType.bytes))
+            : Double(model.config.kvCacheBytes(tokens: contextLength, bytesPerElement: cacheType.bytes))
+        let total = perSequence * Double(max(1, sequences))
+        if total > Double(memoryBytes) {
+            throw .contextTooLarge(context: contextLength, sequences: sequences, cacheBytes: Int(min(total, Double(Int.max / 2))),
+                                   memoryBytes: memoryBytes, trained: model.config.contextLength)
+        }
+    }
+
+    /// Whether `contextLength` exceeds what the model was trained for (quality degrades past it).
+    public var contextExceedsTraining: Bool { contextLength > model.config.contextLength }
 
     /// The prompt's tokens, with BOS as the model's metadata says.
     public func tokenize(_ text: String) -> [TokenID] { tokenizer.tokenize(text, addSpecial: true, parseSpecial: true) }

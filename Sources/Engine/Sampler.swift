@@ -27,6 +27,21 @@ public struct SamplingParameters: Sendable, Equatable, Codable {
     }
 
     public static let greedy = SamplingParameters(temperature: 0)
+
+    /// Throws for values no sampler defines (negative or non-finite temperature, top-p outside
+    /// (0, 1], min-p outside [0, 1], negative top-k, a non-positive repetition penalty), naming
+    /// the option as llama.cpp's CLI spells it.
+    public func validate() throws(EngineError) {
+        func bad(_ message: String) -> EngineError { .invalidSampling(message) }
+        guard temperature.isFinite, temperature >= 0 else { throw bad("--temp must be a number at least 0 (got \(temperature))") }
+        guard topP.isFinite, topP > 0, topP <= 1 else { throw bad("--top-p must be greater than 0 and at most 1 (got \(topP))") }
+        guard minP.isFinite, (0...1).contains(minP) else { throw bad("--min-p must be between 0 and 1 (got \(minP))") }
+        guard topK >= 0 else { throw bad("--top-k must be at least 0 (got \(topK))") }
+        guard repetitionPenalty.isFinite, repetitionPenalty > 0 else {
+            throw bad("--repeat-penalty must be a number greater than 0 (got \(repetitionPenalty))")
+        }
+        guard repetitionWindow >= 0 else { throw bad("the repetition window must be at least 0 (got \(repetitionWindow))") }
+    }
 }
 
 /// Chooses tokens from logits. Owns its random state and scratch (allocated once per vocabulary size).

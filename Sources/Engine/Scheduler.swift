@@ -129,7 +129,7 @@ public final class Scheduler: @unchecked Sendable {
         continuation.onTermination = { [weak self] reason in
             if case .finished = reason { return }
             job.cancel()
-            self?.wake()
+            self?.withdraw(job)
         }
         pending.append(job)
         stats.queued = pending.count
@@ -150,7 +150,19 @@ public final class Scheduler: @unchecked Sendable {
         thread = nil
     }
 
-    private func wake() { lock.withLock { lock.signal() } }
+    /// A cancelled request still in the queue leaves it at once (its place is free for the next
+    /// request, and it is never prefilled); one already taken by the loop is dropped there.
+    private func withdraw(_ job: Job) {
+        lock.withLock {
+            if let i = pending.firstIndex(where: { $0 === job }) {
+                pending.remove(at: i)
+                inFlight -= 1
+                stats.queued = pending.count
+                job.continuation.finish()
+            }
+            lock.signal()
+        }
+    }
 
     // MARK: The loop
 

@@ -119,6 +119,7 @@ struct Bench: AsyncParsableCommand {
         }
         o.depths = try parseIntList(depth, option: "-d")
         o.threads = try threads.map { try parseIntList($0, option: "-t", allowZero: false) } ?? [ThreadPool.physicalCores]
+        for n in o.threads { try CommonOptions.checkThreads(n) }
         o.repetitions = repetitions
         o.cacheType = cache
         o.warmup = !noWarmup
@@ -215,6 +216,7 @@ struct Bench: AsyncParsableCommand {
                 return n
             }
         } ?? Array(Set([1, ThreadPool.physicalCores])).sorted()
+        for n in threadCounts { try CommonOptions.checkThreads(n) }
         if !json { print("isa \(isa.rawValue), physical cores \(ThreadPool.physicalCores)") }
         let results = try KernelBenchmark.run(types: selected, threads: threadCounts, isa: isa,
                                               report: json ? { _ in } : { print($0) })

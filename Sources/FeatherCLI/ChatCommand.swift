@@ -28,17 +28,27 @@ struct Chat: AsyncParsableCommand {
     @Option(help: "Context length in tokens.") var ctx = 4096
     @Flag(help: "Template origin and timings on stderr.") var verbose = false
 
+    var sampling: SamplingParameters {
+        SamplingParameters(temperature: temp, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty, seed: seed)
+    }
+
+    func validate() throws {
+        try CommonOptions.checkThreads(t)
+        try CommonOptions.checkContext(ctx)
+        try CommonOptions.checkMaxTokens(n)
+        try CommonOptions.checkSampling(sampling)
+    }
+
     func run() async throws {
         let session: ChatSession
         do {
-            let engine = try Engine(path: try resolveModelPath(model), threads: t ?? ThreadPool.physicalCores, contextLength: ctx)
+            let engine = try Engine(path: try resolveModelPath(model), threads: CommonOptions.threads(t), contextLength: ctx)
+            CommonOptions.warnIfBeyondTraining(engine)
             session = ChatSession(engine: engine, formatter: try ChatFormatter(engine: engine, templateFile: chatTemplate), system: system)
         } catch {
             throw fail(error)
         }
         if verbose { log("chat template: \(session.formatter.origin)") }
-        let sampling = SamplingParameters(temperature: temp, topK: topK, topP: topP, minP: minP,
-                                          repetitionPenalty: repeatPenalty, seed: seed)
         if isatty(STDIN_FILENO) != 0 {
             interactive(session, sampling)
         } else {

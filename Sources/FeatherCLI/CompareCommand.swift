@@ -31,9 +31,10 @@ struct Compare: AsyncParsableCommand {
         guard !(quick && full) else { throw ValidationError("--quick and --full exclude each other") }
         guard ctx > 0 else { throw ValidationError("--ctx must be positive") }
         guard alpha > 0, alpha < 1 else { throw ValidationError("--alpha must be between 0 and 1") }
+        try CommonOptions.checkThreads(threads, option: "--threads")
         let options = try FitOptions.parse(hardware: hardware, quant: quant, kvType: kvType, threads: threads)
         let taskList = tasks.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
-        let nThreads = threads ?? ThreadPool.physicalCores
+        let nThreads = CommonOptions.threads(threads)
         var plan = full ? MeasurementPlan.full(tasks: taskList, threads: nThreads) : MeasurementPlan.quick(tasks: taskList, threads: nThreads)
         for t in plan.tasks {
             let def: TaskDefinition

@@ -34,6 +34,11 @@ struct Eval: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Benchmark data folder (default: $FEATHER_DATA or .data).") var dataDir: String?
     @Flag(help: "No progress on stderr.") var quiet = false
 
+    func validate() throws {
+        try CommonOptions.checkThreads(t)
+        try CommonOptions.checkContext(ctx)
+    }
+
     func run() async throws {
         do {
             try await evaluate()
@@ -62,7 +67,7 @@ struct Eval: AsyncParsableCommand {
         } else {
             guard let model else { throw EvalError.badOption("give a MODEL (.gguf path or short name) or --endpoint URL --model NAME") }
             let path = try resolveModelPath(model)
-            let engine = try Engine(path: path, threads: t ?? ThreadPool.physicalCores, contextLength: ctx)
+            let engine = try Engine(path: path, threads: CommonOptions.threads(t), contextLength: ctx)
             backend = LocalBackend(engine: engine, modelPath: path, chatTemplateFile: chatTemplate, batchSize: batchSize)
         }
 
@@ -74,7 +79,7 @@ struct Eval: AsyncParsableCommand {
             judgeName = "\(judgeModel)@\(judgeEndpoint)"
         } else if let judge {
             let path = try resolveModelPath(judge)
-            let engine = try Engine(path: path, threads: t ?? ThreadPool.physicalCores, contextLength: ctx)
+            let engine = try Engine(path: path, threads: CommonOptions.threads(t), contextLength: ctx)
             judgeBackend = LocalBackend(engine: engine, modelPath: path)
             judgeName = path
         }

@@ -67,9 +67,9 @@ struct FitOptions {
     }
 
     static func thisMachine(threads: Int?) throws -> Hardware {
-        let n = threads ?? ThreadPool.physicalCores
-        guard n > 0 else { throw ValidationError("--threads must be positive") }
+        try CommonOptions.checkThreads(threads, option: "--threads")
+        let n = CommonOptions.threads(threads)
         FileHandle.standardError.write(Data("measuring this machine's memory bandwidth (\(n) threads)...\n".utf8))
-        return HardwareCatalog.thisMachine(measuredBandwidth: KernelBenchmark.memoryReadBandwidth(threads: n), threads: n)
+        return HardwareCatalog.thisMachine(measuredBandwidth: try KernelBenchmark.memoryReadBandwidth(threads: n), threads: n)
     }
 }

@@ -13,10 +13,16 @@ struct Perplexity: AsyncParsableCommand {
     @Option(help: "Chunks to score at most.") var chunks: Int?
     @Option(name: .short, help: "Threads.") var t: Int?
 
+    func validate() throws {
+        try CommonOptions.checkThreads(t)
+        try CommonOptions.checkContext(ctx)
+        if let chunks, chunks < 1 { throw ValidationError("--chunks must be at least 1 (got \(chunks))") }
+    }
+
     func run() async throws {
         do {
-            let engine = try Engine(path: try resolveModelPath(model), threads: t ?? ThreadPool.physicalCores, contextLength: ctx)
-            let text = try String(contentsOfFile: file, encoding: .utf8)
+            let text = try CommonOptions.readText(file)
+            let engine = try Engine(path: try resolveModelPath(model), threads: CommonOptions.threads(t), contextLength: ctx)
             let r = try engine.perplexity(text: text, contextLength: ctx, maxChunks: chunks) { c, ppl in
                 FileHandle.standardError.write(Data("[\(c)] \(String(format: "%.4f", ppl))\n".utf8))
             }

@@ -27,17 +27,28 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("chat-template"), help: "A Jinja chat template file (implies --chat).") var chatTemplate: String?
     @Option(help: "System message (implies --chat).") var system: String?
 
+    var sampling: SamplingParameters {
+        SamplingParameters(temperature: temp, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty, seed: seed)
+    }
+
+    func validate() throws {
+        try CommonOptions.checkThreads(t)
+        try CommonOptions.checkContext(ctx)
+        try CommonOptions.checkMaxTokens(n)
+        try CommonOptions.checkSampling(sampling)
+        guard logprobs >= 0 else { throw ValidationError("--logprobs must be at least 0 (got \(logprobs))") }
+    }
+
     func run() async throws {
         guard let cache = KVCacheType(rawValue: cacheType) else { throw ValidationError("--cache-type is f16 or f32") }
         let engine: Engine
         do {
-            engine = try Engine(path: try resolveModelPath(model), threads: t ?? ThreadPool.physicalCores,
+            engine = try Engine(path: try resolveModelPath(model), threads: CommonOptions.threads(t),
                                 contextLength: ctx, cacheType: cache)
         } catch {
             throw fail(error)
         }
-        let sampling = SamplingParameters(temperature: temp, topK: topK, topP: topP, minP: minP,
-                                          repetitionPenalty: repeatPenalty, seed: seed)
+        CommonOptions.warnIfBeyondTraining(engine)
         let promptTokens: [Int32]
         if chat || chatTemplate != nil || system != nil {
             do {

@@ -7,7 +7,7 @@ public enum KVCacheType: String, Sendable, CaseIterable {
     case f16, f32
 
     var ggml: GGMLType { self == .f16 ? .f16 : .f32 }
-    var bytes: Int { self == .f16 ? 2 : 4 }
+    public var bytes: Int { self == .f16 ? 2 : 4 }
 }
 
 /// Errors while running a model.
@@ -52,7 +52,7 @@ public protocol LanguageModel: AnyObject, Sendable {
 public enum ModelRegistry {
     /// Loads the architecture the file names.
     public static func load(path: String, threads: Int = ThreadPool.physicalCores) throws -> any LanguageModel {
-        try load(file: GGUFFile(path: path), pool: ThreadPool(threads: threads))
+        try load(file: GGUFFile(path: path), pool: try ThreadPool(threads: threads))
     }
 
     public static func load(file: GGUFFile, pool: ThreadPool) throws -> any LanguageModel {

@@ -44,9 +44,14 @@ extension APIServer {
                 out.finishReason = matcher.stopped || reason == .stop ? "stop" : "length"
             }
         }
+        // A cancelled wait ends the stream early without an error: not an answer.
+        try Task.checkCancellation()
         metrics.finished(after: Date().timeIntervalSince(started))
         return out
     }
+
+    /// Chat roles OpenAI's API accepts.
+    static let roles = ["system", "developer", "user", "assistant", "tool", "function"]
 
     func submit(_ m: ServedModel, _ request: GenerationRequest) throws -> AsyncThrowingStream<GenerationEvent, Error> {
         do { return try m.scheduler.submit(request) } catch { throw Self.apiError(error) }
@@ -56,10 +61,14 @@ extension APIServer {
 
     func chatCompletion(_ request: Request) async throws -> Response {
         let started = Date()
-        let body = try await decode(ChatCompletionRequest.self, request)
+        let (body, request) = try await decode(ChatCompletionRequest.self, request)
         let m = try model(body.model)
         if let n = body.n, n != 1 { throw APIError.badRequest("only n=1 is supported", param: "n") }
         guard !body.messages.isEmpty else { throw APIError.badRequest("'messages' must not be empty", param: "messages") }
+        for (i, message) in body.messages.enumerated() where !Self.roles.contains(message.role) {
+            throw APIError.badRequest("Invalid value: '\(message.role)'. Supported values are: \(Self.roles.map { "'\($0)'" }.joined(separator: ", ")).",
+                                      param: "messages[\(i)].role", code: "invalid_value")
+        }
         let messages = body.messages.map { ChatMessage(role: $0.role, content: $0.content?.text ?? "") }
         if let format = body.responseFormat {
             switch format.type {
@@ -114,7 +123,7 @@ extension APIServer {
         }
 
         guard body.stream == true else {
-            let out = try await collect(stream, stops: stops, started: started)
+            let out = try await Self.whileConnected(request) { try await collect(stream, stops: stops, started: started) }
             return Self.json(ChatCompletion(
                 id: id, created: created, model: m.id,
                 choices: [.init(message: .init(content: out.text), logprobs: logprobs(out.tokens), finishReason: out.finishReason)],
@@ -128,31 +137,34 @@ extension APIServer {
                                              choices: [.init(delta: delta, logprobs: lp, finishReason: finish)]))
             }
             try await writer.write(chunk(.init(role: "assistant", content: "")))
-            var matcher = StopMatcher(stops)
-            var generated = 0, promptTokens = 0
-            var finish = "length"
-            loop: for try await event in stream {
-                switch event {
-                case .prompt(let n, _, _): promptTokens = n
-                case .token(let t):
-                    if generated == 0 { metrics.firstToken(after: Date().timeIntervalSince(started)) }
-                    generated += 1
-                    let text = matcher.feed(t.text)
-                    if !text.isEmpty || wantLogprobs { try await writer.write(chunk(.init(content: text), logprobs([t]))) }
-                    if matcher.stopped { finish = "stop"; break loop }
-                case .finished(let reason, let tail, _):
-                    let text = matcher.feed(tail) + matcher.flush()
-                    if !text.isEmpty { try await writer.write(chunk(.init(content: text))) }
-                    finish = matcher.stopped || reason == .stop ? "stop" : "length"
+            try await Self.whileConnected(request) {
+                var matcher = StopMatcher(stops)
+                var generated = 0, promptTokens = 0
+                var finish = "length"
+                loop: for try await event in stream {
+                    switch event {
+                    case .prompt(let n, _, _): promptTokens = n
+                    case .token(let t):
+                        if generated == 0 { metrics.firstToken(after: Date().timeIntervalSince(started)) }
+                        generated += 1
+                        let text = matcher.feed(t.text)
+                        if !text.isEmpty || wantLogprobs { try await writer.write(chunk(.init(content: text), logprobs([t]))) }
+                        if matcher.stopped { finish = "stop"; break loop }
+                    case .finished(let reason, let tail, _):
+                        let text = matcher.feed(tail) + matcher.flush()
+                        if !text.isEmpty { try await writer.write(chunk(.init(content: text))) }
+                        finish = matcher.stopped || reason == .stop ? "stop" : "length"
+                    }
                 }
+                try Task.checkCancellation()
+                metrics.finished(after: Date().timeIntervalSince(started))
+                try await writer.write(chunk(.init(), finish: finish))
+                if includeUsage {
+                    try await writer.write(Self.sse(ChatCompletionChunk(id: id, created: created, model: modelID, choices: [],
+                                                                        usage: Usage(promptTokens: promptTokens, completionTokens: generated))))
+                }
+                try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
             }
-            metrics.finished(after: Date().timeIntervalSince(started))
-            try await writer.write(chunk(.init(), finish: finish))
-            if includeUsage {
-                try await writer.write(Self.sse(ChatCompletionChunk(id: id, created: created, model: modelID, choices: [],
-                                                                    usage: Usage(promptTokens: promptTokens, completionTokens: generated))))
-            }
-            try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
             try await writer.finish(nil)
         })
     }
@@ -161,7 +173,7 @@ extension APIServer {
 
     func completion(_ request: Request) async throws -> Response {
         let started = Date()
-        let body = try await decode(CompletionRequest.self, request)
+        let (body, request) = try await decode(CompletionRequest.self, request)
         let m = try model(body.model)
         if let n = body.n, n != 1 { throw APIError.badRequest("only n=1 is supported", param: "n") }
         let maxTokens = body.maxTokens ?? 16
@@ -171,6 +183,11 @@ extension APIServer {
         let echo = body.echo ?? false
         let prompts = body.prompt.items
         guard !prompts.isEmpty else { throw APIError.badRequest("'prompt' must not be empty", param: "prompt") }
+        let capacity = m.scheduler.slots + m.scheduler.queueLimit
+        if prompts.count > capacity {
+            throw APIError.badRequest("this request has \(prompts.count) prompts; the server takes at most \(capacity) at once "
+                                      + "(\(m.scheduler.slots) slots and a queue of \(m.scheduler.queueLimit))", param: "prompt")
+        }
         if body.stream == true && prompts.count > 1 { throw APIError.badRequest("streaming takes one prompt", param: "prompt") }
         let engine = m.engine, tokenizer = engine.tokenizer, ctx = engine.contextLength
         let sampling = try Self.sampling(temperature: body.temperature, topP: body.topP, seed: body.seed)
@@ -217,41 +234,46 @@ extension APIServer {
                     Self.sse(Completion(id: id, created: created, model: modelID, choices: [.init(index: 0, text: text, finishReason: finish)]))
                 }
                 if echo { try await writer.write(chunk(text, finish: nil)) }
-                var matcher = StopMatcher(stops)
-                var generated = 0, promptTokens = 0
-                var finish = "length"
-                loop: for try await event in stream {
-                    switch event {
-                    case .prompt(let n, _, _): promptTokens = n
-                    case .token(let t):
-                        if generated == 0 { metrics.firstToken(after: Date().timeIntervalSince(started)) }
-                        generated += 1
-                        let piece = matcher.feed(t.text)
-                        if !piece.isEmpty { try await writer.write(chunk(piece, finish: nil)) }
-                        if matcher.stopped { finish = "stop"; break loop }
-                    case .finished(let reason, let tail, _):
-                        let piece = matcher.feed(tail) + matcher.flush()
-                        if !piece.isEmpty { try await writer.write(chunk(piece, finish: nil)) }
-                        finish = matcher.stopped || reason == .stop ? "stop" : "length"
+                try await Self.whileConnected(request) {
+                    var matcher = StopMatcher(stops)
+                    var generated = 0, promptTokens = 0
+                    var finish = "length"
+                    loop: for try await event in stream {
+                        switch event {
+                        case .prompt(let n, _, _): promptTokens = n
+                        case .token(let t):
+                            if generated == 0 { metrics.firstToken(after: Date().timeIntervalSince(started)) }
+                            generated += 1
+                            let piece = matcher.feed(t.text)
+                            if !piece.isEmpty { try await writer.write(chunk(piece, finish: nil)) }
+                            if matcher.stopped { finish = "stop"; break loop }
+                        case .finished(let reason, let tail, _):
+                            let piece = matcher.feed(tail) + matcher.flush()
+                            if !piece.isEmpty { try await writer.write(chunk(piece, finish: nil)) }
+                            finish = matcher.stopped || reason == .stop ? "stop" : "length"
+                        }
                     }
+                    try Task.checkCancellation()
+                    metrics.finished(after: Date().timeIntervalSince(started))
+                    try await writer.write(chunk("", finish: finish))
+                    if includeUsage {
+                        try await writer.write(Self.sse(Completion(id: id, created: created, model: modelID, choices: [],
+                                                                   usage: Usage(promptTokens: promptTokens, completionTokens: generated))))
+                    }
+                    try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
                 }
-                metrics.finished(after: Date().timeIntervalSince(started))
-                try await writer.write(chunk("", finish: finish))
-                if includeUsage {
-                    try await writer.write(Self.sse(Completion(id: id, created: created, model: modelID, choices: [],
-                                                               usage: Usage(promptTokens: promptTokens, completionTokens: generated))))
-                }
-                try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
                 try await writer.finish(nil)
             })
         }
 
         // Every prompt runs at once in the scheduler; answers come back in order.
-        let outcomes = try await withThrowingTaskGroup(of: (Int, Outcome).self) { group in
-            for (i, s) in streams.enumerated() { group.addTask { (i, try await self.collect(s, stops: stops, started: started)) } }
-            var all = [Outcome](repeating: Outcome(), count: streams.count)
-            for try await (i, o) in group { all[i] = o }
-            return all
+        let outcomes = try await Self.whileConnected(request) {
+            try await withThrowingTaskGroup(of: (Int, Outcome).self) { group in
+                for (i, s) in streams.enumerated() { group.addTask { (i, try await self.collect(s, stops: stops, started: started)) } }
+                var all = [Outcome](repeating: Outcome(), count: streams.count)
+                for try await (i, o) in group { all[i] = o }
+                return all
+            }
         }
         var choices: [Completion.Choice] = []
         var usage = Usage(promptTokens: 0, completionTokens: 0)
@@ -288,7 +310,7 @@ extension APIServer {
     // MARK: POST /tokenize, /detokenize (llama.cpp server shapes)
 
     func tokenize(_ request: Request) async throws -> Response {
-        let body = try await decode(TokenizeRequest.self, request)
+        let (body, _) = try await decode(TokenizeRequest.self, request)
         let tokenizer = try model(body.model).engine.tokenizer
         let ids = tokenizer.tokenize(body.content, addSpecial: body.addSpecial ?? false, parseSpecial: true)
         guard body.withPieces == true else { return Self.json(["tokens": ids]) }
@@ -298,7 +320,7 @@ extension APIServer {
     }
 
     func detokenize(_ request: Request) async throws -> Response {
-        let body = try await decode(DetokenizeRequest.self, request)
+        let (body, _) = try await decode(DetokenizeRequest.self, request)
         let tokenizer = try model(body.model).engine.tokenizer
         if let bad = body.tokens.first(where: { $0 < 0 || Int($0) >= tokenizer.vocabularySize }) {
             throw APIError.badRequest("token id \(bad) is outside the vocabulary (\(tokenizer.vocabularySize) tokens)", param: "tokens")

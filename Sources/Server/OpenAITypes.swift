@@ -4,12 +4,19 @@ import Foundation
 // with snake_case keys). Only the fields the server reads or writes are declared; unknown fields
 // are ignored, as OpenAI's API does; a declared field of the wrong type is a 400.
 
+/// The value as a string, or nil when it is another JSON type. A string that is not valid text
+/// (a lone surrogate escape, invalid UTF-8) throws, so the request is refused for what it is
+/// rather than as "the wrong type".
+func stringIfString(_ c: any SingleValueDecodingContainer) throws -> String? {
+    do { return try c.decode(String.self) } catch DecodingError.typeMismatch { return nil }
+}
+
 /// `stop`: one string or a list of them.
 struct StopSequences: Decodable {
     let values: [String]
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { values = [] } else if let s = try? c.decode(String.self) { values = [s] } else {
+        if c.decodeNil() { values = [] } else if let s = try stringIfString(c) { values = [s] } else {
             values = try c.decode([String].self)
         }
     }
@@ -25,7 +32,7 @@ struct MessageContent: Decodable {
     struct Part: Decodable { var type: String; var text: String? }
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { text = "" } else if let s = try? c.decode(String.self) { text = s } else {
+        if c.decodeNil() { text = "" } else if let s = try stringIfString(c) { text = s } else {
             let parts = try c.decode([Part].self)
             if let other = parts.first(where: { $0.type != "text" }) {
                 throw APIError.badRequest("content parts of type '\(other.type)' are not supported", param: "messages")
@@ -62,7 +69,7 @@ enum PromptInput: Decodable {
 
     static func list(from decoder: any Decoder) throws -> [PromptInput] {
         let c = try decoder.singleValueContainer()
-        if let s = try? c.decode(String.self) { return [.text(s)] }
+        if let s = try stringIfString(c) { return [.text(s)] }
         if let t = try? c.decode([Int32].self) { return [.tokens(t)] }
         if let ss = try? c.decode([String].self) { return ss.map { .text($0) } }
         if let tt = try? c.decode([[Int32]].self) { return tt.map { .tokens($0) } }

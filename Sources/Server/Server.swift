@@ -13,6 +13,9 @@ public struct ServerConfiguration: Sendable {
     public var apiKey: String?
     /// Larger request bodies get 413.
     public var maxBodyBytes = 8 << 20
+    /// A connection that sends nothing for this long while no request of it is being answered
+    /// (idle keep-alive, or headers that never finish) is closed.
+    public var idleTimeout: Duration = .seconds(60)
     public init() {}
 }
 
@@ -33,8 +36,10 @@ public final class APIServer: Sendable {
     /// flight finish, and stops the schedulers.
     public func run() async throws {
         for m in models { m.scheduler.start() }
+        let seconds = configuration.idleTimeout.components.seconds
         let app = Application(
             router: router(),
+            server: .http1(configuration: .init(idleTimeout: .seconds(max(1, seconds)))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "featherweight"),
             onServerRunning: { [logger, configuration, models] channel in
                 let port = channel.localAddress?.port ?? configuration.port
@@ -47,6 +52,7 @@ public final class APIServer: Sendable {
 
     func router() -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: ErrorShapeMiddleware(routes: Self.routes))
         router.add(middleware: AuthMiddleware(apiKey: configuration.apiKey))
         router.get("/health") { _, _ in Self.json(["status": "ok"]) }
         router.get("/metrics") { [self] _, _ in
@@ -64,6 +70,20 @@ public final class APIServer: Sendable {
         return router
     }
 
+    /// Every route's path and method, for 405's `Allow` (kept beside `router()`).
+    static let routes: [String: [String]] = [
+        "/health": ["GET"], "/metrics": ["GET"], "/v1/models": ["GET"], "/v1/chat/completions": ["POST"],
+        "/v1/completions": ["POST"], "/tokenize": ["POST"], "/detokenize": ["POST"],
+    ]
+
+    /// Runs `operation` until it ends or the client closes its side of the connection; then the
+    /// operation is cancelled, which ends the generation stream it awaits and so frees the
+    /// request's slot (or its queue place) at once. The connection is not reused afterwards.
+    /// `request` must come from `decode` (its body collected), once per request.
+    static func whileConnected<T: Sendable>(_ request: Request, _ operation: () async throws -> T) async throws -> T {
+        try await request.body.consumeWithCancellationOnInboundClose { _ in try await operation() }
+    }
+
     /// A handler whose errors become OpenAI-shaped JSON responses, counted in the metrics.
     func endpoint(_ name: String, _ body: @escaping @Sendable (Request) async throws -> Response)
         -> @Sendable (Request, BasicRequestContext) async throws -> Response {
@@ -71,6 +91,10 @@ public final class APIServer: Sendable {
             var response: Response
             do { response = try await body(request) } catch let e as APIError {
                 response = e.response
+            } catch is CancellationError {
+                // The client left; nobody reads this. 499 as nginx counts a client that closed the request.
+                metrics.request(endpoint: name, status: 499)
+                return APIError(status: 499, message: "the client closed the connection", type: "invalid_request_error").response
             } catch let e as SchedulerError {
                 response = Self.apiError(e).response
             } catch {
@@ -95,18 +119,56 @@ public final class APIServer: Sendable {
 
     // MARK: Request bodies
 
-    func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+    /// The body as `T`, and the request with its body collected: `whileConnected` needs the request
+    /// in that state (Hummingbird then replays the body and goes on watching the connection).
+    func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> (T, Request) {
+        var request = request
         let buffer: ByteBuffer
-        do { buffer = try await request.body.collect(upTo: configuration.maxBodyBytes) } catch is NIOTooManyBytesError {
+        do { buffer = try await request.collectBody(upTo: configuration.maxBodyBytes) } catch is NIOTooManyBytesError {
             throw APIError(status: 413, message: "the request body is larger than \(configuration.maxBodyBytes) bytes",
                            type: "invalid_request_error", code: "request_too_large")
         }
         let data = Data(buffer.readableBytesView)
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
-        do { return try decoder.decode(T.self, from: data) } catch let e as APIError { throw e } catch let e as DecodingError {
+        do { return (try decoder.decode(T.self, from: data), request) } catch let e as APIError { throw e } catch let e as DecodingError {
+            if case .dataCorrupted(let c) = e, c.codingPath.isEmpty { throw Self.diagnose(data) }
             throw Self.describe(e)
         }
+    }
+
+    /// Why a body that JSONDecoder calls "not valid JSON" was refused. Foundation says no more for
+    /// bad UTF-8, a lone surrogate escape, or a number too large for its field, so look again:
+    /// the bytes, then JSONSerialization's reason, then the first number no field can hold.
+    static func diagnose(_ data: Data) -> APIError {
+        guard String(data: data, encoding: .utf8) != nil else { return .badRequest("the request body is not valid UTF-8") }
+        let parsed: Any
+        do { parsed = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) } catch {
+            let reason = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
+            return .badRequest("the request body is not valid JSON" + (reason.map { ": \($0)" } ?? ""))
+        }
+        if let (path, number) = outOfRange(parsed, path: "") {
+            return .badRequest("'\(path)' is out of range: \(number)", param: path)
+        }
+        return .badRequest("the request body is not valid JSON")
+    }
+
+    /// The first number (depth first) that neither a Float nor an Int64 field can hold, with its path.
+    static func outOfRange(_ value: Any, path: String) -> (String, String)? {
+        switch value {
+        case let d as [String: Any]:
+            for key in d.keys.sorted() {
+                if let hit = outOfRange(d[key]!, path: path.isEmpty ? key : "\(path).\(key)") { return hit }
+            }
+        case let a as [Any]:
+            for (i, v) in a.enumerated() { if let hit = outOfRange(v, path: "\(path)[\(i)]") { return hit } }
+        case let n as NSNumber:  // booleans too: 0 and 1 are in range
+            let text = n.description
+            let isInteger = !text.contains(".") && !text.lowercased().contains("e")
+            if isInteger ? Int64(text) == nil : abs(n.doubleValue) > Double(Float.greatestFiniteMagnitude) { return (path, text) }
+        default: break
+        }
+        return nil
     }
 
     /// One line naming the field, as OpenAI's 400s do.
@@ -191,19 +253,64 @@ extension APIError {
     }
 }
 
-/// `Authorization: Bearer KEY` on every path but /health when a key is set.
+/// `Authorization: Bearer KEY` on every path but /health when a key is set. The scheme name is
+/// case-insensitive (RFC 9110 §11.1); the key is compared in time that does not depend on where
+/// it first differs.
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let apiKey: String?
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let apiKey, request.uri.path != "/health" else { return try await next(request, context) }
-        let given = request.headers[.authorization]
-        guard let given, given.hasPrefix("Bearer ") else {
+        guard let token = Self.bearerToken(request.headers[.authorization]) else {
             return APIError(status: 401, message: "You didn't provide an API key: send 'Authorization: Bearer KEY'",
                             type: "invalid_request_error", code: "invalid_api_key").response
         }
-        guard given.dropFirst(7) == apiKey[...] else {
+        guard Self.constantTimeEqual(token, apiKey) else {
             return APIError(status: 401, message: "Incorrect API key provided", type: "invalid_request_error", code: "invalid_api_key").response
         }
         return try await next(request, context)
+    }
+
+    /// The credentials of `Bearer TOKEN`, the scheme in any case.
+    static func bearerToken(_ header: String?) -> String? {
+        guard let header else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return parts[1].trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Compares every byte of the longer input whatever the contents, so the time taken tells
+    /// nothing about a guess's common prefix with the key.
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var diff = UInt64(x.count ^ y.count)
+        for i in 0..<max(x.count, y.count) {
+            let p = i < x.count ? x[i] : 0, q = i < y.count ? y[i] : 0
+            diff |= UInt64(p ^ q)
+        }
+        return diff == 0
+    }
+}
+
+/// Errors the router raises itself (no route, a route without that method, Hummingbird's own
+/// HTTP errors) in OpenAI's error shape instead of an empty body.
+struct ErrorShapeMiddleware<Context: RequestContext>: RouterMiddleware {
+    let routes: [String: [String]]
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let e as HTTPError {
+            let path = request.uri.path
+            if e.status == .notFound, let methods = routes[path], !methods.contains(request.method.rawValue) {
+                var r = APIError(status: 405, message: "\(request.method.rawValue) is not allowed on \(path) (use \(methods.joined(separator: ", ")))",
+                                 type: "invalid_request_error", code: "method_not_allowed").response
+                r.headers[.allow] = methods.joined(separator: ", ")
+                return r
+            }
+            if e.status == .notFound {
+                return APIError(status: 404, message: "Invalid URL (\(request.method.rawValue) \(path))", type: "invalid_request_error",
+                                code: "not_found").response
+            }
+            return APIError(status: Int(e.status.code), message: e.body ?? e.status.reasonPhrase, type: "invalid_request_error").response
+        }
     }
 }

@@ -7,7 +7,13 @@ import Testing
 /// LocalBackend on the embedded SmolLM2: its batched log-likelihoods agree with the engine's
 /// own prompt logprobs (scored one request at a time through `generate`).
 @Suite(.serialized) struct LocalBackendTests {
-    static let engine: Engine? = embeddedModel("smollm2-135m").flatMap { try? Engine(path: $0, threads: 2, contextLength: 512) }
+    /// Loaded once for the suite; a missing model or a load error fails each test that needs it.
+    static let loaded: Result<Engine, any Error> = Result {
+        guard let path = embeddedModel("smollm2-135m") else { throw LoadError.missing("smollm2-135m: run scripts/fetch-models.sh") }
+        return try Engine(path: path, threads: 2, contextLength: 512)
+    }
+    enum LoadError: Error { case missing(String) }
+    static var present: Bool { embeddedModel("smollm2-135m") != nil }
 
     /// Reference: the whole sequence through Engine.generate with prompt logprobs, the last `n` summed.
     static func reference(_ engine: Engine, _ tokens: [Int32], lastN n: Int) throws -> Double {
@@ -17,18 +23,18 @@ import Testing
         return r.promptLogprobs.suffix(n).reduce(0) { $0 + Double($1!.logprob) }
     }
 
-    @Test(.enabled(if: engine != nil)) func encodePairMovesTrailingSpaces() async throws {
-        let engine = Self.engine!
-        let backend = LocalBackend(engine: engine, modelPath: embeddedModel("smollm2-135m")!)
+    @Test(.enabled(if: Needs.runs(present), "needs the embedded models (make models) and .data (make data)")) func encodePairMovesTrailingSpaces() async throws {
+        let engine = try Self.loaded.get()
+        let backend = LocalBackend(engine: engine, modelPath: try #require(embeddedModel("smollm2-135m")))
         let (ctx, cont) = await backend.encodePair(context: "Answer: ", continuation: "A")
         let tk = { (s: String) in engine.tokenizer.tokenize(s, addSpecial: true, parseSpecial: false) }
         #expect(ctx == tk("Answer:"))
         #expect(cont == Array(tk("Answer: A").dropFirst(tk("Answer:").count)))
     }
 
-    @Test(.enabled(if: engine != nil)) func sharedContextScoresMatchTheEngine() async throws {
-        let engine = Self.engine!
-        let backend = LocalBackend(engine: engine, modelPath: embeddedModel("smollm2-135m")!)
+    @Test(.enabled(if: Needs.runs(present), "needs the embedded models (make models) and .data (make data)")) func sharedContextScoresMatchTheEngine() async throws {
+        let engine = try Self.loaded.get()
+        let backend = LocalBackend(engine: engine, modelPath: try #require(embeddedModel("smollm2-135m")))
         let context = "The capital of France is"
         let continuations = [" Paris", " a city in the north of the country", " London"]
         let requests = continuations.map { LoglikelihoodRequest(context: context, continuation: $0) }
@@ -46,9 +52,9 @@ import Testing
         #expect(reversed.reversed().map(\.logprob) == got.map(\.logprob))
     }
 
-    @Test(.enabled(if: engine != nil)) func greedyFlagMatchesArgmax() async throws {
-        let engine = Self.engine!
-        let backend = LocalBackend(engine: engine, modelPath: embeddedModel("smollm2-135m")!)
+    @Test(.enabled(if: Needs.runs(present), "needs the embedded models (make models) and .data (make data)")) func greedyFlagMatchesArgmax() async throws {
+        let engine = try Self.loaded.get()
+        let backend = LocalBackend(engine: engine, modelPath: try #require(embeddedModel("smollm2-135m")))
         let context = "1, 2, 3, 4, 5,"
         let greedy = try await backend.generate([GenerationRequestSpec(input: .text(context), maxTokens: 3)])[0]
         let r = try await backend.loglikelihoods([LoglikelihoodRequest(context: context, continuation: greedy),
@@ -57,9 +63,9 @@ import Testing
         #expect(!r[1].isGreedy)
     }
 
-    @Test(.enabled(if: engine != nil)) func rollingScoresEveryTokenOnce() async throws {
-        let engine = Self.engine!
-        let backend = LocalBackend(engine: engine, modelPath: embeddedModel("smollm2-135m")!)
+    @Test(.enabled(if: Needs.runs(present), "needs the embedded models (make models) and .data (make data)")) func rollingScoresEveryTokenOnce() async throws {
+        let engine = try Self.loaded.get()
+        let backend = LocalBackend(engine: engine, modelPath: try #require(embeddedModel("smollm2-135m")))
         let text = "Featherweight weighs small language models. It runs them on the CPU and reports what it measured."
         let tokens = engine.tokenizer.tokenize(text, addSpecial: false, parseSpecial: false)
         let prefix = engine.tokenizer.bos ?? engine.tokenizer.eos!
@@ -76,8 +82,9 @@ import Testing
     /// Generation through the scheduler (requests decoded together, joining and leaving the batch at
     /// different steps) gives the same text as one request at a time: SmolLM2 (Q4_1, Q8_0) and Gemma 3
     /// (Q4_K, Q6_K, Q5_0, Q8_0: batched rows computed as lone ones, BatchedDecodeTests).
-    @Test(arguments: ["smollm2-135m", "gemma3-270m"]) func batchedGenerationEqualsSequential(_ name: String) async throws {
-        guard let path = embeddedModel(name) else { return }
+    @Test(.enabled(if: Needs.runs(embeddedModel("smollm2-135m") != nil && embeddedModel("gemma3-270m") != nil), "needs the embedded models (make models) and .data (make data)"),
+          arguments: ["smollm2-135m", "gemma3-270m"]) func batchedGenerationEqualsSequential(_ name: String) async throws {
+        let path = try #require(embeddedModel(name), "\(name): run scripts/fetch-models.sh")
         let engine = try Engine(path: path, threads: 2, contextLength: 512)
         let prompts = ["Question: Tom has 3 apples and buys 5 more. How many apples does he have?\nAnswer:",
                        "The three primary colours are",

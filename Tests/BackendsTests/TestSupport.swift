@@ -11,6 +11,14 @@ func embeddedModel(_ name: String) -> String? {
     return FileManager.default.fileExists(atPath: path) ? path : nil
 }
 
+/// Under `make test` (FEATHER_REQUIRE_FIXTURES=1) a test never skips for a missing model, data file
+/// or fixture: it runs and fails on the missing thing. A plain `swift test` skips it, saying why.
+enum Needs {
+    static let required = ProcessInfo.processInfo.environment["FEATHER_REQUIRE_FIXTURES"] == "1"
+    /// For `.enabled(if:)`: true when `present`, or when missing things must fail.
+    static func runs(_ present: Bool) -> Bool { present || required }
+}
+
 /// The Python stdlib fake OpenAI server (Tests/Fixtures/eval/fake_openai_server.py), on an ephemeral loopback port.
 final class FakeServer {
     let process = Process()

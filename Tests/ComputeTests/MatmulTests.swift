@@ -17,7 +17,7 @@ struct MatmulTests {
         let w = randomWeights(type, count: rows * cols, rng: &rng)
         let x = randomFloats(cols, rng: &rng)
         for threads in [1, 2, 3] {
-            let pool = ThreadPool(threads: threads)
+            let pool = try ThreadPool(threads: threads)
             var y = [Float](repeating: .nan, count: rows)
             try w.withUnsafeBytes { wp in
                 let m = try QuantizedMatrix(type: type, rows: rows, cols: cols, data: wp.baseAddress!)
@@ -42,7 +42,7 @@ struct MatmulTests {
         let rows = 70, n = cols == 256 ? 37 : 19  // not multiples of the tiles
         let w = randomWeights(type, count: rows * cols, rng: &rng)
         let x = randomFloats(n * cols, rng: &rng)
-        let pool = ThreadPool(threads: 2)
+        let pool = try ThreadPool(threads: 2)
         var y = [Float](repeating: .nan, count: n * rows)
         try w.withUnsafeBytes { wp in
             let m = try QuantizedMatrix(type: type, rows: rows, cols: cols, data: wp.baseAddress!)
@@ -77,7 +77,7 @@ extension MatmulTests {
         let cols = 512
         let specs: [(GGMLType, Int)] = [(.q5_0, 40), (.q4_K, 23), (.q8_0, 17), (.q4_1, 9)]
         let x = randomFloats(count * cols, rng: &rng)
-        let pool = ThreadPool(threads: 2)
+        let pool = try ThreadPool(threads: 2)
         // Weights and outputs in manually allocated memory, so the pointers stay valid throughout.
         let matrices = try specs.map { type, rows in
             let bytes = randomWeights(type, count: rows * cols, rng: &rng)
@@ -133,7 +133,7 @@ struct RepackOrderTests {
             }
             // Both orders sum the same exact integers: close to the plain kernel's result.
             var plain = [Float](repeating: .nan, count: n * rows)
-            try Compute.matmul(weights: m, x: x, count: n, y: &plain, pool: ThreadPool(threads: 1))
+            try Compute.matmul(weights: m, x: x, count: n, y: &plain, pool: try ThreadPool(threads: 1))
             for i in plain.indices { #expect(abs(plain[i] - scalar[i]) <= 1e-4 * max(1, abs(plain[i]))) }
             #expect(fw_llamacpp_repacks(ISA.avx2.raw, Int32(GGMLType.q4_K.rawValue), 24) == 1)
             #expect(fw_llamacpp_repacks(ISA.avx2.raw, Int32(GGMLType.q4_K.rawValue), 20) == 0)
@@ -185,7 +185,7 @@ extension RepackOrderTests {
         try w.withUnsafeBytes { wp in
             let m = try QuantizedMatrix(type: type, rows: rows, cols: cols, data: wp.baseAddress!)
             for threads in [1, 2] {
-                let pool = ThreadPool(threads: threads)
+                let pool = try ThreadPool(threads: threads)
                 var batched = [Float](repeating: .nan, count: n * rows)
                 try Compute.matmul(weights: m, x: x, count: n, y: &batched, pool: pool, matchLlamaCpp: true, independentRows: true)
                 try x.withUnsafeBufferPointer { xp in

@@ -28,7 +28,7 @@ struct QuantizedMatrixTests {
         var x = [Float](repeating: 0, count: cols)
         x[5] = 1
         var y = [Float](repeating: 0, count: rows)
-        try Compute.matvec(weights: m, x: x, y: &y, pool: ThreadPool(threads: 1))
+        try Compute.matvec(weights: m, x: x, y: &y, pool: try ThreadPool(threads: 1))
         for r in 0..<rows {
             #expect(abs(y[r] - m.dequantizedRow(r)[5]) <= 0x1p-11 * abs(y[r]))
         }

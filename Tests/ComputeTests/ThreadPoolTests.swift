@@ -1,12 +1,12 @@
 import CKernels
-import Compute
+@testable import Compute
 import Foundation
 import Testing
 
 struct ThreadPoolTests {
     @Test(arguments: [1, 2, 4])
-    func parallelForCoversEveryIndexOnce(threads: Int) {
-        let pool = ThreadPool(threads: threads)
+    func parallelForCoversEveryIndexOnce(threads: Int) throws {
+        let pool = try ThreadPool(threads: threads)
         for count in [0, 1, 5, 16, 17, 1000] {
             let hits = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
             hits.initialize(repeating: 0, count: max(count, 1))
@@ -23,8 +23,8 @@ struct ThreadPoolTests {
     /// (share t = chunks t * chunks / n ..< (t + 1) * chunks / n), also when one thread is slow and
     /// the other takes over its chunks.
     @Test(arguments: [1, 2, 3])
-    func parallelForChunksCoversEveryIndexOnce(threads: Int) {
-        let pool = ThreadPool(threads: threads)
+    func parallelForChunksCoversEveryIndexOnce(threads: Int) throws {
+        let pool = try ThreadPool(threads: threads)
         for (count, chunk) in [(0, 16), (1, 16), (17, 16), (100, 7), (1000, 64), (960, 64)] {
             let hits = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
             hits.initialize(repeating: 0, count: max(count, 1))
@@ -48,8 +48,8 @@ struct ThreadPoolTests {
         }
     }
 
-    @Test func manyDispatchesComplete() {
-        let pool = ThreadPool(threads: 2)
+    @Test func manyDispatchesComplete() throws {
+        let pool = try ThreadPool(threads: 2)
         let counter = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
         counter.initialize(to: 0)
         defer { counter.deallocate() }
@@ -60,16 +60,36 @@ struct ThreadPoolTests {
         #expect(fw_atomic_load(counter) == 4000)
     }
 
-    @Test func defaultsToPhysicalCores() {
+    /// A thread the system refuses is an error, not a crash: the workers already started stop and
+    /// are joined, and the error names the thread and the cause.
+    @Test func refusedThreadIsAnError() throws {
+        var started = 0
+        let error = #expect(throws: ComputeError.self) {
+            _ = try ThreadPool(threads: 6) { context in
+                if started == 3 { return .failure(.init(code: EAGAIN)) }
+                started += 1
+                return ThreadPool.spawn(context)
+            }
+        }
+        #expect(error == .threadStart(requested: 6, started: 4, code: EAGAIN))
+        #expect(error?.description.contains("could not start thread 5 of 6") == true)
+        // The pool still works after a failure elsewhere.
+        let pool = try ThreadPool(threads: 2)
+        var hits = [0, 0]
+        hits.withUnsafeMutableBufferPointer { h in pool.run { h[$0] += 1 } }
+        #expect(hits == [1, 1])
+    }
+
+    @Test func defaultsToPhysicalCores() throws {
         #expect(ThreadPool.physicalCores >= 1)
-        #expect(ThreadPool().threads == ThreadPool.physicalCores)
+        #expect(try ThreadPool().threads == ThreadPool.physicalCores)
     }
 }
 
 extension ThreadPoolTests {
     /// Callers on several threads share one pool: each run completes with its own work.
-    @Test func concurrentCallersTakeTurns() async {
-        let pool = ThreadPool(threads: 2)
+    @Test func concurrentCallersTakeTurns() async throws {
+        let pool = try ThreadPool(threads: 2)
         let totals = await withTaskGroup(of: Int.self) { group in
             for caller in 0..<4 {
                 group.addTask {

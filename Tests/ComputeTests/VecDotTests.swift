@@ -121,9 +121,8 @@ struct VecDotTests {
     /// Activations quantized as llama.cpp's x86 CPU backend does (fw_quantize_row_llamacpp, Q8_0
     /// and Q8_1 with AVX2): per 32 values id = 127 / amax, q = x * id rounded half to even, d = amax
     /// / 127 and s = d * sum(q) as f16; here recomputed in Swift, with exact ties.
-    @Test(arguments: [GGMLType.q8_0, .q8_1])
+    @Test(.enabled(if: ISA.avx2.isSupported, "this CPU has no AVX2"), arguments: [GGMLType.q8_0, .q8_1])
     func llamaCppActivationQuantization(type: GGMLType) throws {
-        guard ISA.avx2.isSupported else { return }
         var rng = SeededRandom(seed: 0x51 &+ UInt64(type.rawValue))
         let n = 256
         var x = randomFloats(n, rng: &rng)

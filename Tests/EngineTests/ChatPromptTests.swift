@@ -12,9 +12,17 @@ func embeddedModelPath(_ name: String) -> String? {
     return FileManager.default.fileExists(atPath: path) ? path : nil
 }
 
+/// Under `make test` (FEATHER_REQUIRE_FIXTURES=1) a test never skips for a missing model, data file
+/// or fixture: it runs and fails on the missing thing. A plain `swift test` skips it, saying why.
+enum Needs {
+    static let required = ProcessInfo.processInfo.environment["FEATHER_REQUIRE_FIXTURES"] == "1"
+    /// For `.enabled(if:)`: true when `present`, or when missing things must fail.
+    static func runs(_ present: Bool) -> Bool { present || required }
+}
+
 struct ChatPromptTests {
-    @Test(.enabled(if: embeddedModelPath("gemma3-270m") != nil)) func gemmaWithoutTemplateFallsBackToTurnMarkers() throws {
-        let engine = try Engine(path: embeddedModelPath("gemma3-270m")!, threads: 1, contextLength: 64)
+    @Test(.enabled(if: Needs.runs(embeddedModelPath("gemma3-270m") != nil), "needs the embedded models in .models (make models)")) func gemmaWithoutTemplateFallsBackToTurnMarkers() throws {
+        let engine = try Engine(path: try #require(embeddedModelPath("gemma3-270m")), threads: 1, contextLength: 64)
         #expect(engine.chatTemplate == nil)
         let chat = try ChatFormatter(engine: engine)
         #expect(chat.origin == .builtIn("gemma"))
@@ -27,8 +35,8 @@ struct ChatPromptTests {
         #expect(t.isEndOfGeneration(t.id(of: "<end_of_turn>")!))
     }
 
-    @Test(.enabled(if: embeddedModelPath("smollm2-135m") != nil)) func smolLMUsesItsOwnTemplate() throws {
-        let engine = try Engine(path: embeddedModelPath("smollm2-135m")!, threads: 1, contextLength: 64)
+    @Test(.enabled(if: Needs.runs(embeddedModelPath("smollm2-135m") != nil), "needs the embedded models in .models (make models)")) func smolLMUsesItsOwnTemplate() throws {
+        let engine = try Engine(path: try #require(embeddedModelPath("smollm2-135m")), threads: 1, contextLength: 64)
         let chat = try ChatFormatter(engine: engine)
         #expect(chat.origin == .model)
         let text = try chat.render([ChatMessage(role: "user", content: "Hi")])

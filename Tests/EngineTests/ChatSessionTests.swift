@@ -17,8 +17,9 @@ struct ChatSessionTests {
 
     /// SmolLM2-Instruct ends both turns with <|im_end|>; gemma3-270m (a base model) never writes
     /// <end_of_turn> on these prompts, in llama.cpp as here: both run to the token limit.
-    @Test(arguments: ["smollm2-135m", "gemma3-270m"]) func twoTurnsMatchLlamaCpp(_ name: String) throws {
-        guard let path = embeddedModelPath(name) else { return }
+    @Test(.enabled(if: Needs.runs(embeddedModelPath("smollm2-135m") != nil && embeddedModelPath("gemma3-270m") != nil), "needs the embedded models in .models (make models)"),
+          arguments: ["smollm2-135m", "gemma3-270m"]) func twoTurnsMatchLlamaCpp(_ name: String) throws {
+        let path = try #require(embeddedModelPath(name))
         let chat = try fixture(name)
         let engine = try Engine(path: path, threads: 2, contextLength: 512)
         let session = ChatSession(engine: engine, formatter: try ChatFormatter(engine: engine))
@@ -34,8 +35,8 @@ struct ChatSessionTests {
         if name == "smollm2-135m" { #expect(chat.turns.allSatisfy { $0.finish_reason == "stop" }) }
     }
 
-    @Test func resetClearsHistoryButKeepsTheSystemMessage() throws {
-        guard let path = embeddedModelPath("smollm2-135m") else { return }
+    @Test(.enabled(if: Needs.runs(embeddedModelPath("smollm2-135m") != nil), "needs the embedded models in .models (make models)")) func resetClearsHistoryButKeepsTheSystemMessage() throws {
+        let path = try #require(embeddedModelPath("smollm2-135m"))
         let engine = try Engine(path: path, threads: 2, contextLength: 256)
         let session = ChatSession(engine: engine, formatter: try ChatFormatter(engine: engine), system: "Be brief.")
         let first = try session.respond(to: "Hi!", maxTokens: 8)
@@ -46,8 +47,8 @@ struct ChatSessionTests {
         #expect(try session.respond(to: "Hi!", maxTokens: 8).tokens == first.tokens)
     }
 
-    @Test func stopCallbackInterruptsTheAnswer() throws {
-        guard let path = embeddedModelPath("smollm2-135m") else { return }
+    @Test(.enabled(if: Needs.runs(embeddedModelPath("smollm2-135m") != nil), "needs the embedded models in .models (make models)")) func stopCallbackInterruptsTheAnswer() throws {
+        let path = try #require(embeddedModelPath("smollm2-135m"))
         let engine = try Engine(path: path, threads: 2, contextLength: 256)
         let session = ChatSession(engine: engine, formatter: try ChatFormatter(engine: engine))
         var seen = 0
@@ -57,8 +58,8 @@ struct ChatSessionTests {
     }
 
     /// The CLI's line mode: one answer per line, /reset, and a bad template file is exit code 1.
-    @Test func featherChatLineMode() throws {
-        guard embeddedModelPath("smollm2-135m") != nil else { return }
+    @Test(.enabled(if: Needs.runs(embeddedModelPath("smollm2-135m") != nil), "needs the embedded models in .models (make models)")) func featherChatLineMode() throws {
+        try #require(embeddedModelPath("smollm2-135m") != nil)
         let binary = Self.root.appendingPathComponent(".build/debug/feather").path
         try #require(FileManager.default.isExecutableFile(atPath: binary), "build feather first (swift build)")
         func run(_ args: [String], input: String) throws -> (Int32, String, String) {

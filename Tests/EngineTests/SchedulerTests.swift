@@ -79,10 +79,12 @@ struct SchedulerTests {
     @Test func fullQueueAndLongPromptAreErrors() async throws {
         let e = try engine(context: 16)
         let scheduler = Scheduler(engine: e, slots: 1, queueLimit: 1)
-        // Not started: nothing leaves the queue, so the third request finds it full.
-        _ = try scheduler.submit(request(0))
-        _ = try scheduler.submit(request(1))
+        // Not started: nothing leaves the queue, so the third request finds it full (while the
+        // first two are still awaited: a dropped stream gives its place back, below).
+        let first = try scheduler.submit(request(0))
+        let second = try scheduler.submit(request(1))
         #expect(throws: SchedulerError.queueFull(limit: 1)) { _ = try scheduler.submit(self.request(2)) }
+        withExtendedLifetime((first, second)) {}
         #expect(throws: SchedulerError.promptTooLong(tokens: 17, context: 16)) {
             _ = try scheduler.submit(GenerationRequest(prompt: [Int32](repeating: 5, count: 17)))
         }
@@ -98,6 +100,12 @@ struct SchedulerTests {
         #expect(throws: SchedulerError.queueFull(limit: 0)) { _ = try scheduler.submit(self.request(1)) }
         first = nil
         _ = first
+        // The queue gives the place back at once, before the loop even runs.
+        var queued: AsyncThrowingStream<GenerationEvent, Error>? = try scheduler.submit(request(1))
+        #expect(scheduler.currentStats.queued == 1)
+        queued = nil
+        _ = queued
+        #expect(scheduler.currentStats.queued == 0)
         scheduler.start()
         defer { scheduler.drain() }
         var next: AsyncThrowingStream<GenerationEvent, Error>?

@@ -17,7 +17,7 @@ import Testing
         let url = repositoryRoot.appendingPathComponent("Tests/Fixtures/eval/mmlu_\(model).json")
         let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
         let wanted = Array(fixture.items.prefix(items))
-        let path = embeddedModel(model)!
+        let path = try #require(embeddedModel(model), "\(model): run scripts/fetch-models.sh")
         let engine = try Engine(path: path, threads: 2, contextLength: 4096)
         let backend = LocalBackend(engine: engine, modelPath: path)
         let task = try TaskCatalog.load("mmlu")
@@ -42,14 +42,14 @@ import Testing
     /// Items of the 500-question fixture checked: 100 in CI; FEATHER_ORACLE_ITEMS=500 checks them all.
     static let items = Int(ProcessInfo.processInfo.environment["FEATHER_ORACLE_ITEMS"] ?? "") ?? 100
 
-    @Test(.enabled(if: embeddedModel("smollm2-135m") != nil && dataFile("mmlu_test.jsonl") != nil))
+    @Test(.enabled(if: Needs.runs(embeddedModel("smollm2-135m") != nil && dataFile("mmlu_test.jsonl") != nil), "needs the embedded models (make models) and .data (make data)"))
     func smollm2ChoosesAsLlamaCpp() async throws {
         let r = try await Self.agreement("smollm2-135m", items: Self.items)
         print("oracle agreement smollm2-135m: \(r.agree)/\(r.total) MMLU items choose as llama.cpp, max |Δlogprob| \(r.maxDiff)")
         #expect(Double(r.agree) >= 0.99 * Double(r.total), "agreement \(r.agree)/\(r.total), max |Δlogprob| \(r.maxDiff)")
     }
 
-    @Test(.enabled(if: embeddedModel("gemma3-270m") != nil && dataFile("mmlu_test.jsonl") != nil))
+    @Test(.enabled(if: Needs.runs(embeddedModel("gemma3-270m") != nil && dataFile("mmlu_test.jsonl") != nil), "needs the embedded models (make models) and .data (make data)"))
     func gemma3ChoosesAsLlamaCpp() async throws {
         let r = try await Self.agreement("gemma3-270m", items: Self.items)
         print("oracle agreement gemma3-270m: \(r.agree)/\(r.total) MMLU items choose as llama.cpp, max |Δlogprob| \(r.maxDiff)")

@@ -21,7 +21,8 @@ import Testing
         ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n")
     }
 
-    @Test(.enabled(if: ready)) func killAndResumeMatchesAnUninterruptedRun() throws {
+    @Test(.enabled(if: Needs.runs(ready), "needs .build/debug/feather, the embedded models and .data")) func killAndResumeMatchesAnUninterruptedRun() throws {
+        try #require(Self.ready, "needs .build/debug/feather (swift build), .models/smollm2-135m.gguf and .data/mmlu_test.jsonl")
         let whole = temporaryDirectory(), resumed = temporaryDirectory()
         let a = Self.eval(whole)
         try a.run()

@@ -10,6 +10,14 @@ func embeddedModel(_ name: String) -> String? {
     return FileManager.default.fileExists(atPath: path) ? path : nil
 }
 
+/// Under `make test` (FEATHER_REQUIRE_FIXTURES=1) a test never skips for a missing model, data file
+/// or fixture: it runs and fails on the missing thing. A plain `swift test` skips it, saying why.
+enum Needs {
+    static let required = ProcessInfo.processInfo.environment["FEATHER_REQUIRE_FIXTURES"] == "1"
+    /// For `.enabled(if:)`: true when `present`, or when missing things must fail.
+    static func runs(_ present: Bool) -> Bool { present || required }
+}
+
 func dataFile(_ name: String) -> String? {
     let path = "\(dataDirectory)/\(name)"
     return FileManager.default.fileExists(atPath: path) ? path : nil

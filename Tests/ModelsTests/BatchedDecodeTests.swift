@@ -63,7 +63,7 @@ struct BatchedDecodeTests {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("fw-batch-\(m.architecture)-\(UUID().uuidString).gguf").path
         try m.writer().write(to: path)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        return try ModelRegistry.load(file: GGUFFile(path: path), pool: ThreadPool(threads: 2))
+        return try ModelRegistry.load(file: GGUFFile(path: path), pool: try ThreadPool(threads: 2))
     }
 
     @Test(arguments: SyntheticModel.Architecture.allCases)
@@ -78,10 +78,7 @@ struct BatchedDecodeTests {
 
     @Test(arguments: ["smollm2-135m", "gemma3-270m"])
     func embeddedBatchEqualsAlone(_ name: String) throws {
-        guard let path = embeddedModel(name) else {
-            Issue.record("\(name) is missing: run scripts/fetch-models.sh")
-            return
-        }
+        let path = try #require(embeddedModel(name), "\(name) is missing: run scripts/fetch-models.sh")
         let model = try ModelRegistry.load(path: path, threads: 2)
         // Gemma 3 Q4_K_M has Q4_K and Q6_K matrices, whose llama.cpp order depends on the batch:
         // batched decode computes each sequence's row as a batch of one (independentRows), so it is

@@ -54,7 +54,10 @@ struct ConformanceTests {
             try template.render(messages: conversation.messages, tools: conversation.tools,
                                 addGenerationPrompt: fixture.addGenerationPrompt, bosToken: "<|bos|>", eosToken: "<|eos|>")
         }
-        guard case .dict(let expected) = fixture.expected else { return }
+        guard case .dict(let expected) = fixture.expected else {
+            Issue.record("fixture \(fixture.template) × \(fixture.conversation) has no expected object")
+            return
+        }
         if case .string(let output)? = expected["output"] {
             let actual = try render()
             #expect(actual == output)
@@ -65,6 +68,8 @@ struct ConformanceTests {
                 #expect(thrown?.kind == .raised)
                 #expect(thrown?.message == message)
             }
+        } else {
+            Issue.record("fixture \(fixture.template) × \(fixture.conversation) has neither an output nor an error: nothing to check")
         }
     }
 

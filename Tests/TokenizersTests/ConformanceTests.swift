@@ -33,14 +33,14 @@ func canRunConformance(_ model: String) -> Bool {
 
 /// Each check runs per model, and only where the model file and its fixture are present.
 @Suite struct ConformanceTests {
-    @Test(.enabled(if: canRunConformance("gemma3-270m"))) func gemma3IDs() throws { try idsMatchLlamaCpp("gemma3-270m") }
-    @Test(.enabled(if: canRunConformance("smollm2-135m"))) func smollm2IDs() throws { try idsMatchLlamaCpp("smollm2-135m") }
-    @Test(.enabled(if: canRunConformance("gemma3-270m"))) func gemma3Detokenize() throws { try detokenizeMatchesLlamaCpp("gemma3-270m") }
-    @Test(.enabled(if: canRunConformance("smollm2-135m"))) func smollm2Detokenize() throws { try detokenizeMatchesLlamaCpp("smollm2-135m") }
-    @Test(.enabled(if: canRunConformance("gemma3-270m"))) func gemma3Pieces() throws { try piecesMatchLlamaCpp("gemma3-270m") }
-    @Test(.enabled(if: canRunConformance("smollm2-135m"))) func smollm2Pieces() throws { try piecesMatchLlamaCpp("smollm2-135m") }
-    @Test(.enabled(if: canRunConformance("gemma3-270m"))) func gemma3SpecialIDs() throws { try specialIdsMatchLlamaCpp("gemma3-270m") }
-    @Test(.enabled(if: canRunConformance("smollm2-135m"))) func smollm2SpecialIDs() throws { try specialIdsMatchLlamaCpp("smollm2-135m") }
+    @Test(.enabled(if: Fixtures.runs(canRunConformance("gemma3-270m")), "needs the embedded models in .models (make models) and Tests/Fixtures/tokenizer")) func gemma3IDs() throws { try idsMatchLlamaCpp("gemma3-270m") }
+    @Test(.enabled(if: Fixtures.runs(canRunConformance("smollm2-135m")), "needs the embedded models in .models (make models) and Tests/Fixtures/tokenizer")) func smollm2IDs() throws { try idsMatchLlamaCpp("smollm2-135m") }
+    @Test(.enabled(if: Fixtures.runs(canRunConformance("gemma3-270m")), "needs the embedded models in .models (make models) and Tests/Fixtures/tokenizer")) func gemma3Detokenize() throws { try detokenizeMatchesLlamaCpp("gemma3-270m") }
+    @Test(.enabled(if: Fixtures.runs(canRunConformance("smollm2-135m")), "needs the embedded models in .models (make models) and Tests/Fixtures/tokenizer")) func smollm2Detokenize() throws { try detokenizeMatchesLlamaCpp("smollm2-135m") }
+    @Test(.enabled(if: Fixtures.runs(canRunConformance("gemma3-270m")), "needs the embedded models in .models (make models) and Tests/Fixtures/tokenizer")) func gemma3Pieces() throws { try piecesMatchLlamaCpp("gemma3-270m") }
+    @Test(.enabled(if: Fixtures.runs(canRunConformance("smollm2-135m")), "needs the embedded models in .models (make models) and Tests/Fixtures/tokenizer")) func smollm2Pieces() throws { try piecesMatchLlamaCpp("smollm2-135m") }
+    @Test(.enabled(if: Fixtures.runs(canRunConformance("gemma3-270m")), "needs the embedded models in .models (make models) and Tests/Fixtures/tokenizer")) func gemma3SpecialIDs() throws { try specialIdsMatchLlamaCpp("gemma3-270m") }
+    @Test(.enabled(if: Fixtures.runs(canRunConformance("smollm2-135m")), "needs the embedded models in .models (make models) and Tests/Fixtures/tokenizer")) func smollm2SpecialIDs() throws { try specialIdsMatchLlamaCpp("smollm2-135m") }
 
     func idsMatchLlamaCpp(_ model: String) throws {
         let t = try Fixtures.tokenizer(model)
@@ -120,7 +120,7 @@ func canRunConformance(_ model: String) -> Bool {
 
 @Suite struct SPMSegmentationTests {
     /// Cutting SPM text between characters that never meet inside a token changes nothing.
-    @Test(.enabled(if: Fixtures.hasModel("gemma3-270m")))
+    @Test(.enabled(if: Fixtures.runs(Fixtures.hasModel("gemma3-270m")), "needs the embedded models in .models (make models) and Tests/Fixtures/tokenizer"))
     func segmentedEqualsWhole() throws {
         let t = try Fixtures.tokenizer("gemma3-270m")
         for item in try Fixtures.corpus() {

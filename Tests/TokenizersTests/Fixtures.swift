@@ -13,6 +13,12 @@ enum Fixtures {
 
     static func modelPath(_ name: String) -> String { modelsDir.appendingPathComponent(name + ".gguf").path }
     static func hasModel(_ name: String) -> Bool { FileManager.default.fileExists(atPath: modelPath(name)) }
+
+    /// Under `make test` (FEATHER_REQUIRE_FIXTURES=1) a test never skips for a missing model, data
+    /// file or fixture: it runs and fails on the missing thing. A plain `swift test` skips it, saying why.
+    static let required = ProcessInfo.processInfo.environment["FEATHER_REQUIRE_FIXTURES"] == "1"
+    /// For `.enabled(if:)`: true when `present`, or when missing things must fail.
+    static func runs(_ present: Bool) -> Bool { present || required }
     static func hasFixture(_ name: String) -> Bool {
         FileManager.default.fileExists(atPath: tokenizerDir.appendingPathComponent(name).path)
     }

@@ -129,7 +129,7 @@ struct AnyID: Decodable {
 }
 
 @Suite struct TekkenTests {
-    @Test(.enabled(if: Tekken.available))
+    @Test(.enabled(if: Fixtures.runs(Tekken.available), "needs the embedded models in .models (make models) and Tests/Fixtures/tokenizer"))
     func idsMatchLlamaCpp() throws {
         let meta = try JSONDecoder().decode(
             Tekken.Meta.self, from: Data(contentsOf: Fixtures.tokenizerDir.appendingPathComponent("tekken.meta.json")))
@@ -196,9 +196,9 @@ struct AnyID: Decodable {
         print("\(name): ids equal llama.cpp's on \(rows.count - bad)/\(rows.count) random texts")
     }
 
-    @Test(.enabled(if: Fixtures.hasModel("gemma3-270m"))) func gemma3() throws { try Self.check("gemma3-270m", Fixtures.tokenizer("gemma3-270m")) }
-    @Test(.enabled(if: Fixtures.hasModel("smollm2-135m"))) func smollm2() throws { try Self.check("smollm2-135m", Fixtures.tokenizer("smollm2-135m")) }
-    @Test(.enabled(if: Tekken.available)) func tekkenVocabulary() throws {
+    @Test(.enabled(if: Fixtures.runs(Fixtures.hasModel("gemma3-270m")), "needs the embedded models in .models (make models) and Tests/Fixtures/tokenizer")) func gemma3() throws { try Self.check("gemma3-270m", Fixtures.tokenizer("gemma3-270m")) }
+    @Test(.enabled(if: Fixtures.runs(Fixtures.hasModel("smollm2-135m")), "needs the embedded models in .models (make models) and Tests/Fixtures/tokenizer")) func smollm2() throws { try Self.check("smollm2-135m", Fixtures.tokenizer("smollm2-135m")) }
+    @Test(.enabled(if: Fixtures.runs(Tekken.available), "needs the embedded models in .models (make models) and Tests/Fixtures/tokenizer")) func tekkenVocabulary() throws {
         for pre in Tekken.preTokenizers { try Self.check("tekken-vocab-\(pre)", try #require(Tekken.built[pre]).tokenizer) }
     }
 }

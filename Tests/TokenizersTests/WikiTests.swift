@@ -32,10 +32,11 @@ enum Wiki {
 }
 
 @Suite struct WikiTests {
-    @Test(.enabled(if: Wiki.available("gemma3-270m"))) func gemma3() throws { try check("gemma3-270m") }
-    @Test(.enabled(if: Wiki.available("smollm2-135m"))) func smollm2() throws { try check("smollm2-135m") }
+    @Test(.enabled(if: Fixtures.runs(Wiki.available("gemma3-270m")), "needs the embedded models in .models (make models) and Tests/Fixtures/tokenizer")) func gemma3() throws { try check("gemma3-270m") }
+    @Test(.enabled(if: Fixtures.runs(Wiki.available("smollm2-135m")), "needs the embedded models in .models (make models) and Tests/Fixtures/tokenizer")) func smollm2() throws { try check("smollm2-135m") }
 
     func check(_ model: String) throws {
+        try #require(Wiki.available(model), "needs \(model), .data/wiki.utf8 and its fixture with the same SHA-256 (make models data)")
         let t = try Fixtures.tokenizer(model)
         let text = String(decoding: FileManager.default.contents(atPath: Wiki.path)!, as: UTF8.self)
         let ids = t.tokenize(text, addSpecial: true, parseSpecial: true)

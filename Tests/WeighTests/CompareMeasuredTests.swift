@@ -14,7 +14,9 @@ import Testing
 
     static func row(_ r: Weigh.ComparisonResult, _ id: String) -> Row { r.sections.flatMap(\.rows).first { $0.id == id }! }
 
-    @Test(.enabled(if: ready)) func measuredRowsArePairedItemByItem() async throws {
+    @Test(.enabled(if: ready || ProcessInfo.processInfo.environment["FEATHER_REQUIRE_FIXTURES"] == "1", "needs the embedded models (make models) and .data (make data)"))
+    func measuredRowsArePairedItemByItem() async throws {
+        try #require(Self.ready, "needs both embedded models (make models) and .data/mmlu_test.jsonl, .data/wiki.utf8 (make data)")
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("compare-measured-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: out) }
         let plan = MeasurementPlan(workload: "test", tasks: ["mmlu", "wiki-bpb"], itemLimit: ["mmlu": 12, "wiki-bpb": 3], seed: 7,

@@ -85,5 +85,6 @@ def run(test_case):
     """Runs the TestCase verbosely and ends with one 'N passed, N failed' line; exit 1 on failure."""
     result = unittest.TextTestRunner(verbosity=2).run(unittest.defaultTestLoader.loadTestsFromTestCase(test_case))
     failed = len(result.failures) + len(result.errors)
-    print(f"{result.testsRun - failed} passed, {failed} failed")
+    skipped = len(result.skipped)
+    print(f"{result.testsRun - failed - skipped} passed, {failed} failed, {skipped} skipped")
     sys.exit(0 if result.wasSuccessful() and result.testsRun > 0 else 1)

@@ -137,7 +137,7 @@ public final class LocalBench {
             if let m = models[spec.threads] {
                 model = m
             } else {
-                model = try ModelRegistry.load(file: file, pool: ThreadPool(threads: spec.threads))
+                model = try ModelRegistry.load(file: file, pool: try ThreadPool(threads: spec.threads))
                 models = [spec.threads: model]  // one pool at a time
             }
             progress("\(identity.fileName): test \(i + 1)/\(specs.count) \(spec.name), \(spec.threads) thread\(spec.threads == 1 ? "" : "s")")
@@ -168,7 +168,7 @@ public final class LocalBench {
         let resident = ProcessMetrics.residentFraction(path: path)
         let t0 = DispatchTime.now().uptimeNanoseconds
         let file = try GGUFFile(path: path)
-        let model = try ModelRegistry.load(file: file, pool: ThreadPool(threads: options.threads.max() ?? 1))
+        let model = try ModelRegistry.load(file: file, pool: try ThreadPool(threads: options.threads.max() ?? 1))
         let t1 = DispatchTime.now().uptimeNanoseconds
         let state = model.makeState(contextLength: 8, cacheType: options.cacheType)
         try model.evaluate([Self.beginningToken(file) ?? 0], state: state, allLogits: false) { _, _ in }
