@@ -18,25 +18,17 @@ struct Chat: AsyncParsableCommand {
     @Option(help: "System message.") var system: String?
     @Option(name: .customLong("chat-template"), help: "A Jinja chat template file to use instead of the model's.") var chatTemplate: String?
     @Option(name: .short, help: "Tokens per answer at most.") var n = 512
-    @Option(help: "Sampling temperature; 0 is greedy.") var temp: Float = 0.8
-    @Option(help: "Seed of the sampler.") var seed: UInt64 = 0
-    @Option(name: .customLong("top-k")) var topK = 40
-    @Option(name: .customLong("top-p")) var topP: Float = 0.95
-    @Option(name: .customLong("min-p")) var minP: Float = 0.05
-    @Option(name: .customLong("repeat-penalty")) var repeatPenalty: Float = 1
+    @OptionGroup var samplingOptions: SamplingOptions
     @Option(name: .short, help: "Threads (default: physical cores).") var t: Int?
     @Option(help: "Context length in tokens.") var ctx = 4096
     @Flag(help: "Template origin and timings on stderr.") var verbose = false
 
-    var sampling: SamplingParameters {
-        SamplingParameters(temperature: temp, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty, seed: seed)
-    }
+    var sampling: SamplingParameters { samplingOptions.parameters }
 
     func validate() throws {
         try CommonOptions.checkThreads(t)
         try CommonOptions.checkContext(ctx)
         try CommonOptions.checkMaxTokens(n)
-        try CommonOptions.checkSampling(sampling)
     }
 
     func run() async throws {

@@ -3,6 +3,24 @@ import Compute
 import Engine
 import Foundation
 
+/// The sampler's options of `run` and `chat`, as llama.cpp's CLI names them; checked before a model loads.
+struct SamplingOptions: ParsableArguments {
+    @Option(help: "Sampling temperature; 0 is greedy.") var temp: Float = 0.8
+    @Option(help: "Seed of the sampler.") var seed: UInt64 = 0
+    @Option(name: .customLong("top-k")) var topK = 40
+    @Option(name: .customLong("top-p")) var topP: Float = 0.95
+    @Option(name: .customLong("min-p")) var minP: Float = 0.05
+    @Option(name: .customLong("repeat-penalty")) var repeatPenalty: Float = 1
+
+    var parameters: SamplingParameters {
+        SamplingParameters(temperature: temp, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty, seed: seed)
+    }
+
+    func validate() throws {
+        do { try parameters.validate() } catch { throw ValidationError(error.description) }
+    }
+}
+
 /// Checks shared by the commands' `validate()`: values no command can run with are refused
 /// before a model is loaded, with the option's name.
 enum CommonOptions {
@@ -26,9 +44,6 @@ enum CommonOptions {
         guard n >= 0 else { throw ValidationError("-n must be at least 0 (got \(n))") }
     }
 
-    static func checkSampling(_ p: SamplingParameters) throws {
-        do { try p.validate() } catch { throw ValidationError(error.description) }
-    }
 
     /// A UTF-8 text file's contents, or one line saying why not (Foundation's errors print as raw NSError dumps on Linux).
     static func readText(_ path: String) throws -> String {

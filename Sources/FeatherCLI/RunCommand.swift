@@ -11,12 +11,7 @@ struct Run: AsyncParsableCommand {
     @Argument(help: "A .gguf path or a model short name.") var model: String
     @Option(name: .shortAndLong, help: "The prompt.") var prompt: String
     @Option(name: .short, help: "Tokens to generate at most.") var n = 128
-    @Option(help: "Sampling temperature; 0 is greedy.") var temp: Float = 0.8
-    @Option(help: "Seed of the sampler.") var seed: UInt64 = 0
-    @Option(name: .customLong("top-k")) var topK = 40
-    @Option(name: .customLong("top-p")) var topP: Float = 0.95
-    @Option(name: .customLong("min-p")) var minP: Float = 0.05
-    @Option(name: .customLong("repeat-penalty")) var repeatPenalty: Float = 1
+    @OptionGroup var samplingOptions: SamplingOptions
     @Option(name: .short, help: "Threads (default: physical cores).") var t: Int?
     @Option(help: "Context length in tokens.") var ctx = 4096
     @Option(name: .customLong("cache-type"), help: "KV cache type: f16 or f32.") var cacheType = "f16"
@@ -27,15 +22,12 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("chat-template"), help: "A Jinja chat template file (implies --chat).") var chatTemplate: String?
     @Option(help: "System message (implies --chat).") var system: String?
 
-    var sampling: SamplingParameters {
-        SamplingParameters(temperature: temp, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty, seed: seed)
-    }
+    var sampling: SamplingParameters { samplingOptions.parameters }
 
     func validate() throws {
         try CommonOptions.checkThreads(t)
         try CommonOptions.checkContext(ctx)
         try CommonOptions.checkMaxTokens(n)
-        try CommonOptions.checkSampling(sampling)
         guard logprobs >= 0 else { throw ValidationError("--logprobs must be at least 0 (got \(logprobs))") }
     }
 
