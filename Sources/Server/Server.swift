@@ -63,8 +63,8 @@ public final class APIServer: Sendable {
             let created = Int(Date().timeIntervalSince1970)
             return Self.json(ModelList(data: models.map { .init(id: $0.id, created: created) }))
         })
-        router.post("/v1/chat/completions", use: endpoint("chat") { [self] in try await chatCompletion($0) })
-        router.post("/v1/completions", use: endpoint("completions") { [self] in try await completion($0) })
+        router.post("/v1/chat/completions", use: endpoint("chat", watchesConnection: true) { [self] in try await chatCompletion($0) })
+        router.post("/v1/completions", use: endpoint("completions", watchesConnection: true) { [self] in try await completion($0) })
         router.post("/tokenize", use: endpoint("tokenize") { [self] in try await tokenize($0) })
         router.post("/detokenize", use: endpoint("detokenize") { [self] in try await detokenize($0) })
         return router
@@ -85,7 +85,10 @@ public final class APIServer: Sendable {
     }
 
     /// A handler whose errors become OpenAI-shaped JSON responses, counted in the metrics.
-    func endpoint(_ name: String, _ body: @escaping @Sendable (Request) async throws -> Response)
+    /// `watchesConnection`: the handler waits under `whileConnected`, after which Hummingbird does
+    /// not read the connection again, so the response says `Connection: close` and clients open a
+    /// new one instead of reusing a closed one.
+    func endpoint(_ name: String, watchesConnection: Bool = false, _ body: @escaping @Sendable (Request) async throws -> Response)
         -> @Sendable (Request, BasicRequestContext) async throws -> Response {
         { [metrics, logger] request, _ in
             var response: Response
@@ -102,6 +105,7 @@ public final class APIServer: Sendable {
                 response = APIError(status: 500, message: "\(error)", type: "server_error").response
             }
             metrics.request(endpoint: name, status: Int(response.status.code))
+            if watchesConnection { response.headers[.connection] = "close" }
             return response
         }
     }
@@ -260,16 +264,19 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let apiKey: String?
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let apiKey, request.uri.path != "/health" else { return try await next(request, context) }
-        guard let token = Self.bearerToken(request.headers[.authorization]) else {
+        guard let token = APIKey.bearerToken(request.headers[.authorization]) else {
             return APIError(status: 401, message: "You didn't provide an API key: send 'Authorization: Bearer KEY'",
                             type: "invalid_request_error", code: "invalid_api_key").response
         }
-        guard Self.constantTimeEqual(token, apiKey) else {
+        guard APIKey.constantTimeEqual(token, apiKey) else {
             return APIError(status: 401, message: "Incorrect API key provided", type: "invalid_request_error", code: "invalid_api_key").response
         }
         return try await next(request, context)
     }
+}
 
+/// The key check behind `AuthMiddleware`.
+enum APIKey {
     /// The credentials of `Bearer TOKEN`, the scheme in any case.
     static func bearerToken(_ header: String?) -> String? {
         guard let header else { return nil }

@@ -233,7 +233,8 @@ class ServeTests(unittest.TestCase):
         resp = conn.getresponse()
         self.assertEqual(resp.status, 200)
         self.assertTrue(resp.readline().startswith(b"data: "))
-        conn.sock.shutdown(2)
+        # The response owns the socket (the server answers Connection: close): closing it hangs up.
+        resp.close()
         conn.close()
         deadline = time.time() + 30
         while time.time() < deadline and metric(self.base, "feather_active_sequences") > 0:
