@@ -72,7 +72,7 @@ import Testing
         let r = sandbox.run(program: program)
         #expect(r.detail == "timed out")
         let left = processes(containing: "sleep \(token)")
-        for pid in left { _ = kill(pid_t(pid)!, SIGKILL) }
+        for pid in left { if let p = pid_t(pid) { _ = kill(p, SIGKILL) } }
         let escapes = newSession && sandbox.isolation != .namespaces
         #expect(left.isEmpty == !escapes, "grandchildren left: \(left)")
     }
@@ -166,12 +166,18 @@ func worldWritableDirectory() throws -> String {
     return dir
 }
 
-/// Pids of processes whose command line contains `text` (zombies have none).
+/// Pids of processes whose command line contains `text`, from `ps` (zombies have none).
 func processes(containing text: String) -> [String] {
-    let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-    return pids.filter { pid in
-        guard pid.allSatisfy(\.isNumber), let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-        return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\0", with: " ").contains(text)
+    let ps = Process()
+    ps.executableURL = URL(fileURLWithPath: "/bin/ps")
+    ps.arguments = ["-A", "-o", "pid=,args="]
+    let pipe = Pipe()
+    ps.standardOutput = pipe
+    guard (try? ps.run()) != nil else { return ["ps failed"] }
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    ps.waitUntilExit()
+    return output.split(separator: "\n").filter { $0.contains(text) && !$0.contains("<defunct>") }.compactMap {
+        $0.split(separator: " ").first.map(String.init)
     }
 }
 
