@@ -179,7 +179,8 @@ static void supervise(const fw_sandbox_spec *spec) {
     int status = 0, ended = 0;
     while (!ended) {
         pid_t w = waitpid(program, &status, WNOHANG);
-        if (w == program || (w < 0 && errno != EINTR)) ended = 1;
+        if (w == program) ended = 1;
+        else if (w < 0 && errno != EINTR) { ended = 1; status = FW_SANDBOX_SETUP_FAILED << 8; }
         else if (now() > deadline) break;
         else pause_briefly();
     }
@@ -213,7 +214,12 @@ fw_sandbox_result fw_sandbox_run(const fw_sandbox_spec *spec) {
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     int err = open(spec->stderrPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int report[2] = { -1, -1 };
-    if (devnull < 0 || err < 0 || pipe(report) != 0) {
+#ifdef __linux__
+    int piped = pipe2(report, O_CLOEXEC);
+#else
+    int piped = pipe(report);
+#endif
+    if (devnull < 0 || err < 0 || piped != 0) {
         result.exitCode = errno;
         if (devnull >= 0) close(devnull);
         if (err >= 0) close(err);
@@ -299,6 +305,7 @@ fw_sandbox_result fw_sandbox_run(const fw_sandbox_spec *spec) {
         if (result.processGroup > 0) kill(-result.processGroup, SIGKILL);
         result.timedOut = WIFSIGNALED(status);
         result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        if (result.exitCode == 0) result.exitCode = FW_SANDBOX_SETUP_FAILED;  // never a pass without a report
         result.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     }
     return result;
