@@ -26,6 +26,8 @@ let package = Package(
         // Optimized in debug builds too, so tests that run models take seconds, not minutes.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "Compute", dependencies: ["CKernels", "GGUF"], swiftSettings: optimized),
+        // Process start-up for the code-execution sandbox (rlimits, session, namespaces between fork and exec).
+        .target(name: "CSandbox"),
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: optimized),
         .target(name: "Models", dependencies: ["GGUF", "CKernels", "Compute"], swiftSettings: optimized),
         .target(name: "Engine", dependencies: ["Models", "Compute", "Tokenizers", "Templates"], swiftSettings: optimized),
@@ -39,7 +41,7 @@ let package = Package(
             ]
         ),
         .target(name: "Weigh", dependencies: [
-            "GGUF", "Models", "Compute", "Engine", "Backends",
+            "GGUF", "Models", "Compute", "Engine", "Backends", "CSandbox",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], resources: [.copy("Tasks")]),
         .target(

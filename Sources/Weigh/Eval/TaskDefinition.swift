@@ -150,7 +150,7 @@ public enum EvalError: Error, CustomStringConvertible {
         case .badData(let p, let why): "data file \(p): \(why)"
         case .badTemplate(let why): "task template: \(why)"
         case .needsJudge: "mt-bench needs a judge: --judge MODEL or --judge-endpoint URL --judge-model NAME"
-        case .needsCodeExecution: "humaneval runs model-written code: pass --allow-code-execution to allow it (sandboxed subprocess, time and memory limits, no network where unshare allows)"
+        case .needsCodeExecution: "humaneval runs model-written code: pass --allow-code-execution to allow it (sandboxed subprocess: time, memory and process limits; no network and read-only files where Linux namespaces are allowed)"
         case .badOption(let why): why
         case .backend(let why): why
         }
