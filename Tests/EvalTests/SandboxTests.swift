@@ -132,10 +132,10 @@ import Testing
 
     /// Every canonical HumanEval solution passes its tests in the sandbox, as the task renders them;
     /// a wrong body fails.
-    @Test(.enabled(if: dataFile("humaneval.jsonl") != nil)) func humanEvalCanonicalSolutionsPass() async throws {
+    @Test(.enabled(if: Needs.runs(dataFile("humaneval.jsonl") != nil), "needs .data/humaneval.jsonl (make data)")) func humanEvalCanonicalSolutionsPass() async throws {
         let execution = try #require(try TaskCatalog.load("humaneval").definition.execution)
         let sandbox = PythonSandbox(timeoutSeconds: execution.timeoutSeconds, memoryMB: execution.memoryMB)
-        let lines = try String(contentsOfFile: dataFile("humaneval.jsonl")!, encoding: .utf8).split(separator: "\n")
+        let lines = try String(contentsOfFile: try #require(dataFile("humaneval.jsonl")), encoding: .utf8).split(separator: "\n")
         let problems = try lines.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
         #expect(problems.count == 164)
         func program(_ p: [String: String], output: String) throws -> String {
