@@ -68,6 +68,8 @@ struct Eval: AsyncParsableCommand {
             guard let model else { throw EvalError.badOption("give a MODEL (.gguf path or short name) or --endpoint URL --model NAME") }
             let path = try resolveModelPath(model)
             let engine = try Engine(path: path, threads: CommonOptions.threads(t), contextLength: ctx)
+            try engine.checkMemory(sequences: batchSize)
+            CommonOptions.warnIfBeyondTraining(engine)
             backend = LocalBackend(engine: engine, modelPath: path, chatTemplateFile: chatTemplate, batchSize: batchSize)
         }
 
