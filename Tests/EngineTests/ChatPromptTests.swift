@@ -67,11 +67,9 @@ struct ChatPromptTests {
     @Test func cancellingTheCallerStopsTheRenderOnItsThread() async throws {
         let chat = try ChatFormatter(source: Self.hostile, origin: .file("hostile.jinja"), tokenizer: try EngineTests().engine().tokenizer)
         let render = Task { try await chat.tokensOnOwnThread([ChatMessage(role: "user", content: "Hi")]) }
-        try await Task.sleep(for: .milliseconds(100))
-        let cancelled = ContinuousClock.now
-        render.cancel()
+        // Cancelled from a Dispatch thread, which a cooperative pool busy with other tests cannot delay.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { render.cancel() }
         // Not the budget error that would end the render after 2 s: the cancellation reached the thread.
         await #expect(throws: CancellationError.self) { try await render.value }
-        #expect(ContinuousClock.now - cancelled < .seconds(60))
     }
 }

@@ -99,12 +99,11 @@ struct RenderBudgetTests {
 
     @Test func cancellingTheTaskStopsTheRender() async throws {
         let template = try Template(source: "{% set big = range(100000) | list %}{% for i in range(1000) %}{% for j in range(1000) %}{{ -1 in big }}{% endfor %}{% endfor %}")
-        let start = ContinuousClock.now
-        let render = Task { try template.render(context: [:], options: RenderOptions(limits: Self.unhurried)) }
-        try await Task.sleep(for: .milliseconds(200))
-        render.cancel()
+        let render = Task { try template.render(context: [:]) }
+        // Cancelled from a Dispatch thread, which a cooperative pool busy with other tests cannot delay.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { render.cancel() }
+        // Not the budget error that ends the render after 2 s: the cancellation reached the render.
         await #expect(throws: CancellationError.self) { try await render.value }
-        #expect(ContinuousClock.now - start < .seconds(10))
     }
 
     @Test func isCancelledStopsARenderOutsideAnyTask() throws {
