@@ -509,7 +509,8 @@ final class Interpreter {
             try step(dict.count)
             return dict.keys.map(Value.string)
         case .string(let s):
-            try charge(bytes: s.utf8.count)
+            // One new string per scalar: a step each (at most one per byte).
+            try step(s.utf8.count)
             return s.unicodeScalars.map { .string(String($0)) }
         default: throw TemplateError(.type, "'\(value.typeName)' object is not iterable")
         }
@@ -834,9 +835,14 @@ final class Interpreter {
             let separator = try stringArgument(a.first, name)
             let maxSplit = a.count > 1 ? (a[1].integer ?? -1) : -1
             try charge(bytes: s.utf8.count)
-            return .array(try pythonSplit(s, separator, maxSplit, fromRight: name == "rsplit").map(Value.string))
+            let parts = try pythonSplit(s, separator, maxSplit, fromRight: name == "rsplit")
+            try step(parts.count)
+            return .array(parts.map(Value.string))
         case "splitlines":
-            return .array(pythonSplitLines(s).map(Value.string))
+            try charge(bytes: s.utf8.count)
+            let lines = pythonSplitLines(s)
+            try step(lines.count)
+            return .array(lines.map(Value.string))
         case "startswith", "endswith":
             let candidates: [Value]
             if case .array(let list) = a.first ?? .none { candidates = list } else { candidates = [a.first ?? .none] }
