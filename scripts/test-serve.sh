@@ -14,8 +14,8 @@ for t in Tests/serve/test_*.py; do
   .venv-test/bin/python "$t" || status=1
 done
 echo "== scripts/chaos-serve.py"
-# A copy of SmolLM2 whose chat template loops 10^10 times: it must cost its own requests an error, nothing else.
-printf '%s' '{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}' > .build/chaos-hostile.jinja
+# A copy of SmolLM2 whose chat template would compare 10^11 list items: it must cost its own requests an error, nothing else.
+printf '%s' '{% set big = range(100000) | list %}{% for i in range(1000) %}{% for j in range(1000) %}{% if -1 in big %}{% endif %}{% endfor %}{% endfor %}' > .build/chaos-hostile.jinja
 python3 scripts/gguf-set-template.py "${FEATHER_MODELS:-.models}/smollm2-135m.gguf" .build/chaos-hostile-template.gguf .build/chaos-hostile.jinja
 .venv-test/bin/python scripts/chaos-serve.py --feather "$FEATHER_BIN" --hostile-model .build/chaos-hostile-template.gguf || status=1
 rm -f .build/chaos-hostile-template.gguf

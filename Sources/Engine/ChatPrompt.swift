@@ -85,24 +85,62 @@ public struct ChatFormatter: Sendable {
     }
 
     /// The conversation as text, exactly as the template writes it (BOS text included if it writes one).
-    public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool = true) throws -> String {
+    /// A template that runs past its render budget (Templates' RenderLimits) fails with `ChatError.render`;
+    /// `isCancelled`, polled during the render, ends it with `CancellationError`.
+    public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool = true,
+                       isCancelled: @escaping @Sendable () -> Bool = { false }) throws -> String {
         let values: [Value] = messages.map { .dict(OrderedDict([("role", .string($0.role)), ("content", .string($0.content))])) }
+        var template = template
+        template.options.isCancelled = isCancelled
         do {
             return try template.render(messages: values, addGenerationPrompt: addGenerationPrompt,
                                        bosToken: tokenizer.bos.map { tokenizer.text(of: $0) } ?? "",
                                        eosToken: tokenizer.eos.map { tokenizer.text(of: $0) } ?? "")
+        } catch let error as CancellationError {
+            throw error
         } catch {
             throw ChatError.render("\(error)")
         }
     }
 
     /// The prompt tokens for the conversation.
-    public func tokens(_ messages: [ChatMessage], addGenerationPrompt: Bool = true) throws -> [TokenID] {
-        var text = try render(messages, addGenerationPrompt: addGenerationPrompt)
+    public func tokens(_ messages: [ChatMessage], addGenerationPrompt: Bool = true,
+                       isCancelled: @escaping @Sendable () -> Bool = { false }) throws -> [TokenID] {
+        var text = try render(messages, addGenerationPrompt: addGenerationPrompt, isCancelled: isCancelled)
         if tokenizer.addBOS, let bos = tokenizer.bos {
             let bosText = tokenizer.text(of: bos)
             if !bosText.isEmpty && text.hasPrefix(bosText) { text.removeFirst(bosText.count) }
         }
         return tokenizer.tokenize(text, addSpecial: true, parseSpecial: true)
     }
+
+    /// `tokens(_:addGenerationPrompt:)` on a thread of its own, for servers: a template that works up
+    /// to its render budget then holds neither the caller's executor nor a thread of Swift's
+    /// cooperative pool, which the server's other requests (and /health) need. Cancelling the
+    /// calling task stops the render with `CancellationError`.
+    public func tokensOnOwnThread(_ messages: [ChatMessage], addGenerationPrompt: Bool = true) async throws -> [TokenID] {
+        let cancelled = CancellationFlag()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[TokenID], Error>) in
+                let thread = Thread {
+                    continuation.resume(with: Result {
+                        try tokens(messages, addGenerationPrompt: addGenerationPrompt, isCancelled: { cancelled.isSet })
+                    })
+                }
+                thread.name = "feather.chat-template"
+                thread.stackSize = 8 << 20
+                thread.start()
+            }
+        } onCancel: {
+            cancelled.set()
+        }
+    }
+}
+
+/// A flag set from a task's cancellation handler and polled by a render on another thread.
+private final class CancellationFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
 }

@@ -92,7 +92,7 @@ extension APIServer {
         case .failure(let e): throw APIError(status: 500, message: e.description, type: "server_error")
         }
         let prompt: [TokenID]
-        do { prompt = try formatter.tokens(messages) } catch {
+        do { prompt = try await formatter.tokensOnOwnThread(messages) } catch {
             throw APIError.badRequest("\(error)", param: "messages")
         }
         let ctx = m.engine.contextLength

@@ -118,7 +118,7 @@ struct Filters {
         case "list":
             return .array(try interpreter.iterate(value))
         case "reverse":
-            if case .string(let s) = value { return .string(String(String.UnicodeScalarView(s.unicodeScalars.reversed()))) }
+            if case .string(let s) = value { return .string(String(scalars: s.unicodeScalars.reversed())) }
             return .array(try interpreter.iterate(value).reversed())
         case "int":
             let a = try bind(name, ["default", "base"], positional, keywords)

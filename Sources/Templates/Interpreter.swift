@@ -16,6 +16,11 @@ public struct RenderLimits: Sendable, Equatable {
     public var maxBuiltBytes: Int = 1 << 30
     /// Nesting of lists and dicts, in the input and in values the template builds.
     public var maxNestingDepth: Int = 256
+    /// Interpreter steps over the whole render: one per statement executed, expression evaluated or loop
+    /// iteration, plus one per list item and per 64 bytes of text that a builtin works through.
+    public var maxSteps: Int = 20_000_000
+    /// Wall-clock time of one render, in seconds.
+    public var maxSeconds: Double = 2
 
     public init() {}
 }
@@ -26,12 +31,16 @@ public struct RenderOptions: Sendable {
     /// The clock behind `strftime_now`; tests inject a fixed date.
     public var now: @Sendable () -> Date = { Date() }
     public var timeZone: TimeZone = .current
+    /// Polled with the render budget, as `Task.isCancelled` is: when it returns true the render throws
+    /// `CancellationError` (for renders on a thread of their own, outside any task).
+    public var isCancelled: @Sendable () -> Bool = { false }
 
     public init(limits: RenderLimits = RenderLimits(), now: @escaping @Sendable () -> Date = { Date() },
-                timeZone: TimeZone = .current) {
+                timeZone: TimeZone = .current, isCancelled: @escaping @Sendable () -> Bool = { false }) {
         self.limits = limits
         self.now = now
         self.timeZone = timeZone
+        self.isCancelled = isCancelled
     }
 }
 
@@ -48,6 +57,9 @@ final class Interpreter {
     private var built = 0
     private var iterations = 0
     private var callDepth = 0
+    private var steps = 0
+    private var nextBudgetCheck = 0
+    private let started = ContinuousClock.now
     private let options: RenderOptions
 
     static let globalNames = ["range", "namespace", "dict", "raise_exception", "strftime_now"]
@@ -84,10 +96,32 @@ final class Interpreter {
         if bytes > options.limits.maxOutputBytes {
             throw TemplateError(.limit, "a string of \(bytes) bytes exceeds the limit of \(options.limits.maxOutputBytes) bytes")
         }
+        try charge(bytes: bytes)
         built += bytes
         if built > options.limits.maxBuiltBytes {
             throw TemplateError(.limit, "strings built by the template exceed \(options.limits.maxBuiltBytes) bytes in total")
         }
+    }
+
+    // MARK: Render budget
+
+    /// Counts work against the render budget; every 1024 steps also checks the clock and cancellation,
+    /// so a render stops within a few milliseconds of running out or being cancelled.
+    func step(_ n: Int = 1) throws {
+        steps += n
+        if steps >= nextBudgetCheck { try checkBudget() }
+    }
+
+    func charge(bytes: Int) throws { try step(bytes >> 6) }
+
+    private func checkBudget() throws {
+        nextBudgetCheck = steps + 1024
+        let limits = options.limits
+        if steps > limits.maxSteps || started.duration(to: .now) > .seconds(limits.maxSeconds) {
+            let seconds = limits.maxSeconds == limits.maxSeconds.rounded() ? String(Int(limits.maxSeconds)) : String(limits.maxSeconds)
+            throw TemplateError(.limit, "template exceeded its render budget (\(limits.maxSteps) steps / \(seconds) s)")
+        }
+        if Task.isCancelled || options.isCancelled() { throw CancellationError() }
     }
 
     private func execute(_ nodes: [Node]) throws -> Flow {
@@ -108,6 +142,7 @@ final class Interpreter {
     }
 
     private func executeOne(_ node: Node) throws -> Flow {
+        try step()
         switch node {
         case .text(let text):
             try emit(text)
@@ -182,6 +217,7 @@ final class Interpreter {
     }
 
     private func tick() throws {
+        try step()
         iterations += 1
         if iterations > options.limits.maxLoopIterations {
             throw TemplateError(.limit, "more than \(options.limits.maxLoopIterations) loop iterations and macro calls")
@@ -228,6 +264,7 @@ final class Interpreter {
     }
 
     func evaluate(_ expr: Expr) throws -> Value {
+        try step()
         switch expr {
         case .literal(let value):
             return value
@@ -388,9 +425,13 @@ final class Interpreter {
             throw TemplateError(.type, "list indices must be integers or slices, not \(key.typeName)")
         case .string(let s):
             if let i = key.integer {
-                let scalars = Array(s.unicodeScalars)
-                let index = i < 0 ? scalars.count + i : i
-                return scalars.indices.contains(index) ? .string(String(scalars[index])) : .undefined("str object has no element \(i)")
+                // Walks from the nearer end only: `s[0]` and `s[-1]` stay cheap on long strings.
+                let view = s.unicodeScalars
+                let found = i < 0 ? view.index(view.endIndex, offsetBy: i, limitedBy: view.startIndex)
+                                  : view.index(view.startIndex, offsetBy: i, limitedBy: view.endIndex)
+                try charge(bytes: 4 * Int(min(i.magnitude, UInt(s.utf8.count))))
+                guard let found, found != view.endIndex else { return .undefined("str object has no element \(i)") }
+                return .string(String(view[found]))
             }
             if case .string(let k) = key { return try attribute(value, k) }
             throw TemplateError(.type, "string indices must be integers, not '\(key.typeName)'")
@@ -417,9 +458,8 @@ final class Interpreter {
             return .array(try pythonSlice(array.count, a, b, c).map { array[$0] })
         case .string(let s):
             let scalars = Array(s.unicodeScalars)
-            var view = String.UnicodeScalarView()
-            view.append(contentsOf: try pythonSlice(scalars.count, a, b, c).map { scalars[$0] })
-            return .string(String(view))
+            try charge(bytes: s.utf8.count)
+            return .string(String(scalars: try pythonSlice(scalars.count, a, b, c).lazy.map { scalars[$0] }))
         default:
             throw TemplateError(.type, "'\(value.typeName)' object is not subscriptable")
         }
@@ -462,9 +502,16 @@ final class Interpreter {
     func iterate(_ value: Value) throws -> [Value] {
         switch value {
         case .undefined: return []
-        case .array(let array): return array
-        case .dict(let dict): return dict.keys.map(Value.string)
-        case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
+        case .array(let array):
+            try step(array.count)
+            return array
+        case .dict(let dict):
+            try step(dict.count)
+            return dict.keys.map(Value.string)
+        case .string(let s):
+            // One new string per scalar: a step each (at most one per byte).
+            try step(s.utf8.count)
+            return s.unicodeScalars.map { .string(String($0)) }
         default: throw TemplateError(.type, "'\(value.typeName)' object is not iterable")
         }
     }
@@ -493,6 +540,7 @@ final class Interpreter {
             guard a.count + b.count <= options.limits.maxLoopIterations else {
                 throw TemplateError(.limit, "a list of more than \(options.limits.maxLoopIterations) items")
             }
+            try step(a.count + b.count)
             return .array(a + b)
         case ("*", .string(let s), _), ("*", _, .string(let s)):
             let other: Value = { if case .string = left { return right } else { return left } }()
@@ -510,6 +558,7 @@ final class Interpreter {
             if overflow || total > options.limits.maxLoopIterations {
                 throw TemplateError(.limit, "a list of more than \(options.limits.maxLoopIterations) items")
             }
+            try step(total)
             return .array(Array([[Value]](repeating: a, count: n).joined()))
         default:
             break
@@ -618,8 +667,12 @@ final class Interpreter {
             guard case .string(let needle) = element else {
                 throw TemplateError(.type, "'in <string>' requires string as left operand, not \(element.typeName)")
             }
-            return needle.isEmpty || s.unicodeScalars.firstRange(of: needle.unicodeScalars) != nil
-        case .array(let a): return a.contains { $0.pythonEquals(element) }
+            guard !needle.isEmpty else { return true }
+            try charge(bytes: s.utf8.count)
+            return !ByteSearch(Array(needle.utf8)).matches(in: Array(s.utf8), limit: 1).isEmpty
+        case .array(let a):
+            try step(a.count)
+            return a.contains { $0.pythonEquals(element) }
         case .dict(let d):
             if case .string(let k) = element { return d[k] != nil }
             return false
@@ -749,6 +802,7 @@ final class Interpreter {
             guard !a.isEmpty else { throw TemplateError(.type, "no items for cycling given") }
             return a[state.index0 % a.count]
         case .array(let list):
+            try step(list.count)
             switch name {
             case "count": return .int(list.filter { $0.pythonEquals(a.first ?? .none) }.count)
             case "index":
@@ -780,17 +834,21 @@ final class Interpreter {
         case "split", "rsplit":
             let separator = try stringArgument(a.first, name)
             let maxSplit = a.count > 1 ? (a[1].integer ?? -1) : -1
-            return .array(try pythonSplit(s, separator, maxSplit, fromRight: name == "rsplit").map(Value.string))
+            try charge(bytes: s.utf8.count)
+            let parts = try pythonSplit(s, separator, maxSplit, fromRight: name == "rsplit")
+            try step(parts.count)
+            return .array(parts.map(Value.string))
         case "splitlines":
-            return .array(pythonSplitLines(s).map(Value.string))
+            try charge(bytes: s.utf8.count)
+            let lines = pythonSplitLines(s)
+            try step(lines.count)
+            return .array(lines.map(Value.string))
         case "startswith", "endswith":
             let candidates: [Value]
             if case .array(let list) = a.first ?? .none { candidates = list } else { candidates = [a.first ?? .none] }
             for candidate in candidates {
                 guard case .string(let affix) = candidate else { throw TemplateError(.type, "\(name) first arg must be str or a tuple of str") }
-                let hit = name == "startswith" ? s.unicodeScalars.starts(with: affix.unicodeScalars)
-                                               : s.unicodeScalars.reversed().starts(with: affix.unicodeScalars.reversed())
-                if hit { return .bool(true) }
+                if name == "startswith" ? hasPrefix(s, affix) : hasSuffix(s, affix) { return .bool(true) }
             }
             return .bool(false)
         case "upper": return .string(s.uppercased())
@@ -802,23 +860,19 @@ final class Interpreter {
                 throw TemplateError(.type, "replace() arguments must be str")
             }
             let count = a.count > 2 ? (a[2].integer ?? -1) : -1
+            try charge(bytes: s.utf8.count)
             let result = try pythonReplace(s, old, new, count, maxBytes: options.limits.maxOutputBytes)
             try checkSize(result.utf8.count)
             return .string(result)
         case "find", "rfind", "count":
             guard case .string(let needle) = a.first ?? .none else { throw TemplateError(.type, "\(name)() argument must be str") }
-            let hay = Array(s.unicodeScalars), pin = Array(needle.unicodeScalars)
+            let hay = Array(s.utf8), pin = Array(needle.utf8)
+            try charge(bytes: hay.count + pin.count)
+            if pin.isEmpty { return .int(name == "find" ? 0 : s.unicodeScalars.count + (name == "count" ? 1 : 0)) }
             switch name {
-            case "count": return .int(pin.isEmpty ? hay.count + 1 : occurrences(of: pin, in: hay).count)
-            case "find": return .int(pin.isEmpty ? 0 : occurrences(of: pin, in: hay, first: true).first ?? -1)
-            default:
-                if pin.isEmpty { return .int(hay.count) }
-                var i = hay.count - pin.count
-                while i >= 0 {
-                    if hasMatch(pin, in: hay, at: i) { return .int(i) }
-                    i -= 1
-                }
-                return .int(-1)
+            case "count": return .int(ByteSearch(pin).matches(in: hay).count)
+            case "find": return .int(ByteSearch(pin).matches(in: hay, limit: 1).first.map { scalarIndex(ofByte: $0, in: hay) } ?? -1)
+            default: return .int(matchesFromRight(of: pin, in: hay, limit: 1).first.map { scalarIndex(ofByte: $0, in: hay) } ?? -1)
             }
         case "join":
             let parts = try iterate(a.first ?? .none).map { part -> String in
@@ -830,11 +884,11 @@ final class Interpreter {
             return .string(result)
         case "removeprefix", "removesuffix":
             guard case .string(let affix) = a.first ?? .none else { throw TemplateError(.type, "\(name)() argument must be str") }
-            if name == "removeprefix", s.unicodeScalars.starts(with: affix.unicodeScalars) {
-                return .string(String(String.UnicodeScalarView(s.unicodeScalars.dropFirst(affix.unicodeScalars.count))))
+            if name == "removeprefix", hasPrefix(s, affix) {
+                return .string(String(decoding: s.utf8.dropFirst(affix.utf8.count), as: UTF8.self))
             }
-            if name == "removesuffix", !affix.isEmpty, s.unicodeScalars.reversed().starts(with: affix.unicodeScalars.reversed()) {
-                return .string(String(String.UnicodeScalarView(s.unicodeScalars.dropLast(affix.unicodeScalars.count))))
+            if name == "removesuffix", !affix.isEmpty, hasSuffix(s, affix) {
+                return .string(String(decoding: s.utf8.dropLast(affix.utf8.count), as: UTF8.self))
             }
             return .string(s)
         case "isdigit": return .bool(!s.isEmpty && s.unicodeScalars.allSatisfy { $0.properties.numericType == .digit || $0.properties.numericType == .decimal })
@@ -861,7 +915,9 @@ final class Interpreter {
     /// Containers built by the template may not nest deeper than the limit: printing, comparing and
     /// freeing values recurse over their nesting.
     func checkedContainer(_ value: Value) throws -> Value {
-        if value.nestingDepth(limit: options.limits.maxNestingDepth) > options.limits.maxNestingDepth {
+        var visited = 0
+        defer { steps += visited }
+        if value.nestingDepth(limit: options.limits.maxNestingDepth, visited: &visited) > options.limits.maxNestingDepth {
             throw TemplateError(.limit, "values nested more than \(options.limits.maxNestingDepth) deep")
         }
         return value
@@ -883,13 +939,13 @@ func pythonStrip(_ s: String, _ chars: Set<Unicode.Scalar>?, leading: Bool = tru
     var start = 0, end = scalars.count
     if leading { while start < end, strip(scalars[start]) { start += 1 } }
     if trailing { while end > start, strip(scalars[end - 1]) { end -= 1 } }
-    return String(String.UnicodeScalarView(scalars[start..<end]))
+    return String(scalars: scalars[start..<end])
 }
 
 func pythonSplit(_ s: String, _ separator: String?, _ maxSplit: Int, fromRight: Bool = false) throws -> [String] {
-    let scalars = Array(s.unicodeScalars)
-    func text(_ range: Range<Int>) -> String { String(String.UnicodeScalarView(scalars[range])) }
     guard let separator else {
+        let scalars = Array(s.unicodeScalars)
+        func text(_ range: Range<Int>) -> String { String(scalars: scalars[range]) }
         // Runs of whitespace separate; leading and trailing whitespace is dropped.
         var words: [Range<Int>] = []
         var i = 0
@@ -912,19 +968,18 @@ func pythonSplit(_ s: String, _ separator: String?, _ maxSplit: Int, fromRight: 
         }
         return words.map(text)
     }
-    let pin = Array(separator.unicodeScalars)
+    let bytes = Array(s.utf8), pin = Array(separator.utf8)
     guard !pin.isEmpty else { throw TemplateError(.type, "empty separator") }
-    var cuts = occurrences(of: pin, in: scalars)
-    if maxSplit >= 0 && cuts.count > maxSplit {
-        cuts = fromRight ? Array(cuts.suffix(maxSplit)) : Array(cuts.prefix(maxSplit))
-    }
+    let limit = maxSplit >= 0 ? maxSplit : .max
+    // rsplit takes its matches scanning from the right, as Python does ('aaa'.rsplit('aa') is ['a', '']).
+    let cuts = fromRight ? matchesFromRight(of: pin, in: bytes, limit: limit) : ByteSearch(pin).matches(in: bytes, limit: limit)
     var parts: [String] = []
     var start = 0
     for cut in cuts {
-        parts.append(text(start..<cut))
+        parts.append(text(bytes, start..<cut))
         start = cut + pin.count
     }
-    parts.append(text(start..<scalars.count))
+    parts.append(text(bytes, start..<bytes.count))
     return parts
 }
 
@@ -948,46 +1003,41 @@ func pythonSplitLines(_ s: String) -> [String] {
     return lines
 }
 
-func hasMatch(_ pin: [Unicode.Scalar], in hay: [Unicode.Scalar], at i: Int) -> Bool {
-    guard i + pin.count <= hay.count else { return false }
-    for j in 0..<pin.count where hay[i + j] != pin[j] { return false }
-    return true
+func hasPrefix(_ s: String, _ prefix: String) -> Bool {
+    s.utf8.starts(with: prefix.utf8)
 }
 
-/// Start offsets of the non-overlapping occurrences of a non-empty `pin`, left to right.
-func occurrences(of pin: [Unicode.Scalar], in hay: [Unicode.Scalar], first: Bool = false) -> [Int] {
-    var result: [Int] = []
-    var i = 0
-    while i + pin.count <= hay.count {
-        if hasMatch(pin, in: hay, at: i) {
-            result.append(i)
-            if first { break }
-            i += pin.count
-        } else {
-            i += 1
-        }
-    }
-    return result
+func hasSuffix(_ s: String, _ suffix: String) -> Bool {
+    s.utf8.count >= suffix.utf8.count && s.utf8.suffix(suffix.utf8.count).elementsEqual(suffix.utf8)
 }
 
+/// Python str.replace: `count` leftmost non-overlapping matches (all when negative); an empty `old`
+/// matches before every scalar and at the end.
 func pythonReplace(_ s: String, _ old: String, _ new: String, _ count: Int, maxBytes: Int = Int.max) throws -> String {
-    let scalars = Array(s.unicodeScalars), pin = Array(old.unicodeScalars), replacement = Array(new.unicodeScalars)
+    let bytes = Array(s.utf8), pin = Array(old.utf8), replacement = Array(new.utf8)
+    let limit = count >= 0 ? count : .max
     // Find the cut points first, so an oversized result is refused before it is built.
-    var cuts = pin.isEmpty ? Array(0...scalars.count) : occurrences(of: pin, in: scalars)
-    if count >= 0 && cuts.count > count { cuts.removeLast(cuts.count - count) }
-    let growth = cuts.count * (new.utf8.count - old.utf8.count)
-    if s.utf8.count + growth > maxBytes {
-        throw TemplateError(.limit, "a string of \(s.utf8.count + growth) bytes exceeds the limit of \(maxBytes) bytes")
+    var cuts: [Int]
+    if pin.isEmpty {
+        cuts = []
+        for i in 0...bytes.count where cuts.count < limit && (i == bytes.count || bytes[i] & 0xC0 != 0x80) { cuts.append(i) }
+    } else {
+        cuts = ByteSearch(pin).matches(in: bytes, limit: limit)
     }
-    var out = String.UnicodeScalarView()
+    let size = bytes.count + cuts.count * (replacement.count - pin.count)
+    if size > maxBytes {
+        throw TemplateError(.limit, "a string of \(size) bytes exceeds the limit of \(maxBytes) bytes")
+    }
+    var out: [UInt8] = []
+    out.reserveCapacity(size)
     var position = 0
     for cut in cuts {
-        out.append(contentsOf: scalars[position..<cut])
+        out.append(contentsOf: bytes[position..<cut])
         out.append(contentsOf: replacement)
         position = cut + pin.count
     }
-    out.append(contentsOf: scalars[min(position, scalars.count)...])
-    return String(out)
+    out.append(contentsOf: bytes[min(position, bytes.count)...])
+    return String(decoding: out, as: UTF8.self)
 }
 
 /// Python str.title(): a cased character after an uncased one is upper-cased, the rest lower-cased.
@@ -1004,7 +1054,7 @@ func pythonTitle(_ s: String) -> String {
 
 func capitalize(_ s: String) -> String {
     guard let first = s.unicodeScalars.first else { return s }
-    return first.properties.titlecaseMapping + String(String.UnicodeScalarView(s.unicodeScalars.dropFirst())).lowercased()
+    return first.properties.titlecaseMapping + String(scalars: s.unicodeScalars.dropFirst()).lowercased()
 }
 
 /// C strftime for the directives chat templates use, in the POSIX locale.

@@ -140,14 +140,19 @@ public indirect enum Value: Sendable, Equatable {
         }
     }
 
-    /// How deeply lists and dicts nest (a scalar is 0); stops counting past `limit`.
-    func nestingDepth(limit: Int) -> Int {
+    /// How deeply lists and dicts nest (a scalar is 0); stops counting past `limit`. `visited` counts the values looked at.
+    func nestingDepth(limit: Int, visited: inout Int) -> Int {
+        visited += 1
         guard limit >= 0 else { return 1 }
+        var deepest = 0
         switch self {
-        case .array(let items): return 1 + (items.lazy.map { $0.nestingDepth(limit: limit - 1) }.max() ?? 0)
-        case .dict(let dict): return 1 + (dict.values.lazy.map { $0.nestingDepth(limit: limit - 1) }.max() ?? 0)
+        case .array(let items):
+            for item in items { deepest = max(deepest, item.nestingDepth(limit: limit - 1, visited: &visited)) }
+        case .dict(let dict):
+            for value in dict.values { deepest = max(deepest, value.nestingDepth(limit: limit - 1, visited: &visited)) }
         default: return 0
         }
+        return 1 + deepest
     }
 
     var integer: Int? {

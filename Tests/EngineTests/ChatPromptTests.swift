@@ -54,4 +54,30 @@ struct ChatPromptTests {
         defer { try? FileManager.default.removeItem(atPath: bad) }
         #expect(throws: ChatError.self) { try ChatFormatter(engine: engine, templateFile: bad) }
     }
+
+    /// 10^11 list comparisons if nothing stops it (Templates' render budget ends it within 2 s).
+    static let hostile = "{% set big = range(100000) | list %}{% for i in range(1000) %}{% for j in range(1000) %}"
+        + "{% if -1 in big %}{% endif %}{% endfor %}{% endfor %}"
+
+    @Test func aHostileTemplateEndsWithTheBudgetError() async throws {
+        let chat = try ChatFormatter(source: Self.hostile, origin: .file("hostile.jinja"), tokenizer: try EngineTests().engine().tokenizer)
+        let start = ContinuousClock.now
+        do {
+            _ = try await chat.tokensOnOwnThread([ChatMessage(role: "user", content: "Hi")])
+            Issue.record("the hostile template rendered")
+        } catch let error as ChatError {
+            #expect("\(error)".contains("template exceeded its render budget"), "\(error)")
+        }
+        // 2 s of wall time at most for the render, but the test's own task may wait for a busy pool.
+        #expect(ContinuousClock.now - start < .seconds(60))
+    }
+
+    @Test func cancellingTheCallerStopsTheRenderOnItsThread() async throws {
+        let chat = try ChatFormatter(source: Self.hostile, origin: .file("hostile.jinja"), tokenizer: try EngineTests().engine().tokenizer)
+        let render = Task { try await chat.tokensOnOwnThread([ChatMessage(role: "user", content: "Hi")]) }
+        // Cancelled from a Dispatch thread, which a cooperative pool busy with other tests cannot delay.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { render.cancel() }
+        // Not the budget error that would end the render after 2 s: the cancellation reached the thread.
+        await #expect(throws: CancellationError.self) { try await render.value }
+    }
 }

@@ -4,7 +4,15 @@ import Testing
 
 /// Hostile templates end quickly with a clear error instead of exhausting time or memory.
 struct SandboxTests {
-    func renderError(_ source: String, _ context: [String: Value] = [:], limits: RenderLimits = RenderLimits()) -> TemplateError? {
+    /// The default limits but for the wall-clock budget, which a loaded machine could reach before the
+    /// limit a test is about (RenderBudgetTests covers it).
+    static let limits: RenderLimits = {
+        var limits = RenderLimits()
+        limits.maxSeconds = 600
+        return limits
+    }()
+
+    func renderError(_ source: String, _ context: [String: Value] = [:], limits: RenderLimits = limits) -> TemplateError? {
         let start = ContinuousClock.now
         // A bound against hangs, generous because tests run as a debug build on shared CPUs.
         defer { #expect(ContinuousClock.now - start < .seconds(60), "took too long: \(source)") }
@@ -44,7 +52,8 @@ struct SandboxTests {
     }
 
     @Test func repeatedLargeTemporaryStringsHitTheWorkLimit() {
-        var limits = RenderLimits()
+        var limits = Self.limits
+        limits.maxSteps = .max
         limits.maxBuiltBytes = 100 << 20
         let error = renderError("{% for i in range(100000) %}{{ ('x' * 10000000) | length }}{% endfor %}", limits: limits)
         #expect(error?.kind == .limit)
@@ -52,7 +61,7 @@ struct SandboxTests {
     }
 
     @Test func outputLimitCountsPrintedText() {
-        var limits = RenderLimits()
+        var limits = Self.limits
         limits.maxOutputBytes = 1000
         let error = renderError("{% for i in range(1000) %}{{ i }}{% endfor %}", limits: limits)
         #expect(error?.kind == .limit)
@@ -67,7 +76,7 @@ struct SandboxTests {
 
     @Test func exponentialMacroFanOutHitsALimit() {
         // Macro calls count against the same budget as loop iterations (lowered here to keep the debug build fast).
-        var limits = RenderLimits()
+        var limits = Self.limits
         limits.maxLoopIterations = 100_000
         let error = renderError("{% macro f(n) %}{% if n < 40 %}{{ f(n + 1) }}{{ f(n + 1) }}{% endif %}{% endmacro %}{{ f(0) }}", limits: limits)
         #expect(error?.kind == .limit)
