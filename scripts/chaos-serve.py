@@ -118,7 +118,10 @@ def body_for(i, model):
 def concurrent_clients(server, model, n=32):
     def one(i):
         path, body = body_for(i, model)
-        status, ctype, data = server.request("POST", path, body)
+        try:
+            status, ctype, data = server.request("POST", path, body)
+        except OSError as e:
+            return record(f"client {i}", False, f"no answer: {e!r}")
         ok, why = well_formed(status, ctype, data, body["stream"] and status == 200)
         record(f"client {i} ({'stream' if body['stream'] else 'plain'} {path})", ok and status in (200, 429), why)
     with concurrent.futures.ThreadPoolExecutor(n) as pool:
@@ -152,7 +155,11 @@ def bad_bodies(server, model, max_body):
         ("negative max_tokens", "POST", "/v1/completions", json.dumps({"model": model, "prompt": "a", "max_tokens": -5}).encode(), 400),
     ]
     for name, method, path, body, want in cases:
-        status, ctype, data = server.request(method, path, body)
+        try:
+            status, ctype, data = server.request(method, path, body)
+        except OSError as e:
+            record(name, False, f"no answer: {e!r}")
+            continue
         ok, why = well_formed(status, ctype, data, False)
         record(name, ok and status == want, f"status {status}, wanted {want}: {why}")
     # Bodies and heads that never complete: the server must not answer garbage and must stay up.
@@ -182,15 +189,21 @@ def hostile_templates(server, hostile):
     results_ = []
 
     def one(_):
-        results_.append(server.request("POST", "/v1/chat/completions",
-                                       {"model": hostile, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}, timeout=60))
+        try:
+            results_.append(server.request("POST", "/v1/chat/completions",
+                                           {"model": hostile, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}, timeout=60))
+        except OSError as e:
+            record("hostile template answered", False, f"no answer: {e!r}")
     threads = [threading.Thread(target=one, args=(i,)) for i in range(2)]
     for t in threads:
         t.start()
     time.sleep(0.3)
     start = time.time()
-    status = server.get("/health", timeout=5)[0]
-    record("health while hostile templates render", status == 200 and time.time() - start < 5, f"{time.time() - start:.1f} s")
+    try:
+        status = server.get("/health", timeout=5)[0]
+    except OSError as e:
+        status = repr(e)
+    record("health while hostile templates render", status == 200 and time.time() - start < 5, f"{status} after {time.time() - start:.1f} s")
     for t in threads:
         t.join(90)
     for status, ctype, data in results_:
@@ -248,17 +261,29 @@ def main():
     models = [args.model] + ([args.hostile_model] if args.hostile_model else [])
     server = Server(args.feather, models, ["--parallel", "2", "--queue", "40", "--ctx", "1024", "-t", "2",
                                            "--timeout", "3", "--max-body", str(max_body)])
-    try:
-        concurrent_clients(server, args.model)
-        leaving_clients(server, args.model)
-        bad_bodies(server, args.model, max_body)
-        if args.hostile_model:
-            hostile = os.path.basename(args.hostile_model).removesuffix(".gguf")
-            hostile_templates(server, hostile)
+    def case(name, run):
+        """One group of cases; an exception there is its failure, and the run goes on."""
+        if time.time() > DEADLINE:
+            return record(name, False, "not run: past the time bound")
+        try:
+            run()
+        except Exception as e:  # noqa: BLE001 - any error of a case is that case's failure
+            record(name, False, repr(e))
+
+    def afterwards():
         record("every slot free afterwards", wait_idle(server), "still busy 15 s after the last client")
         status, _, data = server.request("POST", "/v1/completions", {"model": args.model, "prompt": "Hi", "max_tokens": 2})
         record("a normal request afterwards", status == 200, data[:200])
-        sigterm_in_flight(server, args.model)
+
+    try:
+        case("concurrent clients", lambda: concurrent_clients(server, args.model))
+        case("clients that leave", lambda: leaving_clients(server, args.model))
+        case("bad bodies", lambda: bad_bodies(server, args.model, max_body))
+        if args.hostile_model:
+            hostile = os.path.basename(args.hostile_model).removesuffix(".gguf")
+            case("hostile templates", lambda: hostile_templates(server, hostile))
+        case("afterwards", afterwards)
+        case("SIGTERM in flight", lambda: sigterm_in_flight(server, args.model))
     finally:
         if server.proc.poll() is None:
             server.proc.kill()
