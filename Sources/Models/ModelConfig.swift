@@ -23,7 +23,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .modelNotFound(let name, let searched):
             "model '\(name)' not found (looked for \(searched.joined(separator: ", "))); run scripts/fetch-models.sh, feather pull OWNER/REPO:QUANT, or give a .gguf path"
         case .ambiguousModel(let name, let candidates):
-            "'\(name)' names several models: \(candidates.joined(separator: "; ")); give the path of one"
+            "'\(name)' names several models: \(candidates.joined(separator: "; ")); name one of them or give its path"
         case .splitModel(let path, let parts):
             "\(path) is part 1 of a GGUF split into \(parts) files, which Featherweight cannot load yet; merge the parts with llama.cpp's `llama-gguf-split --merge \(path) merged.gguf`"
         }

@@ -36,10 +36,19 @@ public struct ModelLocator: Sendable {
         if let path = folderCandidates(name).first(where: isFile) {
             found.append((path, path == name ? "file" : StoreKind.modelsFolder.rawValue, Self.splitCount(path)))
         }
+        var sameRepo: [StoredModel] = []
         if !Self.isExplicitPath(name) {
-            for m in stores.models() where m.matches(name) {
+            let models = stores.models()
+            for m in models where m.matches(name) {
                 found.append((m.path, "\(m.kind.rawValue) \(m.name)", m.parts))
             }
+            // `OWNER/REPO` without a tag, for a repo that holds several models: say which.
+            if let ref = RepoReference(parsing: name), ref.tag == nil {
+                sameRepo = models.filter { $0.repo?.lowercased() == ref.repo.lowercased() }
+            }
+        }
+        if found.isEmpty && sameRepo.count > 1 {
+            throw .ambiguousModel(name: name, candidates: sameRepo.map { "\($0.name) (\($0.kind.rawValue))" })
         }
         var seen = Set<String>()
         found = found.filter { seen.insert(Self.realPath($0.path)).inserted }

@@ -82,7 +82,9 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: home) }
         let locator = ModelLocator(directory: "\(home)/empty", stores: .standard(environment: env, home: home))
         // The repo holds two models: its bare name picks neither.
-        #expect(throws: ModelError.self) { try locator.resolve("HuggingFaceTB/SmolLM2-135M-Instruct-GGUF") }
+        #expect(throws: ModelError.ambiguousModel(name: "HuggingFaceTB/SmolLM2-135M-Instruct-GGUF", candidates: [
+            "HuggingFaceTB/SmolLM2-135M-Instruct-GGUF:f16 (hugging face cache)", "HuggingFaceTB/SmolLM2-135M-Instruct-GGUF:q4_1 (hugging face cache)",
+        ])) { try locator.resolve("HuggingFaceTB/SmolLM2-135M-Instruct-GGUF") }
         do {
             _ = try locator.resolve("HuggingFaceTB/SmolLM2-135M-Instruct-GGUF:F16")
             Issue.record("a split model resolved")
