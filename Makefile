@@ -11,6 +11,7 @@ test: models data chromium
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	scripts/test-serve.sh
+	scripts/test-pull.sh
 
 models:
 	scripts/fetch-models.sh
