@@ -49,6 +49,8 @@ else
 fi
 "$FEATHER" models | grep -q "^test-org/SmolLM2-GGUF:Q4_1 .*hugging face cache" && pass "models lists the pulled model" || fail "models: $("$FEATHER" models 2>&1)"
 "$FEATHER" inspect test-org/SmolLM2-GGUF:Q4_1 | grep -qi "llama" && pass "inspect resolves the pulled model" || fail "inspect"
+# fit and compare resolve names through Weigh's ModelResolver.
+"$FEATHER" fit test-org/SmolLM2-GGUF:Q4_1 --hardware rtx-4090 | grep -q "rtx-4090\|RTX 4090" && pass "fit resolves the pulled model" || fail "fit"
 gen=$("$FEATHER" run test-org/SmolLM2-GGUF:Q4_1 -p "Hello" -n 2 --temp 0 2>/dev/null) && pass "run resolves the pulled model" || fail "run: $gen"
 
 # A second pull downloads nothing; offline mode never asks the hub.

@@ -48,5 +48,11 @@ public enum HubError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The connection failed: worth another try.
+    var isNetwork: Bool {
+        if case .network = self { return true }
+        return false
+    }
+
     static func bytes(_ n: Int64) -> String { ProgressLine.bytes(n) }
 }

@@ -143,7 +143,15 @@ public struct Puller: Sendable {
         var lastReport = Date.distantPast
         var failure = ""
         for _ in 0..<attempts where have < size {
-            let response = try await client.send(url: url, method: .GET, repo: repo, headers: have > 0 ? [("Range", "bytes=\(have)-")] : [])
+            let response: HTTPClientResponse
+            do {
+                response = try await client.send(url: url, method: .GET, repo: repo, headers: have > 0 ? [("Range", "bytes=\(have)-")] : [])
+            } catch {
+                // A connection that fails to open is retried like one that drops mid-file.
+                guard error.isNetwork else { throw error }
+                failure = error.description
+                continue
+            }
             // A 200 to a Range request: the server ignored it (huggingface_hub does the same): start again from zero.
             if have > 0 && response.status != .partialContent { have = 0 }
             // Opened only once the server answers, so a refused request leaves no file behind.
