@@ -123,6 +123,12 @@ public struct Puller: Sendable {
         return PulledFile(file: file, path: cache.snapshotPath(repo: repo, commit: commit, file: file), size: size, downloaded: downloaded)
     }
 
+    /// The first byte of a `Content-Range: bytes START-END/TOTAL` answer.
+    static func rangeStart(_ contentRange: String) -> Int64? {
+        guard contentRange.hasPrefix("bytes "), let dash = contentRange.firstIndex(of: "-") else { return nil }
+        return Int64(contentRange[contentRange.index(contentRange.startIndex, offsetBy: 6)..<dash])
+    }
+
     func download(_ sibling: RepoInfo.Sibling, etag: String, size: Int64, repo: String, commit: String, client: HubClient,
                   progress: @escaping @Sendable (DownloadProgress) -> Void) async throws(HubError) {
         let cache = settings.cache
@@ -154,6 +160,11 @@ public struct Puller: Sendable {
             }
             // A 200 to a Range request: the server ignored it (huggingface_hub does the same): start again from zero.
             if have > 0 && response.status != .partialContent { have = 0 }
+            if have > 0, let range = response.headers.first(name: "Content-Range"), Self.rangeStart(range) != have {
+                // A part that does not start where ours ends cannot be appended: fetch the whole file again.
+                (have, failure) = (0, "the server answered the range with \(range)")
+                continue
+            }
             // Opened only once the server answers, so a refused request leaves no file behind.
             let writer = try BlobWriter(path: partial, truncate: have == 0)
             defer { writer.close() }

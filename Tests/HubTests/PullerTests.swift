@@ -228,6 +228,11 @@ import Testing
         #expect(d.endpoint == "https://huggingface.co" && d.token == nil && !d.offline)
     }
 
+    @Test func contentRangeStart() {
+        #expect(Puller.rangeStart("bytes 123456-499999/500000") == 123_456)
+        #expect(Puller.rangeStart("bytes */500000") == nil)
+    }
+
     @Test func progressLine() {
         let p = DownloadProgress(file: "m.gguf", received: 50 << 20, total: 200 << 20, bytesPerSecond: Double(10 << 20))
         #expect(ProgressLine.render(p, width: 10) == "m.gguf  [##--------]   25%  50.0 MiB / 200.0 MiB  10.0 MiB/s  ETA 0:15")
