@@ -12,6 +12,7 @@ test: models data chromium
 	$(SWIFT) build --build-tests
 	SWIFT=$(SWIFT) scripts/run-swift-tests.sh
 	FEATHER_REQUIRE_FIXTURES=1 scripts/test-serve.sh
+	scripts/test-pull.sh
 
 models:
 	scripts/fetch-models.sh

@@ -17,9 +17,12 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
     ],
     targets: [
-        // Layers, bottom up (see DESIGN.md): GGUF → CKernels → Compute → Tokenizers → Models → Weigh → FeatherCLI.
+        // Layers, bottom up (see DESIGN.md): GGUF → CKernels → Compute → Tokenizers → Models → Weigh → FeatherCLI;
+        // ModelStores (where models live on disk: the models folder's neighbours, the Hugging Face cache, Ollama,
+        // LM Studio) under Models; Hub (`feather pull`: the Hugging Face Hub client) on ModelStores.
         // Optimized even in debug builds: tests parse 250 MB models thousands of times.
         .target(name: "GGUF", swiftSettings: optimized),
         // Numeric kernels in C; SIMD paths use per-function target attributes, never global -march.
@@ -29,7 +32,16 @@ let package = Package(
         // Process start-up for the code-execution sandbox (rlimits, session, namespaces between fork and exec).
         .target(name: "CSandbox"),
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: optimized),
-        .target(name: "Models", dependencies: ["GGUF", "CKernels", "Compute"], swiftSettings: optimized),
+        .target(name: "ModelStores"),
+        .target(name: "Models", dependencies: ["GGUF", "CKernels", "Compute", "ModelStores"], swiftSettings: optimized),
+        .target(name: "Hub", dependencies: [
+            "ModelStores",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .target(name: "Engine", dependencies: ["Models", "Compute", "Tokenizers", "Templates"], swiftSettings: optimized),
         .target(
             name: "Server",
@@ -57,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "FeatherCLI",
             dependencies: [
-                "GGUF", "Tokenizers", "Models", "Engine", "Weigh", "Compute", "Server", "Backends",
+                "GGUF", "Tokenizers", "Models", "Engine", "Weigh", "Compute", "Server", "Backends", "Hub", "ModelStores",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -71,6 +83,10 @@ let package = Package(
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Engine", "Models"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "Engine", "Models"]),
+        .testTarget(name: "ModelStoresTests", dependencies: ["ModelStores", "Models", "GGUF"]),
+        .testTarget(name: "HubTests", dependencies: [
+            "Hub", "ModelStores", "Models", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "EvalTests", dependencies: ["Weigh", "Backends", "Engine", "Models"]),
     ],
     swiftLanguageModes: [.v6]

@@ -6,7 +6,7 @@ struct Feather: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "feather",
         abstract: "Run lightweight open LLMs locally and weigh them against each other.",
-        subcommands: [Inspect.self, Models.self, Run.self, Chat.self, Serve.self, Perplexity.self, Tokenize.self, Detokenize.self,
+        subcommands: [Inspect.self, Models.self, Pull.self, Run.self, Chat.self, Serve.self, Perplexity.self, Tokenize.self, Detokenize.self,
                       Bench.self, Fit.self, Compare.self, Eval.self, Synthesize.self]
     )
 }

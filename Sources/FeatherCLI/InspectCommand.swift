@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GGUF
 import Models
+import ModelStores
 import Weigh
 
 struct Inspect: AsyncParsableCommand {
@@ -22,28 +23,52 @@ struct Inspect: AsyncParsableCommand {
 }
 
 struct Models: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the models found locally, with their short names.")
+    static let configuration = CommandConfiguration(
+        abstract: "List the models found locally, with the names commands accept and where each lives.",
+        discussion: "Looks in the models folder ($FEATHER_MODELS, else .models/), the Hugging Face cache ($HF_HOME/hub), "
+            + "Ollama's store ($OLLAMA_MODELS, else ~/.ollama/models) and LM Studio's models folder.")
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     func run() async throws {
         let locator = ModelLocator()
-        let found = locator.localModels()
+        let found = locator.allModels()
         if json {
-            let rows = found.map { ["name": $0.shortName, "path": $0.path] }
-            print(try JSONOutput.string(AnyEncodable(rows)))
+            let rows = found.map { m in
+                ModelRow(name: m.name, aliases: m.aliases, path: m.path, store: m.kind.rawValue, storePath: m.store, parts: m.parts,
+                         mmproj: m.projector, size: Self.size(m.path))
+            }
+            print(try JSONOutput.string(rows))
             return
         }
         if found.isEmpty {
-            print("no models in \(locator.directory)/ (run scripts/fetch-models.sh, or set FEATHER_MODELS)")
+            print("no models in \(locator.directory)/ or the Hugging Face, Ollama and LM Studio stores "
+                + "(run scripts/fetch-models.sh or feather pull OWNER/REPO:QUANT, or set FEATHER_MODELS)")
             return
         }
-        let width = found.map(\.shortName.count).max() ?? 0
+        let width = found.map(\.name.count).max() ?? 0
+        let kindWidth = found.map(\.kind.rawValue.count).max() ?? 0
         for m in found {
-            let size = (try? FileManager.default.attributesOfItem(atPath: m.path)[.size] as? Int).flatMap { $0 }
-            let known = ModelLocator.embedded.first { $0.shortName == m.shortName }?.description ?? ""
-            print([m.shortName.padding(toLength: width, withPad: " ", startingAt: 0), Format.bytes(size ?? 0), m.path, known]
+            let known = m.kind == .modelsFolder ? ModelLocator.embedded.first { $0.shortName == m.name }?.description ?? "" : ""
+            let split = m.parts > 1 ? "split in \(m.parts) files" : ""
+            print([m.name.padding(toLength: width, withPad: " ", startingAt: 0), Format.bytes(Self.size(m.path)),
+                   m.kind.rawValue.padding(toLength: kindWidth, withPad: " ", startingAt: 0), m.path, split, known]
                 .filter { !$0.isEmpty }.joined(separator: "  "))
         }
+    }
+
+    struct ModelRow: Encodable {
+        var name: String
+        var aliases: [String]
+        var path: String
+        var store: String
+        var storePath: String
+        var parts: Int
+        var mmproj: String?
+        var size: Int
+    }
+
+    static func size(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path)[.size]) as? Int) ?? 0
     }
 }
 

@@ -7,6 +7,10 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case missingHyperparameter(String)
     case badHyperparameter(key: String, reason: String)
     case modelNotFound(name: String, searched: [String])
+    case ambiguousModel(name: String, candidates: [String])
+    case splitModel(path: String, parts: Int)
+    /// The name is a folder (a model is one .gguf file).
+    case isDirectory(String)
 
     public var description: String {
         switch self {
@@ -19,7 +23,13 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .badHyperparameter(let key, let reason):
             "bad hyperparameter '\(key)': \(reason)"
         case .modelNotFound(let name, let searched):
-            "model '\(name)' not found (looked for \(searched.joined(separator: ", "))); run scripts/fetch-models.sh or give a .gguf path"
+            "model '\(name)' not found (looked for \(searched.joined(separator: ", "))); run scripts/fetch-models.sh, feather pull OWNER/REPO:QUANT, or give a .gguf path"
+        case .ambiguousModel(let name, let candidates):
+            "'\(name)' names several models: \(candidates.joined(separator: "; ")); name one of them or give its path"
+        case .isDirectory(let path):
+            "'\(path)' is a directory, not a .gguf model file"
+        case .splitModel(let path, let parts):
+            "\(path) is part 1 of a GGUF split into \(parts) files, which Featherweight cannot load yet; merge the parts with llama.cpp's `llama-gguf-split --merge \(path) merged.gguf`"
         }
     }
 }

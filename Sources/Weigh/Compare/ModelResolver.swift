@@ -36,7 +36,7 @@ public struct ModelResolver: Sendable {
             guard parts.count == 2, !parts[1].isEmpty, URL(string: parts[0])?.host != nil else { throw CompareError.badEndpoint(name) }
             return .endpoint(url: parts[0], model: parts[1])
         }
-        if let path = try? locator.resolve(name) { return .file(path: path) }
+        if let path = try locator.resolveIfPresent(name) { return .file(path: path) }
         if let facts = ModelCatalog.find(name) { return .catalog(id: facts.id) }
         if name.hasSuffix(".gguf") || name.contains("/") {
             _ = try locator.resolve(name)  // throws the locator's "not found" with the paths it tried
