@@ -17,7 +17,8 @@ cleanup() { [[ -n $hub_pid ]] && kill "$hub_pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
+passes=0
+pass() { echo "ok: $*"; passes=$((passes + 1)); }
 
 head -c 1000 /dev/urandom > "$tmp/other.gguf"
 cat > "$tmp/spec.json" <<JSON
@@ -94,5 +95,5 @@ done
 
 HF_TOKEN=hf_right "$FEATHER" pull test-org/gated > /dev/null 2>&1 && pass "gated with token" || fail "gated with token"
 
-if (( failures )); then echo "$failures pull test(s) failed" >&2; exit 1; fi
-echo "all pull tests passed"
+echo "pull: $passes passed, $failures failed"
+if (( failures )); then exit 1; fi
