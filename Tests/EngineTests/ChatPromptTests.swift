@@ -61,15 +61,17 @@ struct ChatPromptTests {
 
     @Test func aHostileTemplateEndsWithTheBudgetError() async throws {
         let chat = try ChatFormatter(source: Self.hostile, origin: .file("hostile.jinja"), tokenizer: try EngineTests().engine().tokenizer)
-        let start = ContinuousClock.now
         do {
             _ = try await chat.tokensOnOwnThread([ChatMessage(role: "user", content: "Hi")])
             Issue.record("the hostile template rendered")
         } catch let error as ChatError {
             #expect("\(error)".contains("template exceeded its render budget"), "\(error)")
         }
-        // 2 s of wall time at most for the render, but the test's own task may wait for a busy pool.
-        #expect(ContinuousClock.now - start < .seconds(60))
+        // The render itself, timed on this thread: the awaiting task above may also wait for a
+        // cooperative pool that other tests keep busy (seen: 96 s under the full suite on 2 cores).
+        let start = ContinuousClock.now
+        #expect(throws: ChatError.self) { _ = try chat.tokens([ChatMessage(role: "user", content: "Hi")]) }
+        #expect(ContinuousClock.now - start < .seconds(30))
     }
 
     @Test func cancellingTheCallerStopsTheRenderOnItsThread() async throws {

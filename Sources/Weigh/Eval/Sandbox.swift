@@ -66,7 +66,7 @@ public struct PythonSandbox: Sendable {
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(at: dir) }
         if Self.runsAsNobody { _ = chown(dir.path, uid_t(FW_SANDBOX_UNPRIVILEGED_ID), gid_t(FW_SANDBOX_UNPRIVILEGED_ID)) }
-        FileManager.default.createFile(atPath: dir.appendingPathComponent("program.py").path, contents: Data(program.utf8))
+        _ = FileManager.default.createFile(atPath: dir.appendingPathComponent("program.py").path, contents: Data(program.utf8))
         let r = Self.spawn([python, "-I", "program.py"], directory: dir.path, limits: self, isolate: isolation == .namespaces)
         if r.timedOut { return Outcome(passed: false, detail: "timed out", processGroup: r.processGroup) }
         if r.exitCode == 0 { return Outcome(passed: true, detail: "passed", processGroup: r.processGroup) }
