@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "ComputeTests", dependencies: ["CKernels", "Compute", "GGUF"]),
         .testTarget(name: "TokenizersTests", dependencies: ["GGUF", "Tokenizers"]),
         .testTarget(name: "ModelsTests", dependencies: ["GGUF", "Models", "Compute", "Tokenizers"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Models", "Tokenizers", "Templates"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Models", "Tokenizers", "Templates", "GGUF"]),
         .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Weigh"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Engine", "Models"]),

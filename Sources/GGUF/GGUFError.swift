@@ -19,6 +19,8 @@ public enum GGUFError: Error, CustomStringConvertible, Equatable {
     case missingTensor(String)
     case missingKey(String)
     case writeFailed(path: String, reason: String)
+    /// A split model (split.count > 1) whose parts do not fit together.
+    case badSplit(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -58,6 +60,8 @@ public enum GGUFError: Error, CustomStringConvertible, Equatable {
             "model file has no tensor '\(name)'"
         case .missingKey(let key):
             "model file has no metadata key '\(key)'"
+        case .badSplit(let path, let reason):
+            "\(path): split model: \(reason)"
         case .writeFailed(let path, let reason):
             "cannot write \(path): \(reason)"
         }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One tensor of the table: where its bytes are and how to read them.
 public struct GGUFTensorInfo: Sendable, Equatable {
     public let name: String
@@ -8,6 +10,8 @@ public struct GGUFTensorInfo: Sendable, Equatable {
     public let offset: Int
     public let byteSize: Int
     public let elementCount: Int
+    /// Which file of a split model holds the bytes (0: the first, or the only one).
+    public var part = 0
 }
 
 /// A GGUF file, memory-mapped: metadata parsed at open, tensor data never copied.
@@ -21,6 +25,7 @@ public final class GGUFFile: Sendable {
     /// ggml's GGML_MAX_NAME: tensor names are shorter than this (llama.cpp rejects longer ones).
     public static let maxNameLength = 64
 
+    /// The first (or only) file.
     public let storage: MappedFile
     public let version: UInt32
     /// Metadata in file order.
@@ -31,17 +36,88 @@ public final class GGUFFile: Sendable {
     public let dataOffset: Int
     private let keyIndex: [String: Int]
     private let tensorIndex: [String: Int]
+    /// Every file's mapping and data offset, in part order (one entry for a file that is not split).
+    private let parts: [(storage: MappedFile, dataOffset: Int)]
 
     public var path: String { storage.path }
-    public var fileSize: Int { storage.size }
+    /// Bytes of all its files.
+    public var fileSize: Int { parts.reduce(0) { $0 + $1.storage.size } }
+    /// Files the model is split into (1: not split).
+    public var partCount: Int { parts.count }
 
     /// Takes the header's pages (metadata and tensor infos, parsed into this object already) out of
     /// resident memory: 1.7 MiB for SmolLM2, 6.2 MiB for Gemma 3, mostly the vocabulary.
-    public func releaseHeaderPages() { storage.releasePages(0..<dataOffset) }
+    public func releaseHeaderPages() { for p in parts { p.storage.releasePages(0..<p.dataOffset) } }
 
-    /// Maps and parses the file at `path`.
+    /// Maps and parses the file at `path`; for the first file of a split model
+    /// (`NAME-00001-of-0000N.gguf`, `split.count` > 1), every part, as one model.
     public convenience init(path: String) throws(GGUFError) {
-        try self.init(storage: MappedFile(path: path))
+        let first = try GGUFFile(storage: MappedFile(path: path))
+        let count = first.int("split.count") ?? 1
+        guard count > 1 else {
+            self.init(joining: [first])
+            return
+        }
+        let number = first.int("split.no") ?? 0
+        guard number == 0 else {
+            throw .badSplit(path: path, reason: "it is part \(number + 1) of \(count); give the first part (…-00001-of-\(Self.splitSuffix(count)).gguf)")
+        }
+        var files = [first]
+        for i in 1..<count {
+            let partPath = try Self.splitPath(first: path, part: i, count: count)
+            guard FileManager.default.fileExists(atPath: partPath) else {
+                throw .badSplit(path: path, reason: "part \(i + 1) of \(count) is missing: \(partPath)")
+            }
+            let part = try GGUFFile(storage: MappedFile(path: partPath))
+            guard part.int("split.no") == i, part.int("split.count") == count else {
+                throw .badSplit(path: partPath, reason: "its split.no/split.count do not say part \(i + 1) of \(count)")
+            }
+            files.append(part)
+        }
+        let total = files.reduce(0) { $0 + $1.tensors.count }
+        if let expected = first.int("split.tensors.count"), expected != total {
+            throw .badSplit(path: path, reason: "split.tensors.count is \(expected) but the parts hold \(total) tensors")
+        }
+        try self.init(joiningParts: files)
+    }
+
+    /// llama.cpp's split naming (llama_split_path): PREFIX-%05d-of-%05d.gguf.
+    static func splitSuffix(_ n: Int) -> String { String(repeating: "0", count: max(0, 5 - String(n).count)) + String(n) }
+
+    static func splitPath(first: String, part: Int, count: Int) throws(GGUFError) -> String {
+        let tail = "-00001-of-\(splitSuffix(count)).gguf"
+        guard first.hasSuffix(tail) else {
+            throw .badSplit(path: first, reason: "a split model's first file is named PREFIX\(tail)")
+        }
+        return String(first.dropLast(tail.count)) + "-\(splitSuffix(part + 1))-of-\(splitSuffix(count)).gguf"
+    }
+
+    /// One model from the files of a split (or one file): the first file's metadata, every file's tensors.
+    private convenience init(joining files: [GGUFFile]) {
+        try! self.init(joiningParts: files)  // one file: nothing can clash
+    }
+
+    private init(joiningParts files: [GGUFFile]) throws(GGUFError) {
+        let first = files[0]
+        storage = first.storage
+        version = first.version
+        metadata = first.metadata
+        keyIndex = first.keyIndex
+        alignment = first.alignment
+        dataOffset = first.dataOffset
+        var tensors: [GGUFTensorInfo] = []
+        var index: [String: Int] = [:]
+        for (p, file) in files.enumerated() {
+            for var t in file.tensors {
+                t.part = p
+                guard index[t.name] == nil else { throw .duplicateTensor(t.name) }
+                index[t.name] = tensors.count
+                tensors.append(t)
+            }
+        }
+        self.tensors = tensors
+        tensorIndex = index
+        parts = files.map { ($0.storage, $0.dataOffset) }
     }
 
     /// Parses bytes already in memory (tests and fuzzing).
@@ -159,6 +235,7 @@ public final class GGUFFile: Sendable {
             throw .overlappingTensors(a.name, b.name)
         }
         self.tensors = tensors
+        parts = [(storage, dataOffset)]
     }
 
     // MARK: Metadata access
@@ -184,7 +261,8 @@ public final class GGUFFile: Sendable {
 
     /// The bytes of a tensor, straight from the mapping.
     public func data(of tensor: GGUFTensorInfo) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: storage.bytes[(dataOffset + tensor.offset)..<(dataOffset + tensor.offset + tensor.byteSize)])
+        let (storage, dataOffset) = parts[tensor.part]
+        return UnsafeRawBufferPointer(rebasing: storage.bytes[(dataOffset + tensor.offset)..<(dataOffset + tensor.offset + tensor.byteSize)])
     }
 
     /// The bytes of a tensor that is about to be computed with: its type must be supported.

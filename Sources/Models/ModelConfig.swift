@@ -8,7 +8,6 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case badHyperparameter(key: String, reason: String)
     case modelNotFound(name: String, searched: [String])
     case ambiguousModel(name: String, candidates: [String])
-    case splitModel(path: String, parts: Int)
     /// The name is a folder (a model is one .gguf file).
     case isDirectory(String)
 
@@ -28,8 +27,6 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
             "'\(name)' names several models: \(candidates.joined(separator: "; ")); name one of them or give its path"
         case .isDirectory(let path):
             "'\(path)' is a directory, not a .gguf model file"
-        case .splitModel(let path, let parts):
-            "\(path) is part 1 of a GGUF split into \(parts) files, which Featherweight cannot load yet; merge the parts with llama.cpp's `llama-gguf-split --merge \(path) merged.gguf`"
         }
     }
 }

@@ -56,7 +56,7 @@ public struct ModelLocator: Sendable {
         found = found.filter { seen.insert(Self.realPath($0.path)).inserted }
         guard let first = found.first else { return nil }
         guard found.count == 1 else { throw .ambiguousModel(name: name, candidates: found.map { "\($0.path) (\($0.place))" }) }
-        guard first.parts == 1 else { throw .splitModel(path: first.path, parts: first.parts) }
+        // A split model resolves to its first part; GGUFFile(path:) joins the rest as one model.
         return first.path
     }
 
