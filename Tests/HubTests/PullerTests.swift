@@ -73,10 +73,11 @@ import Testing
         let s = Self.settings(hub)
         let result = try await Puller(settings: s).pull(RepoReference(repo: "o/r", tag: "Q8_0"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: result.modelPath)) == Self.q8)
-        // The second request asks for the rest of what arrived (the client may lose the last pieces before the drop).
+        // The first request has no Range; the next asks for the rest of what arrived (the client may lose the
+        // last pieces before the drop). On a loaded machine a slow attempt may add requests, each resuming.
         let ranges = hub.blobGets.filter { $0.path == "/cdn/\(Self.sha(Self.q8))" }.map(\.range)
-        #expect(ranges.count == 2 && ranges[0] == nil)
-        let resumedAt = ranges.last.flatMap { $0 }.flatMap { Int($0.dropFirst("bytes=".count).dropLast()) } ?? -1
+        #expect(ranges.count >= 2 && ranges[0] == nil, "\(ranges)")
+        let resumedAt = ranges.compactMap { $0 }.first.flatMap { Int($0.dropFirst("bytes=".count).dropLast()) } ?? -1
         #expect(resumedAt > 0 && resumedAt <= 123_456, "\(ranges)")
     }
 
