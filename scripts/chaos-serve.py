@@ -78,7 +78,7 @@ class Server:
         text = self.get("/metrics")[2].decode()
         return sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith(name + "{") or l.startswith(name + " "))
 
-    def raw(self, payload, close_after=None):
+    def raw(self, payload):
         s = socket.create_connection(("127.0.0.1", self.port), timeout=30)
         s.sendall(payload)
         return s

@@ -108,10 +108,10 @@ public final class Engine: Sendable {
     /// allocate, by ModelConfig's arithmetic) exceed this machine's physical memory: a clear error
     /// instead of an allocation failure.
     public func checkMemory(sequences: Int, memoryBytes: Int = Int(clamping: ProcessInfo.processInfo.physicalMemory)) throws(EngineError) {
-        // A token takes at least one byte of cache, so a context past the memory size fails before the arithmetic could overflow.
-        let perSequence = contextLength > memoryBytes ? Double(contextLength) * Double(model.config.kvBytesPerTokenPerLayer(bytesPerElement: cacheType.bytes))
-            : Double(model.config.kvCacheBytes(tokens: contextLength, bytesPerElement: cacheType.bytes))
-        let total = perSequence * Double(max(1, sequences))
+        // A token takes at least one byte of cache, so counting at most memoryBytes tokens decides the
+        // same and keeps the integer arithmetic from overflowing (the figure is then a lower bound).
+        let tokens = min(contextLength, memoryBytes)
+        let total = Double(model.config.kvCacheBytes(tokens: tokens, bytesPerElement: cacheType.bytes)) * Double(max(1, sequences))
         if total > Double(memoryBytes) {
             throw .contextTooLarge(context: contextLength, sequences: sequences, cacheBytes: Int(min(total, Double(Int.max / 2))),
                                    memoryBytes: memoryBytes, trained: model.config.contextLength)

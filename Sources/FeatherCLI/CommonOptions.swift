@@ -44,7 +44,6 @@ enum CommonOptions {
         guard n >= 0 else { throw ValidationError("-n must be at least 0 (got \(n))") }
     }
 
-
     /// A UTF-8 text file's contents, or one line saying why not (Foundation's errors print as raw NSError dumps on Linux).
     static func readText(_ path: String) throws -> String {
         var isDirectory: ObjCBool = false

@@ -19,7 +19,7 @@ public struct ModelLocator: Sendable {
     }
 
     /// The file that `name` refers to: an existing path, `DIR/name.gguf`, `DIR/name`, or a model in a store. A name
-    /// that refers to two different files is an error listing both; so is a model split into parts.
+    /// that refers to two different files is an error listing both; a split model resolves to its first part.
     public func resolve(_ name: String) throws(ModelError) -> String {
         guard let path = try resolveIfPresent(name) else {
             var isDirectory: ObjCBool = false

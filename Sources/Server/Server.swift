@@ -52,7 +52,6 @@ public final class APIServer: Sendable {
 
     func router() -> Router<BasicRequestContext> {
         let router = Router()
-        router.add(middleware: ErrorShapeMiddleware(routes: Self.routes))
         router.add(middleware: AuthMiddleware(apiKey: configuration.apiKey))
         router.get("/health") { _, _ in Self.json(["status": "ok"]) }
         router.get("/metrics") { [self] _, _ in
@@ -67,14 +66,16 @@ public final class APIServer: Sendable {
         router.post("/v1/completions", use: endpoint("completions", watchesConnection: true) { [self] in try await completion($0) })
         router.post("/tokenize", use: endpoint("tokenize") { [self] in try await tokenize($0) })
         router.post("/detokenize", use: endpoint("detokenize") { [self] in try await detokenize($0) })
+        // Added after the routes, so it wraps only the router's not-found responder (Hummingbird applies a
+        // middleware to the routes added after it); the routes' methods come from the router itself.
+        var allowed: [String: [String]] = [:]
+        for route in router.routes {
+            let path = route.path.description
+            allowed[path.hasPrefix("/") ? path : "/" + path, default: []].append(route.method.rawValue)
+        }
+        router.add(middleware: ErrorShapeMiddleware(allowed: allowed))
         return router
     }
-
-    /// Every route's path and method, for 405's `Allow` (kept beside `router()`).
-    static let routes: [String: [String]] = [
-        "/health": ["GET"], "/metrics": ["GET"], "/v1/models": ["GET"], "/v1/chat/completions": ["POST"],
-        "/v1/completions": ["POST"], "/tokenize": ["POST"], "/detokenize": ["POST"],
-    ]
 
     /// Runs `operation` until it ends or the client closes its side of the connection; then the
     /// operation is cancelled, which ends the generation stream it awaits and so frees the
@@ -298,16 +299,16 @@ enum APIKey {
     }
 }
 
-/// Errors the router raises itself (no route, a route without that method, Hummingbird's own
-/// HTTP errors) in OpenAI's error shape instead of an empty body.
+/// Errors the router raises itself (no route, a route without that method) in OpenAI's error
+/// shape instead of an empty body. `allowed`: each route's path and its methods.
 struct ErrorShapeMiddleware<Context: RequestContext>: RouterMiddleware {
-    let routes: [String: [String]]
+    let allowed: [String: [String]]
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let e as HTTPError {
             let path = request.uri.path
-            if e.status == .notFound, let methods = routes[path], !methods.contains(request.method.rawValue) {
+            if e.status == .notFound, let methods = allowed[path], !methods.contains(request.method.rawValue) {
                 var r = APIError(status: 405, message: "\(request.method.rawValue) is not allowed on \(path) (use \(methods.joined(separator: ", ")))",
                                  type: "invalid_request_error", code: "method_not_allowed").response
                 r.headers[.allow] = methods.joined(separator: ", ")

@@ -81,9 +81,10 @@ def metric(base, name, headers=None):
     return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + "{") or line.startswith(name + " "))
 
 
-def run(test_case):
-    """Runs the TestCase verbosely and ends with one 'N passed, N failed' line; exit 1 on failure."""
-    result = unittest.TextTestRunner(verbosity=2).run(unittest.defaultTestLoader.loadTestsFromTestCase(test_case))
+def run(*test_cases):
+    """Runs the TestCases verbosely and ends with one 'N passed, N failed' line; exit 1 on failure."""
+    suite = unittest.TestSuite(unittest.defaultTestLoader.loadTestsFromTestCase(c) for c in test_cases)
+    result = unittest.TextTestRunner(verbosity=2).run(suite)
     failed = len(result.failures) + len(result.errors)
     skipped = len(result.skipped)
     print(f"{result.testsRun - failed - skipped} passed, {failed} failed, {skipped} skipped")

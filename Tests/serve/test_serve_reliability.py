@@ -199,12 +199,4 @@ class ServeKeySourcesTests(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    import sys
-    suite = unittest.TestSuite()
-    for case in (ServeReliabilityTests, ServeKeySourcesTests):
-        suite.addTests(unittest.defaultTestLoader.loadTestsFromTestCase(case))
-    result = unittest.TextTestRunner(verbosity=2).run(suite)
-    failed = len(result.failures) + len(result.errors)
-    skipped = len(result.skipped)
-    print(f"{result.testsRun - failed - skipped} passed, {failed} failed, {skipped} skipped")
-    sys.exit(0 if result.wasSuccessful() and result.testsRun > 0 else 1)
+    run(ServeReliabilityTests, ServeKeySourcesTests)
