@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Models
 import NIOCore
+import OpenAIWire
 import Tokenizers
 
 extension APIServer {
@@ -112,13 +113,13 @@ extension APIServer {
         let id = Self.newID("chatcmpl-"), created = Int(Date().timeIntervalSince1970)
         let tokenizer = m.engine.tokenizer
 
-        @Sendable func logprobs(_ tokens: [GeneratedToken]) -> ChatLogprobs? {
+        @Sendable func logprobs(_ tokens: [GeneratedToken]) -> ChatCompletionLogprobs? {
             guard wantLogprobs else { return nil }
-            return ChatLogprobs(content: tokens.map { t in
-                ChatLogprobs.Entry(token: tokenizer.piece(t.id), logprob: t.logprob, bytes: tokenizer.pieceBytes(t.id),
-                                   topLogprobs: t.topLogprobs.prefix(top).map {
-                                       .init(token: tokenizer.piece($0.id), logprob: $0.logprob, bytes: tokenizer.pieceBytes($0.id))
-                                   })
+            return ChatCompletionLogprobs(content: tokens.map { t in
+                ChatCompletionTokenLogprob(token: tokenizer.piece(t.id), logprob: Double(t.logprob), bytes: tokenizer.pieceBytes(t.id),
+                                           topLogprobs: t.topLogprobs.prefix(top).map {
+                                               .init(token: tokenizer.piece($0.id), logprob: Double($0.logprob), bytes: tokenizer.pieceBytes($0.id))
+                                           })
             })
         }
 
@@ -127,12 +128,12 @@ extension APIServer {
             return Self.json(ChatCompletion(
                 id: id, created: created, model: m.id,
                 choices: [.init(message: .init(content: out.text), logprobs: logprobs(out.tokens), finishReason: out.finishReason)],
-                usage: Usage(promptTokens: out.promptTokens, completionTokens: out.tokens.count)))
+                usage: CompletionUsage(promptTokens: out.promptTokens, completionTokens: out.tokens.count)))
         }
         let includeUsage = body.streamOptions?.includeUsage == true
         let metrics = self.metrics, modelID = m.id
         return Response(status: .ok, headers: Self.sseHeaders, body: ResponseBody { writer in
-            func chunk(_ delta: ChatCompletionChunk.Delta, _ lp: ChatLogprobs? = nil, finish: String? = nil) -> ByteBuffer {
+            func chunk(_ delta: ChatCompletionChunk.Delta, _ lp: ChatCompletionLogprobs? = nil, finish: String? = nil) -> ByteBuffer {
                 Self.sse(ChatCompletionChunk(id: id, created: created, model: modelID,
                                              choices: [.init(delta: delta, logprobs: lp, finishReason: finish)]))
             }
@@ -161,7 +162,7 @@ extension APIServer {
                 try await writer.write(chunk(.init(), finish: finish))
                 if includeUsage {
                     try await writer.write(Self.sse(ChatCompletionChunk(id: id, created: created, model: modelID, choices: [],
-                                                                        usage: Usage(promptTokens: promptTokens, completionTokens: generated))))
+                                                                        usage: CompletionUsage(promptTokens: promptTokens, completionTokens: generated))))
                 }
                 try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
             }
@@ -258,7 +259,7 @@ extension APIServer {
                     try await writer.write(chunk("", finish: finish))
                     if includeUsage {
                         try await writer.write(Self.sse(Completion(id: id, created: created, model: modelID, choices: [],
-                                                                   usage: Usage(promptTokens: promptTokens, completionTokens: generated))))
+                                                                   usage: CompletionUsage(promptTokens: promptTokens, completionTokens: generated))))
                     }
                     try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
                 }
@@ -276,7 +277,7 @@ extension APIServer {
             }
         }
         var choices: [Completion.Choice] = []
-        var usage = Usage(promptTokens: 0, completionTokens: 0)
+        var usage = CompletionUsage(promptTokens: 0, completionTokens: 0)
         for (i, (input, out)) in zip(inputs, outcomes).enumerated() {
             usage.promptTokens += out.promptTokens
             usage.completionTokens += out.tokens.count
@@ -287,8 +288,8 @@ extension APIServer {
                 func add(_ id: TokenID, _ logprob: Float?, _ topMap: [String: Float]?) {
                     let s = tokenizer.piece(id)
                     l.tokens.append(s)
-                    l.tokenLogprobs.append(logprob)
-                    l.topLogprobs.append(topMap)
+                    l.tokenLogprobs.append(logprob.map(Double.init))
+                    l.topLogprobs.append(topMap?.mapValues(Double.init))
                     l.textOffset.append(offset)
                     offset += s.unicodeScalars.count
                 }

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import Models
 import NIOCore
+import OpenAIWire
 import Tokenizers
 
 public struct ServerConfiguration: Sendable {
@@ -60,7 +61,7 @@ public final class APIServer: Sendable {
         }
         router.get("/v1/models", use: endpoint("models") { [self] _ in
             let created = Int(Date().timeIntervalSince1970)
-            return Self.json(ModelList(data: models.map { .init(id: $0.id, created: created) }))
+            return Self.json(ModelList(data: models.map { .init(id: $0.id, created: created, ownedBy: "featherweight") }))
         })
         router.post("/v1/chat/completions", use: endpoint("chat", watchesConnection: true) { [self] in try await chatCompletion($0) })
         router.post("/v1/completions", use: endpoint("completions", watchesConnection: true) { [self] in try await completion($0) })
@@ -134,9 +135,9 @@ public final class APIServer: Sendable {
                            type: "invalid_request_error", code: "request_too_large")
         }
         let data = Data(buffer.readableBytesView)
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        do { return (try decoder.decode(T.self, from: data), request) } catch let e as APIError { throw e } catch let e as DecodingError {
+        do { return (try OpenAIWire.requestDecoder().decode(T.self, from: data), request) } catch let e as InvalidField {
+            throw APIError.badRequest(e.message, param: e.param)
+        } catch let e as DecodingError {
             if case .dataCorrupted(let c) = e, c.codingPath.isEmpty { throw Self.diagnose(data) }
             throw Self.describe(e)
         }
@@ -252,7 +253,7 @@ public final class APIServer: Sendable {
 
 extension APIError {
     var response: Response {
-        var r = APIServer.json(self, status: HTTPResponse.Status(code: status))
+        var r = APIServer.json(body, status: HTTPResponse.Status(code: status))
         if let retryAfter { r.headers[.retryAfter] = String(retryAfter) }
         return r
     }
