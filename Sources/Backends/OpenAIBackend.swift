@@ -52,7 +52,7 @@ public final class OpenAIBackend: Backend, @unchecked Sendable {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
-        let data = try OpenAIWire.requestEncoder().encode(body)
+        let data = try OpenAIJSON.requestEncoder().encode(body)
         request.body = .bytes(ByteBuffer(data: data))
         let response: HTTPClientResponse
         let bytes: ByteBuffer

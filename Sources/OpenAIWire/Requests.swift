@@ -3,10 +3,12 @@ import Foundation
 // The OpenAI API's request bodies, named as the API names them, shared by the server (which
 // decodes them), the OpenAI backend and the load tester (which send them). Only the fields
 // Featherweight reads or sends are declared; unknown fields are ignored, as OpenAI's API does.
-// Properties are camelCase and travel as snake_case through `OpenAIWire.requestEncoder()` and
-// `requestDecoder()`.
+// Properties are camelCase and travel as snake_case through `OpenAIJSON.requestEncoder()` and
+// `requestDecoder()`: a key strategy, not CodingKeys, so the server still takes the camelCase spellings
+// (`maxTokens`) it has always taken.
 
-public enum OpenAIWire {
+/// The request bodies' JSON coders (responses name their keys: see Responses.swift).
+public enum OpenAIJSON {
     /// Encodes a request body with the API's snake_case keys.
     public static func requestEncoder() -> JSONEncoder {
         let e = JSONEncoder()

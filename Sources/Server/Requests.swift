@@ -94,7 +94,7 @@ extension APIServer {
                            type: "invalid_request_error", code: "request_too_large")
         }
         let data = Data(buffer.readableBytesView)
-        do { return (try OpenAIWire.requestDecoder().decode(T.self, from: data), request) } catch let e as InvalidField {
+        do { return (try OpenAIJSON.requestDecoder().decode(T.self, from: data), request) } catch let e as InvalidField {
             throw APIError.badRequest(e.message, param: e.param)
         } catch let e as DecodingError {
             if case .dataCorrupted(let c) = e, c.codingPath.isEmpty { throw Self.diagnose(data) }

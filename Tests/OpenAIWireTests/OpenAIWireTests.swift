@@ -10,27 +10,27 @@ struct OpenAIWireTests {
     @Test func requestsTravelInSnakeCase() throws {
         var r = ChatCompletionRequest(model: "m", messages: [.init(role: "user", content: "hi")])
         (r.maxTokens, r.streamOptions, r.ignoreEos, r.stop) = (5, .init(includeUsage: true), true, StopSequences(["a"]))
-        let o = try object(try OpenAIWire.requestEncoder().encode(r))
+        let o = try object(try OpenAIJSON.requestEncoder().encode(r))
         #expect(o["max_tokens"] as? Int == 5)
         #expect((o["stream_options"] as? [String: Any])?["include_usage"] as? Bool == true)
         #expect(o["ignore_eos"] as? Bool == true)
         #expect(o["stop"] as? [String] == ["a"])
         #expect(o["temperature"] == nil)  // unset fields are not sent
         #expect((o["messages"] as? [[String: String]]) == [["role": "user", "content": "hi"]])
-        let back = try OpenAIWire.requestDecoder().decode(ChatCompletionRequest.self, from: try OpenAIWire.requestEncoder().encode(r))
+        let back = try OpenAIJSON.requestDecoder().decode(ChatCompletionRequest.self, from: try OpenAIJSON.requestEncoder().encode(r))
         #expect(back.maxTokens == 5 && back.streamOptions?.includeUsage == true && back.messages[0].content?.text == "hi")
     }
 
     @Test func promptsTakeEveryShapeAndOneIsSentAlone() throws {
         func prompts(_ json: String) throws -> [PromptInput] {
-            try OpenAIWire.requestDecoder().decode(CompletionRequest.self, from: Data(#"{"model":"m","prompt":\#(json)}"#.utf8)).prompt.items
+            try OpenAIJSON.requestDecoder().decode(CompletionRequest.self, from: Data(#"{"model":"m","prompt":\#(json)}"#.utf8)).prompt.items
         }
         guard case .text("a") = try prompts(#""a""#)[0] else { Issue.record("string"); return }
         guard case .tokens([1, 2]) = try prompts("[1,2]")[0] else { Issue.record("token ids"); return }
         #expect(try prompts(#"["a","b"]"#).count == 2)
         guard case .tokens([3]) = try prompts("[[1],[3]]")[1] else { Issue.record("lists of token ids"); return }
         #expect(throws: InvalidField.self) { try prompts(#"[1,"a"]"#) }
-        let sent = try object(try OpenAIWire.requestEncoder().encode(CompletionRequest(model: "m", prompt: "hello")))
+        let sent = try object(try OpenAIJSON.requestEncoder().encode(CompletionRequest(model: "m", prompt: "hello")))
         #expect(sent["prompt"] as? String == "hello")
     }
 

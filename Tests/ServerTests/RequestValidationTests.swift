@@ -6,7 +6,7 @@ import Testing
 /// The requests' own checks, with the messages OpenAI's clients show.
 struct RequestValidationTests {
     func chat(_ json: String) throws -> ChatCompletionRequest {
-        try OpenAIWire.requestDecoder().decode(ChatCompletionRequest.self, from: Data(json.utf8))
+        try OpenAIJSON.requestDecoder().decode(ChatCompletionRequest.self, from: Data(json.utf8))
     }
 
     func message(_ body: () throws -> Void) -> String? {
@@ -30,7 +30,7 @@ struct RequestValidationTests {
 
     @Test func completionRequests() throws {
         func completion(_ json: String) throws -> CompletionRequest {
-            try OpenAIWire.requestDecoder().decode(CompletionRequest.self, from: Data(json.utf8))
+            try OpenAIJSON.requestDecoder().decode(CompletionRequest.self, from: Data(json.utf8))
         }
         #expect(message { try completion(#"{"model":"m","prompt":"a"}"#).validate(slots: 1, queueLimit: 1) } == nil)
         #expect(message { try completion(#"{"model":"m","prompt":["a","b","c"]}"#).validate(slots: 1, queueLimit: 1) }

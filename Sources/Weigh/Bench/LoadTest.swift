@@ -166,11 +166,11 @@ public final class LoadTest: Sendable {
         case .chat:
             var r = ChatCompletionRequest(model: options.model, messages: [.init(role: "user", content: prompt)])
             (r.stream, r.maxTokens, r.temperature, r.streamOptions, r.ignoreEos) = (true, options.outputTokens, 0, .init(includeUsage: true), ignoreEos)
-            return (try? OpenAIWire.requestEncoder().encode(r)) ?? Data()
+            return (try? OpenAIJSON.requestEncoder().encode(r)) ?? Data()
         case .completions:
             var r = CompletionRequest(model: options.model, prompt: prompt)
             (r.stream, r.maxTokens, r.temperature, r.streamOptions, r.ignoreEos) = (true, options.outputTokens, 0, .init(includeUsage: true), ignoreEos)
-            return (try? OpenAIWire.requestEncoder().encode(r)) ?? Data()
+            return (try? OpenAIJSON.requestEncoder().encode(r)) ?? Data()
         }
     }
 
