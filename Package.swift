@@ -43,23 +43,26 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Engine", dependencies: ["Models", "Compute", "Tokenizers", "Templates"], swiftSettings: optimized),
+        // The OpenAI API's request and response bodies, shared by Server, Backends (OpenAIBackend) and Weigh (LoadTest).
+        .target(name: "OpenAIWire"),
         .target(
             name: "Server",
             dependencies: [
-                "Engine", "Models", "Tokenizers",
+                "Engine", "Models", "Tokenizers", "OpenAIWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(name: "Weigh", dependencies: [
-            "GGUF", "Models", "Compute", "Engine", "Backends", "CSandbox",
+            "GGUF", "Models", "Compute", "Engine", "Backends", "CSandbox", "OpenAIWire",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ], resources: [.copy("Tasks")]),
         .target(
             name: "Backends",
             dependencies: [
-                "Engine", "Models", "Tokenizers",
+                "Engine", "Models", "Tokenizers", "OpenAIWire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -81,7 +84,8 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Models", "Tokenizers", "Templates", "GGUF"]),
         .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Weigh"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Engine", "Models"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Engine", "Models", "OpenAIWire"]),
+        .testTarget(name: "OpenAIWireTests", dependencies: ["OpenAIWire"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "Engine", "Models"]),
         .testTarget(name: "ModelStoresTests", dependencies: ["ModelStores", "Models", "GGUF"]),
         .testTarget(name: "HubTests", dependencies: [

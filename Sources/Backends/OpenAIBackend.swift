@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import NIOCore
 import NIOFoundationCompat
+import OpenAIWire
 
 /// Any OpenAI-compatible server (feather serve, llama.cpp server, vLLM, SGLang, Ollama).
 /// Log-likelihoods come from `/v1/completions` with `echo` + `logprobs` + `max_tokens: 0`;
@@ -45,13 +46,13 @@ public final class OpenAIBackend: Backend, @unchecked Sendable {
     }
 
     /// POSTs `body` to `path` and decodes the JSON answer.
-    func post<T: Decodable>(_ path: String, _ body: [String: Any], as: T.Type, endpoint: String? = nil) async throws -> T {
+    func post<T: Decodable>(_ path: String, _ body: some Encodable, as: T.Type, endpoint: String? = nil) async throws -> T {
         let base = endpoint ?? pickEndpoint()
         var request = HTTPClientRequest(url: base + path)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
-        let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        let data = try OpenAIJSON.requestEncoder().encode(body)
         request.body = .bytes(ByteBuffer(data: data))
         let response: HTTPClientResponse
         let bytes: ByteBuffer
@@ -72,26 +73,26 @@ public final class OpenAIBackend: Backend, @unchecked Sendable {
 
     /// `/v1/completions` with the prompt echoed and scored; returns the prompt's tokens, their
     /// logprobs (nil for the first) and character offsets.
-    func echoLogprobs(_ prompt: String) async throws -> CompletionLogprobs {
+    func echoLogprobs(_ prompt: String) async throws -> ScoredTokens {
         let base = pickEndpoint()
-        let body: [String: Any] = ["model": model, "prompt": prompt, "max_tokens": 0, "echo": true, "logprobs": 1, "temperature": 0]
-        let response: CompletionResponse
+        var body = CompletionRequest(model: model, prompt: prompt)
+        (body.maxTokens, body.echo, body.logprobs, body.temperature) = (0, true, 1, 0)
+        let response: Completion
         do {
-            response = try await post("/completions", body, as: CompletionResponse.self, endpoint: base)
+            response = try await post("/completions", body, as: Completion.self, endpoint: base)
         } catch BackendError.http(let e, let status, let text) where status >= 400 && status < 500 {
             throw BackendError.noPromptLogprobs(endpoint: e, detail: "HTTP \(status): \(text.prefix(200))")
         }
-        guard let lp = response.choices.first?.logprobs, let tokens = lp.tokens, let values = lp.tokenLogprobs, !tokens.isEmpty,
-              values.count == tokens.count
-        else {
+        guard let lp = response.choices.first?.logprobs, !lp.tokens.isEmpty, lp.tokenLogprobs.count == lp.tokens.count else {
             throw BackendError.noPromptLogprobs(endpoint: base, detail: "the answer to a max_tokens 0 + echo + logprobs request has no prompt token logprobs")
         }
+        let tokens = lp.tokens
         // Without echo the server scores only generated tokens: with max_tokens 0 the tokens do not spell the prompt.
         let spelled = tokens.joined()
         guard spelled.unicodeScalars.count >= prompt.unicodeScalars.count - 1 || spelled.hasSuffix(String(prompt.suffix(8))) else {
             throw BackendError.noPromptLogprobs(endpoint: base, detail: "the returned tokens do not echo the prompt")
         }
-        var offsets = lp.textOffset ?? []
+        var offsets = lp.textOffset
         if offsets.count != tokens.count {
             // Offsets computed from the token texts (characters, as OpenAI counts them).
             offsets = []
@@ -101,9 +102,8 @@ public final class OpenAIBackend: Backend, @unchecked Sendable {
             let shift = spelled.unicodeScalars.count - prompt.unicodeScalars.count
             if shift > 0 { offsets = offsets.map { $0 - shift } }
         }
-        let tops = lp.topLogprobs ?? []
-        return CompletionLogprobs(tokens: tokens, logprobs: values, offsets: offsets,
-                                  topLogprobs: tops.count == tokens.count ? tops : nil)
+        let tops = lp.topLogprobs.map { $0 ?? [:] }
+        return ScoredTokens(tokens: tokens, logprobs: lp.tokenLogprobs, offsets: offsets, topLogprobs: tops.count == tokens.count ? tops : nil)
     }
 
     public func loglikelihoods(_ requests: [LoglikelihoodRequest]) async throws -> [LoglikelihoodResult] {
@@ -130,18 +130,19 @@ public final class OpenAIBackend: Backend, @unchecked Sendable {
 
     public func generate(_ requests: [GenerationRequestSpec]) async throws -> [String] {
         try await concurrentMap(requests) { r in
-            var body: [String: Any] = ["model": self.model, "max_tokens": r.maxTokens, "temperature": 0]
             // OpenAI accepts at most four stop sequences; the rest are applied here.
-            if !r.stop.isEmpty { body["stop"] = Array(r.stop.prefix(4)) }
+            let stop = r.stop.isEmpty ? nil : StopSequences(Array(r.stop.prefix(4)))
             let text: String
             switch r.input {
             case .chat(let messages):
-                body["messages"] = messages.map { ["role": $0.role, "content": $0.content] }
-                let response = try await self.post("/chat/completions", body, as: ChatCompletionResponse.self)
+                var body = ChatCompletionRequest(model: self.model, messages: messages.map { .init(role: $0.role, content: $0.content) })
+                (body.maxTokens, body.temperature, body.stop) = (r.maxTokens, 0, stop)
+                let response = try await self.post("/chat/completions", body, as: ChatCompletion.self)
                 text = response.choices.first?.message.content ?? ""
             case .text(let prompt):
-                body["prompt"] = prompt
-                let response = try await self.post("/completions", body, as: CompletionResponse.self)
+                var body = CompletionRequest(model: self.model, prompt: prompt)
+                (body.maxTokens, body.temperature, body.stop) = (r.maxTokens, 0, stop)
+                let response = try await self.post("/completions", body, as: Completion.self)
                 text = response.choices.first?.text ?? ""
             }
             return cutAtStop(text, stops: r.stop)
@@ -168,42 +169,10 @@ public final class OpenAIBackend: Backend, @unchecked Sendable {
     public var parallelism: Int { concurrency * endpoints.count }
 }
 
-struct CompletionLogprobs {
+/// A scored prompt: its tokens, their logprobs (nil for the first) and character offsets.
+struct ScoredTokens {
     var tokens: [String]
     var logprobs: [Double?]
     var offsets: [Int]
     var topLogprobs: [[String: Double]]?
-}
-
-struct CompletionResponse: Decodable {
-    struct Choice: Decodable {
-        var text: String?
-        var logprobs: Logprobs?
-    }
-    struct Logprobs: Decodable {
-        var tokens: [String]?
-        var tokenLogprobs: [Double?]?
-        var topLogprobs: [[String: Double]]?
-        var textOffset: [Int]?
-        enum CodingKeys: String, CodingKey {
-            case tokens, tokenLogprobs = "token_logprobs", topLogprobs = "top_logprobs", textOffset = "text_offset"
-        }
-        init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            tokens = try c.decodeIfPresent([String].self, forKey: .tokens)
-            tokenLogprobs = try c.decodeIfPresent([Double?].self, forKey: .tokenLogprobs)
-            // top_logprobs entries may be null (the first prompt token).
-            topLogprobs = (try? c.decodeIfPresent([[String: Double]?].self, forKey: .topLogprobs))?.map { $0 ?? [:] }
-            textOffset = try? c.decodeIfPresent([Int].self, forKey: .textOffset)
-        }
-    }
-    var choices: [Choice]
-}
-
-struct ChatCompletionResponse: Decodable {
-    struct Choice: Decodable {
-        struct Message: Decodable { var content: String? }
-        var message: Message
-    }
-    var choices: [Choice]
 }

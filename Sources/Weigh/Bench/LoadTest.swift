@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
-import NIOHTTP1
+import OpenAIWire
 
 /// Options of the serving load test.
 public struct LoadTestOptions: Sendable {
@@ -159,15 +159,19 @@ public final class LoadTest: Sendable {
         return (0..<n).map { questions[(k * n + $0) % questions.count] }
     }
 
+    /// A greedy streamed request for `prompt` that reports its usage.
     func body(prompt: String) -> Data {
-        var o: [String: Any] = ["model": options.model, "stream": true, "max_tokens": options.outputTokens,
-                                "temperature": 0, "stream_options": ["include_usage": true]]
-        if options.ignoreEOS { o["ignore_eos"] = true }
+        let ignoreEos = options.ignoreEOS ? true : nil
         switch options.api {
-        case .chat: o["messages"] = [["role": "user", "content": prompt]]
-        case .completions: o["prompt"] = prompt
+        case .chat:
+            var r = ChatCompletionRequest(model: options.model, messages: [.init(role: "user", content: prompt)])
+            (r.stream, r.maxTokens, r.temperature, r.streamOptions, r.ignoreEos) = (true, options.outputTokens, 0, .init(includeUsage: true), ignoreEos)
+            return (try? OpenAIJSON.requestEncoder().encode(r)) ?? Data()
+        case .completions:
+            var r = CompletionRequest(model: options.model, prompt: prompt)
+            (r.stream, r.maxTokens, r.temperature, r.streamOptions, r.ignoreEos) = (true, options.outputTokens, 0, .init(includeUsage: true), ignoreEos)
+            return (try? OpenAIJSON.requestEncoder().encode(r)) ?? Data()
         }
-        return (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])) ?? Data()
     }
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }

@@ -1,4 +1,5 @@
 import Foundation
+import OpenAIWire
 
 /// Incremental parser of a `text/event-stream` body (the HTML Living Standard's event-stream
 /// format): lines end in LF, CRLF or CR; `data:` lines of one event are joined with LF; a blank line
@@ -80,26 +81,19 @@ public enum CompletionChunk: Equatable, Sendable {
     /// Reads one event's data. Throws on data that is neither `[DONE]` nor a JSON object.
     public static func parse(_ data: String) throws -> [CompletionChunk] {
         if data.trimmingCharacters(in: .whitespaces) == "[DONE]" { return [.done] }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any] else {
-            throw MalformedChunk(data: String(data.prefix(120)))
-        }
-        if let error = object["error"] {
-            if let e = error as? [String: Any], let m = e["message"] as? String { return [.error(m)] }
-            return [.error("\(error)")]
-        }
+        let json = Data(data.utf8), decoder = JSONDecoder()
+        if let e = try? decoder.decode(ErrorResponse.self, from: json) { return [.error(e.error.message)] }
+        // A chat chunk carries `delta`, a completions chunk `text`: read both shapes, one of them is empty.
+        guard let chat = try? decoder.decode(ChatCompletionChunk.self, from: json),
+              let completion = try? decoder.decode(Completion.self, from: json)
+        else { throw MalformedChunk(data: String(data.prefix(120))) }
         var out: [CompletionChunk] = []
-        if let choices = object["choices"] as? [[String: Any]], let first = choices.first {
-            let finish = first["finish_reason"] as? String
-            var text = ""
-            if let delta = first["delta"] as? [String: Any] {
-                text = (delta["content"] as? String ?? "") + (delta["reasoning_content"] as? String ?? "")
-            } else if let t = first["text"] as? String {
-                text = t
-            }
-            out.append(.text(text, finishReason: finish))
+        if let delta = chat.choices.first?.delta, let choice = completion.choices.first {
+            let text = (delta.content ?? "") + (delta.reasoningContent ?? "") + choice.text
+            out.append(.text(text, finishReason: choice.finishReason))
         }
-        if let usage = object["usage"] as? [String: Any] {
-            out.append(.usage(promptTokens: usage["prompt_tokens"] as? Int, completionTokens: usage["completion_tokens"] as? Int))
+        if let usage = chat.usage {
+            out.append(.usage(promptTokens: usage.promptTokens, completionTokens: usage.completionTokens))
         }
         return out.isEmpty ? [.other] : out
     }

@@ -1,0 +1,74 @@
+import Foundation
+import OpenAIWire
+import Testing
+
+/// The wire types against the API's JSON: snake_case requests, the shapes a field may take, answers
+/// from servers that send less than OpenAI, and log-probabilities written at f32 precision.
+struct OpenAIWireTests {
+    func object(_ data: Data) throws -> [String: Any] { try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any]) }
+
+    @Test func requestsTravelInSnakeCase() throws {
+        var r = ChatCompletionRequest(model: "m", messages: [.init(role: "user", content: "hi")])
+        (r.maxTokens, r.streamOptions, r.ignoreEos, r.stop) = (5, .init(includeUsage: true), true, StopSequences(["a"]))
+        let o = try object(try OpenAIJSON.requestEncoder().encode(r))
+        #expect(o["max_tokens"] as? Int == 5)
+        #expect((o["stream_options"] as? [String: Any])?["include_usage"] as? Bool == true)
+        #expect(o["ignore_eos"] as? Bool == true)
+        #expect(o["stop"] as? [String] == ["a"])
+        #expect(o["temperature"] == nil)  // unset fields are not sent
+        #expect((o["messages"] as? [[String: String]]) == [["role": "user", "content": "hi"]])
+        let back = try OpenAIJSON.requestDecoder().decode(ChatCompletionRequest.self, from: try OpenAIJSON.requestEncoder().encode(r))
+        #expect(back.maxTokens == 5 && back.streamOptions?.includeUsage == true && back.messages[0].content?.text == "hi")
+    }
+
+    @Test func promptsTakeEveryShapeAndOneIsSentAlone() throws {
+        func prompts(_ json: String) throws -> [PromptInput] {
+            try OpenAIJSON.requestDecoder().decode(CompletionRequest.self, from: Data(#"{"model":"m","prompt":\#(json)}"#.utf8)).prompt.items
+        }
+        guard case .text("a") = try prompts(#""a""#)[0] else { Issue.record("string"); return }
+        guard case .tokens([1, 2]) = try prompts("[1,2]")[0] else { Issue.record("token ids"); return }
+        #expect(try prompts(#"["a","b"]"#).count == 2)
+        guard case .tokens([3]) = try prompts("[[1],[3]]")[1] else { Issue.record("lists of token ids"); return }
+        #expect(throws: InvalidField.self) { try prompts(#"[1,"a"]"#) }
+        let sent = try object(try OpenAIJSON.requestEncoder().encode(CompletionRequest(model: "m", prompt: "hello")))
+        #expect(sent["prompt"] as? String == "hello")
+    }
+
+    @Test func messageContentKeepsTextPartsAndRefusesOthers() throws {
+        func content(_ json: String) throws -> String? {
+            try JSONDecoder().decode(ChatCompletionRequest.Message.self, from: Data(#"{"role":"user","content":\#(json)}"#.utf8)).content?.text
+        }
+        #expect(try content(#"[{"type":"text","text":"a"},{"type":"text","text":"b"}]"#) == "ab")
+        #expect(try content(#""hi""#) == "hi")
+        #expect(throws: InvalidField.self) { try content(#"[{"type":"image_url","image_url":{"url":"x"}}]"#) }
+    }
+
+    @Test func logprobsAreWrittenAtF32Precision() throws {
+        let f: Float = -0.1
+        let entry = ChatCompletionTokenLogprob(token: "a", logprob: Double(f), bytes: [97], topLogprobs: [])
+        let text = String(decoding: try JSONEncoder().encode(entry), as: UTF8.self)
+        #expect(text.contains(#""logprob":-0.1"#))
+        var legacy = CompletionLogprobs()
+        (legacy.tokens, legacy.tokenLogprobs, legacy.topLogprobs, legacy.textOffset) = (["a", "b"], [nil, Double(f)], [nil, ["b": Double(f)]], [0, 1])
+        let o = try object(try JSONEncoder().encode(legacy))
+        #expect((o["token_logprobs"] as? [Any])?.first is NSNull)
+        #expect(String(decoding: try JSONEncoder().encode(legacy), as: UTF8.self).contains("-0.1]"))
+    }
+
+    @Test func answersFromServersThatSendLessDecode() throws {
+        let c = try JSONDecoder().decode(Completion.self, from: Data(#"{"choices":[{"text":"x","logprobs":{"tokens":["x"],"token_logprobs":[null],"top_logprobs":"odd"}}]}"#.utf8))
+        #expect(c.choices[0].text == "x" && c.usage == nil && c.id == "")
+        #expect(c.choices[0].logprobs?.tokenLogprobs == [nil] && c.choices[0].logprobs?.topLogprobs.isEmpty == true)
+        let chat = try JSONDecoder().decode(ChatCompletion.self, from: Data(#"{"choices":[{"message":{"content":null}}]}"#.utf8))
+        #expect(chat.choices[0].message.content == "" && chat.choices[0].message.role == "assistant")
+        let chunk = try JSONDecoder().decode(ChatCompletionChunk.self, from: Data(#"{"choices":[{"delta":{"reasoning_content":"hm"}}]}"#.utf8))
+        #expect(chunk.choices[0].delta.reasoningContent == "hm" && chunk.choices[0].finishReason == nil)
+    }
+
+    @Test func errorsNameEveryFieldAndReadBareStrings() throws {
+        let body = ErrorResponse(error: .init(message: "no", type: "invalid_request_error"))
+        let o = try object(try JSONEncoder().encode(body))
+        #expect(Set((o["error"] as? [String: Any])?.keys ?? [:].keys) == ["message", "type", "param", "code"])
+        #expect(try JSONDecoder().decode(ErrorResponse.self, from: Data(#"{"error":"boom"}"#.utf8)).error.message == "boom")
+    }
+}
