@@ -173,11 +173,11 @@ extension RepackOrderTests {
 }
 
 extension RepackOrderTests {
-    /// `independentRows`: every row of a batch equals that row multiplied alone (llama.cpp's batch of
+    /// `.llamaCppRowsAlone`: every row of a batch equals that row multiplied alone (llama.cpp's batch of
     /// one), also for the types whose llama.cpp order depends on the batch (repacked Q4_K, tiled Q6_K
     /// from 8 rows), at 1 and 2 threads; Q5_0 (batch-independent) takes the ordinary path.
     @Test(arguments: [GGMLType.q4_K, .q6_K, .q5_0])
-    func independentRowsEqualLoneRows(type: GGMLType) throws {
+    func rowsAloneEqualLoneRows(type: GGMLType) throws {
         var rng = SeededRandom(seed: 0x1D)
         let rows = 48, cols = 512, n = 9
         let w = randomWeights(type, count: rows * cols, rng: &rng)
@@ -187,11 +187,11 @@ extension RepackOrderTests {
             for threads in [1, 2] {
                 let pool = try ThreadPool(threads: threads)
                 var batched = [Float](repeating: .nan, count: n * rows)
-                try Compute.matmul(weights: m, x: x, count: n, y: &batched, pool: pool, matchLlamaCpp: true, independentRows: true)
+                try Compute.matmul(weights: m, x: x, count: n, y: &batched, pool: pool, plan: .llamaCppRowsAlone)
                 try x.withUnsafeBufferPointer { xp in
                     for j in 0..<n {
                         var one = [Float](repeating: .nan, count: rows)
-                        try Compute.matmul(weights: m, x: xp.baseAddress! + j * cols, count: 1, y: &one, pool: pool, matchLlamaCpp: true)
+                        try Compute.matmul(weights: m, x: xp.baseAddress! + j * cols, count: 1, y: &one, pool: pool, plan: .llamaCppBatch)
                         #expect(Array(batched[(j * rows)..<((j + 1) * rows)]) == one, "\(type) row \(j), \(threads) threads")
                     }
                 }
