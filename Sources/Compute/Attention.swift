@@ -125,7 +125,7 @@ public struct Attention: Sendable {
                     let lc = seg.cache.layers[l]
                     let pos = seg.start + row - seg.row
                     let first = lc.firstVisible(from: pos)
-                    let rc = fw_attention_f16_rows(w.q + row * heads * hd + h0 * hd, Int64(group), Int64(hd), Int64(vd),
+                    let rc = fw_attention_f16_rows(isa.raw, w.q + row * heads * hd + h0 * hd, Int64(group), Int64(hd), Int64(vd),
                                                    (lc.k + g * hd * 2).assumingMemoryBound(to: UInt16.self),
                                                    (lc.v + g * vd * 2).assumingMemoryBound(to: UInt16.self),
                                                    Int64(kw), Int64(vw), Int64(lc.slots), Int64(first), Int64(pos - first + 1),
@@ -135,39 +135,40 @@ public struct Attention: Sendable {
                 for h in h0..<(h0 + perItem) {
                     let lc = seg.cache.layers[l]
                     let pos = seg.start + row - seg.row
-                    // llama.cpp sums one query row with ggml_vec_dot_f16 and several with tinyBLAS.
-                    let single = seg.count == 1
-                    let laneCount = single ? 32 : 8
                     let first = lc.firstVisible(from: pos)
                     let src = w.q + row * heads * hd + h * hd
                     let count = pos - first + 1
                     let out = w.attn + row * heads * vd + h * vd
                     if seg.cache.type == .f16 {
-                        // llama.cpp order (see attention.c): f16 query, lane sums by index mod 8.
                         let qh16 = UnsafeMutableRawPointer(qh).assumingMemoryBound(to: UInt16.self)
-                        if single && fw_attention_f16_single(isa.raw, src, Int64(hd), Int64(vd),
+                        // llama.cpp sums one query row with ggml_vec_dot_f16 and several with tinyBLAS.
+                        if seg.count == 1 {
+                            let rc = fw_attention_f16_single(isa.raw, src, Int64(hd), Int64(vd),
                                                              (lc.k + g * hd * 2).assumingMemoryBound(to: UInt16.self),
                                                              (lc.v + g * vd * 2).assumingMemoryBound(to: UInt16.self),
                                                              Int64(kw), Int64(vw), Int64(lc.slots), Int64(first), Int64(count),
-                                                             scale, scores, qh16, w.lanes + worker * 32 * vd, out) == Int32(FW_OK) {
+                                                             scale, scores, qh16, w.lanes + worker * 32 * vd, out)
+                            precondition(rc == Int32(FW_OK), "fw_attention_f16_single refused a row with keys")
                             continue
                         }
+                        // Prompt rows whose heads fw_attention_f16_rows cannot take (not a multiple of 8
+                        // wide): one head at a time in the same order, f16 query, lanes by index mod 8.
                         Compute.toF16(src, into: qh16, count: hd, isa: isa)
                         for j in 0..<count {
                             let slot = (first + j) % lc.slots
                             let krow = (lc.k + (slot * kw + g * hd) * 2).assumingMemoryBound(to: UInt16.self)
-                            scores[j] = (single ? fw_dot_f16_ggml(krow, qh16, Int64(hd)) : fw_dot_f16_lanes(krow, qh16, Int64(hd))) * scale
+                            scores[j] = fw_dot_f16_lanes(isa.raw, krow, qh16, Int64(hd)) * scale
                         }
                         fw_softmax_llamacpp(isa.raw, scores, Int64(count), Int64(first))
                         let acc = w.lanes + worker * 32 * vd
-                        acc.update(repeating: 0, count: laneCount * vd)
+                        acc.update(repeating: 0, count: 8 * vd)
                         for j in 0..<count {
                             let p = first + j, slot = p % lc.slots
                             let prob = fw_fp16_to_fp32(fw_fp32_to_fp16(scores[j]))
-                            fw_lane_fma_f16(acc + (p % laneCount) * vd, (lc.v + (slot * vw + g * vd) * 2).assumingMemoryBound(to: UInt16.self),
-                                            prob, Int64(vd))
+                            fw_lane_fma_f16(isa.raw, acc + (p % 8) * vd,
+                                            (lc.v + (slot * vw + g * vd) * 2).assumingMemoryBound(to: UInt16.self), prob, Int64(vd))
                         }
-                        if single { fw_lane_hsum32(acc, Int64(vd), out, Int64(vd)) } else { fw_lane_hsum(acc, Int64(vd), out, Int64(vd)) }
+                        fw_lane_hsum(isa.raw, acc, Int64(vd), out, Int64(vd))
                         continue
                     }
                     qh.update(from: src, count: hd)

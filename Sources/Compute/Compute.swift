@@ -56,6 +56,11 @@ public enum Compute {
                               outputs: [UnsafeMutablePointer<Float>], pool: ThreadPool,
                               isa: ISA = .preferred, plan: MatmulPlan = .reference) throws(ComputeError) {
         let matchLlamaCpp = plan != .reference, independentRows = plan == .llamaCppRowsAlone
+        let order = switch plan {
+        case .reference: FW_SUM_REFERENCE
+        case .llamaCppBatch: FW_SUM_LLAMACPP_BATCH
+        case .llamaCppRowsAlone: FW_SUM_LLAMACPP_ROWS_ALONE
+        }
         precondition(weights.count == outputs.count, "one output per matrix")
         guard count > 0, let first = weights.first else { return }
         let cols = first.cols
@@ -85,8 +90,8 @@ public enum Compute {
                 }
                 return fw_quantize_row(isa.raw, Int32(act.rawValue), x + j * cols, buffer + j * xBytes, Int64(cols))
             }
-            // Row 0 checks the arguments (ISA, type, width), which every row shares; the other
-            // rows are quantized by the pool (serial, they were 5% of a 2-thread prompt pass).
+            // Row 0 checks the arguments (ISA, type, width), which every row shares; the pool
+            // quantizes the other rows.
             try check(quantizeRow(0), type: act, what: "\(cols) activations for \(act.name)")
             if count > 1 {
                 pool.parallelFor(count - 1, granularity: max(1, (count - 1) / (4 * pool.threads))) { range in
@@ -113,24 +118,17 @@ public enum Compute {
                 let hi = min(range.upperBound, job.start + job.m.rows) - job.start
                 guard lo < hi else { continue }
                 let pe = Int64(max(hi, min(job.m.rows, shareEnd - job.start)))
-                let wtype = Int32(job.m.type.rawValue)
-                let rc = matchLlamaCpp && independentRows && count > 1
-                    ? fw_matmul_llamacpp_independent(isa.raw, wtype, job.m.data, job.m.rowBytes, Int64(cols), job.x, job.xBytes,
-                                                     Int64(count), job.y, Int64(job.m.rows), Int64(job.m.rows), Int64(lo), Int64(hi))
-                    : matchLlamaCpp
-                    ? fw_matmul_llamacpp_ahead(isa.raw, wtype, job.m.data, job.m.rowBytes, Int64(cols), job.x, job.xBytes,
-                                               Int64(count), job.y, Int64(job.m.rows), Int64(job.m.rows), Int64(lo), Int64(hi), pe)
-                    : count == 1
-                    ? fw_matvec_ahead(isa.raw, wtype, job.m.data, job.m.rowBytes, Int64(cols), job.x, job.y, Int64(lo), Int64(hi), pe)
-                    : fw_matmul(isa.raw, wtype, job.m.data, job.m.rowBytes, Int64(cols), job.x, job.xBytes, Int64(count),
-                                job.y, Int64(job.m.rows), Int64(lo), Int64(hi))
+                var kernelPlan = fw_matmul_plan(isa: isa.raw, weight_type: Int32(job.m.type.rawValue), order: order,
+                                                rows: Int64(job.m.rows), prefetch_end: pe)
+                let rc = fw_matmul(&kernelPlan, job.m.data, job.m.rowBytes, Int64(cols), job.x, job.xBytes, Int64(count), job.y,
+                                   Int64(job.m.rows), Int64(lo), Int64(hi))
                 precondition(rc == FW_OK, "matrix kernel failed: \(rc)")
             }
         }
         if count == 1 && pool.threads > 1 {
-            // Decode: with equal halves the threads did not finish together (perf: the worker
-            // spun for a fifth of a 2-thread SmolLM2 step); in chunks (8 a thread, multiples of
-            // the C tile's 16 rows) the one done first takes over the other's last chunks.
+            // Decode: threads given equal halves do not finish together, so the rows go in chunks
+            // (8 a thread, multiples of the C tile's 16 rows) and the one done first takes over the
+            // other's last chunks.
             let chunk = max(16, (total / (pool.threads * 8) + 15) / 16 * 16)
             pool.parallelForChunks(total, chunk: chunk, rows)
         } else {
