@@ -174,3 +174,62 @@ int fw_attention_f16_rows(fw_isa isa, const float *q, int64_t G, int64_t hd, int
     attention_rows_scalar(q, G, hd, vd, k, v, k_stride, v_stride, slots, first, count, scale, scores, qf, out);
     return FW_OK;
 }
+
+int fw_attention_decode_scores(fw_isa isa, const float *q, int64_t G, int64_t hd, const uint16_t *k, int64_t k_stride,
+                               int64_t slots, int64_t first, int64_t j0, int64_t j1, float scale, float *scores,
+                               int64_t s_stride) {
+    if (G < 1 || hd < 1 || hd > 1024 || j0 < 0 || j1 <= j0) return FW_ERR_SHAPE;
+#ifdef FW_X86
+    if (fw_use_avx2(isa)) {
+        fw_attention_decode_scores_avx2(q, G, hd, k, k_stride, slots, first, j0, j1, scale, scores, s_stride);
+        return FW_OK;
+    }
+#endif
+    // Scalar twin: each head's ggml_vec_dot_f16 of the f16-rounded query.
+    uint16_t q16[1024];
+    for (int64_t h = 0; h < G; h++) {
+        for (int64_t i = 0; i < hd; i++) q16[i] = fw_f2h(q[h * hd + i]);
+        int64_t slot = (first + j0) % slots;
+        for (int64_t j = j0; j < j1; j++) {
+            scores[h * s_stride + j] = dot_f16_ggml_scalar(k + slot * k_stride, q16, hd) * scale;
+            if (++slot == slots) slot = 0;
+        }
+    }
+    return FW_OK;
+}
+
+void fw_attention_decode_softmax(fw_isa isa, float *scores, int64_t count, int64_t first) {
+    fw_softmax_llamacpp(isa, scores, count, first);
+#ifdef FW_X86
+    if (fw_use_avx2(isa)) {
+        fw_round_f16_avx2(scores, count);
+        return;
+    }
+#endif
+    for (int64_t j = 0; j < count; j++) scores[j] = fw_h2f(fw_f2h(scores[j]));
+}
+
+int fw_attention_decode_values(fw_isa isa, const float *prob, int64_t G, int64_t p_stride, const uint16_t *v,
+                               int64_t v_stride, int64_t slots, int64_t first, int64_t count, int64_t d0, int64_t d1,
+                               float *out, int64_t o_stride) {
+    if (G < 1 || d0 % 8 != 0 || d1 % 8 != 0 || d1 <= d0 || count < 1) return FW_ERR_SHAPE;
+#ifdef FW_X86
+    if (fw_use_avx2(isa)) {
+        fw_attention_decode_values_avx2(prob, G, p_stride, v, v_stride, slots, first, count, d0, d1, out, o_stride);
+        return FW_OK;
+    }
+#endif
+    // Scalar twin: per output dim, 32 lanes by position, each summing its positions in order.
+    for (int64_t h = 0; h < G; h++)
+        for (int64_t d = d0; d < d1; d++) {
+            float acc[32] = {0};
+            int64_t slot = first % slots;
+            for (int64_t j = 0; j < count; j++) {
+                const int64_t lane = (first + j) % 32;
+                acc[lane] = fmaf(fw_h2f(v[slot * v_stride + d]), prob[h * p_stride + j], acc[lane]);
+                if (++slot == slots) slot = 0;
+            }
+            out[h * o_stride + d] = reduce32(acc);
+        }
+    return FW_OK;
+}

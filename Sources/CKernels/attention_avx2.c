@@ -264,7 +264,7 @@ FW_AVX2 static FW_INLINE void decode_scores_g(const int GB, const float *qf, int
     }
 }
 
-FW_AVX2 static void decode_scores_avx2(const float *q, int64_t G, int64_t hd, const uint16_t *k, int64_t k_stride,
+FW_AVX2 void fw_attention_decode_scores_avx2(const float *q, int64_t G, int64_t hd, const uint16_t *k, int64_t k_stride,
                                        int64_t slots, int64_t first, int64_t j0, int64_t j1, float scale, float *scores,
                                        int64_t s_stride) {
     float qf[3 * 1024];
@@ -283,29 +283,11 @@ FW_AVX2 static void decode_scores_avx2(const float *q, int64_t G, int64_t hd, co
     }
 }
 
-int fw_attention_decode_scores(const float *q, int64_t G, int64_t hd, const uint16_t *k, int64_t k_stride,
-                               int64_t slots, int64_t first, int64_t j0, int64_t j1, float scale, float *scores,
-                               int64_t s_stride) {
-    if (!fw_isa_supported(FW_ISA_AVX2) || G < 1 || hd < 1 || hd > 1024 || j0 < 0 || j1 <= j0) return FW_ERR_ISA_UNSUPPORTED;
-    decode_scores_avx2(q, G, hd, k, k_stride, slots, first, j0, j1, scale, scores, s_stride);
-    return FW_OK;
-}
-
-FW_AVX2 static void round_f16_avx2(float *x, int64_t n) {
+FW_AVX2 void fw_round_f16_avx2(float *x, int64_t n) {
     int64_t j = 0;
     for (; j + 8 <= n; j += 8)
         _mm256_storeu_ps(x + j, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + j), _MM_FROUND_TO_NEAREST_INT)));
     for (; j < n; j++) x[j] = _cvtsh_ss(_cvtss_sh(x[j], _MM_FROUND_TO_NEAREST_INT));
-}
-
-void fw_attention_decode_softmax(float *scores, int64_t count, int64_t first) {
-    if (fw_isa_supported(FW_ISA_AVX2)) {
-        fw_softmax_llamacpp(FW_ISA_AVX2, scores, count, first);
-        round_f16_avx2(scores, count);
-        return;
-    }
-    fw_softmax_llamacpp(FW_ISA_SCALAR, scores, count, first);
-    for (int64_t j = 0; j < count; j++) scores[j] = fw_h2f(fw_f2h(scores[j]));
 }
 
 // Values of GB heads, CB chunks of 8 dims from c0, 32 lanes by position (lane_fma_f16 into
@@ -353,7 +335,7 @@ FW_AVX2 static FW_INLINE void decode_values_block(const int GB, const int CB, co
         }
 }
 
-FW_AVX2 static void decode_values_avx2(const float *prob, int64_t G, int64_t p_stride, const uint16_t *v,
+FW_AVX2 void fw_attention_decode_values_avx2(const float *prob, int64_t G, int64_t p_stride, const uint16_t *v,
                                        int64_t v_stride, int64_t slots, int64_t first, int64_t count, int64_t d0,
                                        int64_t d1, float *out, int64_t o_stride) {
     for (int64_t h0 = 0; h0 < G; h0 += 4) {
@@ -366,32 +348,4 @@ FW_AVX2 static void decode_values_avx2(const float *prob, int64_t G, int64_t p_s
     }
 }
 
-int fw_attention_decode_values(const float *prob, int64_t G, int64_t p_stride, const uint16_t *v, int64_t v_stride,
-                               int64_t slots, int64_t first, int64_t count, int64_t d0, int64_t d1, float *out,
-                               int64_t o_stride) {
-    if (!fw_isa_supported(FW_ISA_AVX2) || G < 1 || d0 % 8 != 0 || d1 % 8 != 0 || d1 <= d0 || count < 1)
-        return FW_ERR_ISA_UNSUPPORTED;
-    decode_values_avx2(prob, G, p_stride, v, v_stride, slots, first, count, d0, d1, out, o_stride);
-    return FW_OK;
-}
-
-#else
-int fw_attention_decode_scores(const float *q, int64_t G, int64_t hd, const uint16_t *k, int64_t k_stride,
-                               int64_t slots, int64_t first, int64_t j0, int64_t j1, float scale, float *scores,
-                               int64_t s_stride) {
-    (void)q; (void)G; (void)hd; (void)k; (void)k_stride; (void)slots; (void)first; (void)j0; (void)j1; (void)scale;
-    (void)scores; (void)s_stride;
-    return FW_ERR_ISA_UNSUPPORTED;
-}
-void fw_attention_decode_softmax(float *scores, int64_t count, int64_t first) {
-    fw_softmax_llamacpp(FW_ISA_SCALAR, scores, count, first);
-    for (int64_t j = 0; j < count; j++) scores[j] = fw_h2f(fw_f2h(scores[j]));
-}
-int fw_attention_decode_values(const float *prob, int64_t G, int64_t p_stride, const uint16_t *v, int64_t v_stride,
-                               int64_t slots, int64_t first, int64_t count, int64_t d0, int64_t d1, float *out,
-                               int64_t o_stride) {
-    (void)prob; (void)G; (void)p_stride; (void)v; (void)v_stride; (void)slots; (void)first; (void)count; (void)d0;
-    (void)d1; (void)out; (void)o_stride;
-    return FW_ERR_ISA_UNSUPPORTED;
-}
 #endif

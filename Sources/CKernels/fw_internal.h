@@ -212,6 +212,13 @@ void fw_attention_single_avx2(fw_isa isa, const float *q, int64_t hd, int64_t vd
 void fw_attention_rows_avx2(const float *q, int64_t G, int64_t hd, int64_t vd, const uint16_t *k, const uint16_t *v,
                             int64_t k_stride, int64_t v_stride, int64_t slots, int64_t first, int64_t count,
                             float scale, float *scores, float *qf, float *out);
+void fw_attention_decode_scores_avx2(const float *q, int64_t G, int64_t hd, const uint16_t *k, int64_t k_stride,
+                                     int64_t slots, int64_t first, int64_t j0, int64_t j1, float scale, float *scores,
+                                     int64_t s_stride);
+void fw_attention_decode_values_avx2(const float *prob, int64_t G, int64_t p_stride, const uint16_t *v,
+                                     int64_t v_stride, int64_t slots, int64_t first, int64_t count, int64_t d0,
+                                     int64_t d1, float *out, int64_t o_stride);
+void fw_round_f16_avx2(float *x, int64_t n);
 // ggml's softmax order (fw_softmax_llamacpp on AVX2) in scalar code.
 void fw_softmax_ggml_scalar(float *x, int64_t n, int64_t first);
 

@@ -52,7 +52,8 @@ public struct Attention: Sendable {
         let first = lc.firstVisible(from: pos)
         let count = pos - first + 1
         let hd = headDim, vd = valueHeadDim, heads = heads, kvHeads = kvHeads
-        // The C kernels need AVX2 (and a head of at most 1024 dims); elsewhere the per-head path runs.
+        // Only the vector kernels gain from the split (and they take heads of at most 1024 dims);
+        // elsewhere the per-head path runs.
         guard seg.count == 1, count >= seg.cache.phasedAttentionMinKeys, seg.cache.type == .f16,
               isa == .avx2 || isa == .avx512, ISA.avx2.isSupported, hd <= 1024, vd % 8 == 0, heads % kvHeads == 0
         else { return false }
@@ -63,7 +64,7 @@ public struct Attention: Sendable {
         pool.run { worker in
             for item in Swift.stride(from: worker, to: kvHeads * keyBlocks, by: threads) {
                 let g = item / keyBlocks, j0 = item % keyBlocks * Self.keysPerItem
-                let rc = fw_attention_decode_scores(w.q + g * group * hd, Int64(group), Int64(hd), k16 + g * hd, Int64(kw),
+                let rc = fw_attention_decode_scores(isa.raw, w.q + g * group * hd, Int64(group), Int64(hd), k16 + g * hd, Int64(kw),
                                                     Int64(lc.slots), Int64(first), Int64(j0),
                                                     Int64(min(count, j0 + Self.keysPerItem)), scale,
                                                     scores + g * group * ctx, Int64(ctx))
@@ -72,14 +73,14 @@ public struct Attention: Sendable {
         }
         pool.run { worker in
             for h in Swift.stride(from: worker, to: heads, by: threads) {
-                fw_attention_decode_softmax(scores + h * ctx, Int64(count), Int64(first))
+                fw_attention_decode_softmax(isa.raw, scores + h * ctx, Int64(count), Int64(first))
             }
         }
         let dimBlocks = (vd + 31) / 32
         pool.run { worker in
             for item in Swift.stride(from: worker, to: kvHeads * dimBlocks, by: threads) {
                 let g = item / dimBlocks, d0 = item % dimBlocks * 32
-                let rc = fw_attention_decode_values(scores + g * group * ctx, Int64(group), Int64(ctx), v16 + g * vd, Int64(vw),
+                let rc = fw_attention_decode_values(isa.raw, scores + g * group * ctx, Int64(group), Int64(ctx), v16 + g * vd, Int64(vw),
                                                     Int64(lc.slots), Int64(first), Int64(count), Int64(d0),
                                                     Int64(min(vd, d0 + 32)), w.attn + g * group * vd, Int64(vd))
                 precondition(rc == Int32(FW_OK), "fw_attention_decode_values refused what the guard admitted")

@@ -90,9 +90,11 @@ struct AttentionKernelTests {
     /// The three-phase decode kernels (scores of a KV group's heads by key ranges, softmax by head,
     /// values by dim ranges) against the single-row kernel per head, with ranges cut at odd places.
     /// Heads 1, 3 (SmolLM2), 4 (Gemma 3 270M), 5 (more than the 3 and 4 done at once); head dims
-    /// 64, 256 and 80 (not a multiple of 32: the scalar tail of ggml's dot).
-    @Test(.enabled(if: ISA.avx2.isSupported), arguments: [(1, 64), (3, 64), (4, 256), (5, 80)])
-    func phasedDecodeEqualsSingleRow(heads: Int, hd: Int) {
+    /// 64, 256 and 80 (not a multiple of 32: the scalar tail of ggml's dot). On every ISA: the
+    /// scalar twins against the scalar single-row kernel.
+    @Test(arguments: [(1, 64), (3, 64), (4, 256), (5, 80)], runnableISAs)
+    func phasedDecodeEqualsSingleRow(shape: (Int, Int), isa: ISA) {
+        let (heads, hd) = shape
         var rng = SeededRandom(seed: UInt64(heads * 7919 + hd))
         let slots = 300, vd = hd, stride = 310
         let k = randomFloats(slots * hd, rng: &rng, range: -2...2).map { fw_fp32_to_fp16($0) }
@@ -104,7 +106,7 @@ struct AttentionKernelTests {
             for h in 0..<heads {
                 var sc = [Float](repeating: 0, count: count), qs = [UInt16](repeating: 0, count: hd)
                 var ln = [Float](repeating: .nan, count: 32 * vd), out = [Float](repeating: .nan, count: vd)
-                let rc = fw_attention_f16_single(FW_ISA_AVX2, Array(q[h * hd..<(h + 1) * hd]), Int64(hd), Int64(vd), k, v,
+                let rc = fw_attention_f16_single(isa.raw, Array(q[h * hd..<(h + 1) * hd]), Int64(hd), Int64(vd), k, v,
                                                  Int64(hd), Int64(vd), Int64(slots), Int64(first), Int64(count), scale,
                                                  &sc, &qs, &ln, &out)
                 #expect(rc == Int32(FW_OK))
@@ -114,16 +116,16 @@ struct AttentionKernelTests {
             var j0 = 0
             while j0 < count {  // key ranges of 1, 2, 4, ... keys
                 let j1 = min(count, j0 + max(1, j0))
-                #expect(fw_attention_decode_scores(q, Int64(heads), Int64(hd), k, Int64(hd), Int64(slots), Int64(first),
+                #expect(fw_attention_decode_scores(isa.raw, q, Int64(heads), Int64(hd), k, Int64(hd), Int64(slots), Int64(first),
                                                    Int64(j0), Int64(j1), scale, &scores, Int64(stride)) == Int32(FW_OK))
                 j0 = j1
             }
             scores.withUnsafeMutableBufferPointer { s in
-                for h in 0..<heads { fw_attention_decode_softmax(s.baseAddress! + h * stride, Int64(count), Int64(first)) }
+                for h in 0..<heads { fw_attention_decode_softmax(isa.raw, s.baseAddress! + h * stride, Int64(count), Int64(first)) }
             }
             var out = [Float](repeating: .nan, count: heads * vd)
             for d0 in Swift.stride(from: 0, to: vd, by: 40) {  // dim ranges of 40: not whole blocks of 16 or 32
-                #expect(fw_attention_decode_values(scores, Int64(heads), Int64(stride), v, Int64(vd), Int64(slots), Int64(first),
+                #expect(fw_attention_decode_values(isa.raw, scores, Int64(heads), Int64(stride), v, Int64(vd), Int64(slots), Int64(first),
                                                    Int64(count), Int64(d0), Int64(min(vd, d0 + 40)), &out, Int64(vd)) == Int32(FW_OK))
             }
             #expect(out.map(\.bitPattern) == ref.map(\.bitPattern), "heads \(heads) hd \(hd) first \(first) count \(count)")

@@ -180,18 +180,19 @@ int fw_attention_f16_rows(fw_isa isa, const float *q, int64_t G, int64_t hd, int
                           int64_t count, float scale, float *scores, float *qf, float *out);
 // One decode row's attention in llama.cpp's single-row order (bit-identical to
 // fw_attention_f16_single per head), in three phases that a thread pool can split: scores of the G
-// query heads of one KV head (q: G rows of hd f32) for keys j0..<j1 (positions first + j) into
-// scores[h * s_stride + j]; then per head fw_attention_decode_softmax (softmax, probabilities
-// rounded to f16) over the count scores; then output dims d0..<d1 (multiples of 8) of the G heads
-// into out[h * o_stride + d]. The scores and values calls return FW_ERR_ISA_UNSUPPORTED, having
-// done nothing, without AVX2.
-int fw_attention_decode_scores(const float *q, int64_t G, int64_t hd, const uint16_t *k, int64_t k_stride,
+// query heads of one KV head (q: G rows of hd f32, hd <= 1024) for keys j0..<j1 (positions
+// first + j) into scores[h * s_stride + j]; then per head fw_attention_decode_softmax (softmax,
+// probabilities rounded to f16) over the count scores; then output dims d0..<d1 (multiples of 8) of
+// the G heads into out[h * o_stride + d]. The scores and values calls return FW_ERR_SHAPE, having
+// done nothing, for shapes outside these.
+int fw_attention_decode_scores(fw_isa isa, const float *q, int64_t G, int64_t hd, const uint16_t *k, int64_t k_stride,
                                int64_t slots, int64_t first, int64_t j0, int64_t j1, float scale, float *scores,
                                int64_t s_stride);
-void fw_attention_decode_softmax(float *scores, int64_t count, int64_t first);
-int fw_attention_decode_values(const float *prob, int64_t G, int64_t p_stride, const uint16_t *v, int64_t v_stride,
-                               int64_t slots, int64_t first, int64_t count, int64_t d0, int64_t d1, float *out,
-                               int64_t o_stride);
+void fw_attention_decode_softmax(fw_isa isa, float *scores, int64_t count, int64_t first);
+int fw_attention_decode_values(fw_isa isa, const float *prob, int64_t G, int64_t p_stride, const uint16_t *v,
+                               int64_t v_stride, int64_t slots, int64_t first, int64_t count, int64_t d0, int64_t d1,
+                               float *out, int64_t o_stride);
+
 // --- fp16 / bf16 helpers --------------------------------------------------------------------
 float fw_fp16_to_fp32(uint16_t h);
 uint16_t fw_fp32_to_fp16(float f);  // round to nearest even, like _cvtss_sh and numpy
