@@ -24,13 +24,6 @@ public enum Compute {
         return n > 0 ? Int(n) : nil
     }
 
-    /// Quantizes `count` f32 activations to `type` (q8_0, q8_1, q8_K, or f32 as a copy).
-    public static func quantize(_ x: UnsafePointer<Float>, to type: GGMLType, into dst: UnsafeMutableRawPointer,
-                                count: Int, isa: ISA = .preferred) throws(ComputeError) {
-        let rc = fw_quantize_row(isa.raw, Int32(type.rawValue), x, dst, Int64(count))
-        try check(rc, type: type, what: "\(count) activations for \(type.name)")
-    }
-
     // MARK: Matrix products
 
     /// y = W x: x has `weights.cols` values, y gets `weights.rows`. x is quantized once to the
@@ -134,17 +127,6 @@ public enum Compute {
         } else {
             pool.parallelFor(total, granularity: 16) { rows($0, $0.upperBound) }
         }
-    }
-
-    /// Dot product of one weight row (of `type`, `count` values) with an activation row already
-    /// quantized to that type's activation type.
-    public static func dot(_ type: GGMLType, weights: UnsafeRawPointer, activations: UnsafeRawPointer, count: Int,
-                           isa: ISA = .preferred) throws(ComputeError) -> Float {
-        guard isa.isSupported else { throw .isaUnsupported(isa.rawValue) }
-        guard let f = fw_get_vec_dot(isa.raw, Int32(type.rawValue)) else { throw .unsupportedType(type) }
-        var s: Float = 0
-        f(Int64(count), &s, weights, activations)
-        return s
     }
 
     // MARK: Float ops
