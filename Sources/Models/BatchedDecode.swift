@@ -11,9 +11,7 @@ import Compute
 /// An architecture's forward pass over segments, shared by prompt chunks and batched decode.
 protocol SegmentedForward: LanguageModel {
     var pool: ThreadPool { get }
-    /// Final norm and output projection (the tied token_embd when output.weight is absent).
-    var outputNorm: UnsafePointer<Float> { get }
-    var output: QuantizedMatrix { get }
+    var ends: EmbeddingAndHead { get }
     /// cap · tanh(logit / cap) on the logits, when the model has one.
     var finalLogitSoftcap: Float? { get }
     /// Runs `tokens` (one per workspace row) through the network; the residual stream ends in
@@ -68,8 +66,8 @@ extension SegmentedForward {
     /// Logits of workspace rows `rows` into w.logits (packed from row 0), multiplied as `plan` says.
     func logits(rows: Range<Int>, workspace w: Workspace, plan: MatmulPlan) throws {
         let d = config.embeddingWidth
-        rmsNorm(w.x + rows.lowerBound * d, outputNorm, into: w.xn, rows: rows.count)
-        try project(w.xn, [output], into: [w.logits], rows: rows.count, plan: plan)
+        rmsNorm(w.x + rows.lowerBound * d, ends.outputNorm, into: w.xn, rows: rows.count)
+        try project(w.xn, [ends.output], into: [w.logits], rows: rows.count, plan: plan)
         if let cap = finalLogitSoftcap { Compute.softcap(w.logits, count: rows.count * config.vocabSize, cap: cap) }
     }
 

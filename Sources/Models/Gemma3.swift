@@ -11,9 +11,7 @@ final class Gemma3: SegmentedForward, @unchecked Sendable {
     let config: ModelConfig
     let pool: ThreadPool
     let weights: WeightStore
-    let embeddings: QuantizedMatrix
-    let outputNorm: UnsafePointer<Float>
-    let output: QuantizedMatrix
+    let ends: EmbeddingAndHead
     /// Applied only without a sliding window, as llama.cpp builds it (the non-iSWA graph).
     let finalLogitSoftcap: Float?
     let attention: Attention
@@ -31,9 +29,7 @@ final class Gemma3: SegmentedForward, @unchecked Sendable {
         config = c
         self.pool = pool
         weights = WeightStore(file: file)
-        embeddings = try weights.matrix("token_embd.weight")
-        outputNorm = try weights.vector("output_norm.weight")
-        output = weights.has("output.weight") ? try weights.matrix("output.weight") : embeddings
+        ends = try EmbeddingAndHead(weights)
         finalLogitSoftcap = c.slidingWindow == nil ? c.finalLogitSoftcap.map { Float($0) } : nil
         attention = Attention(shape: c.shape, pool: pool)
         blocks = try (0..<c.layers).map { [weights] i in
@@ -58,7 +54,7 @@ final class Gemma3: SegmentedForward, @unchecked Sendable {
                  lastRowOnly: Bool) throws {
         let c = config, plan = matmulPlan(segments), d = c.embeddingWidth
         var n = tokens.count
-        embeddings.dequantizeRows(tokens, into: w.x)
+        ends.embeddings.dequantizeRows(tokens, into: w.x)
         Compute.scale(w.x, by: Float(d).squareRoot(), count: n * d)
 
         for (l, b) in blocks.enumerated() {

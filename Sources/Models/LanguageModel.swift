@@ -86,3 +86,17 @@ final class WeightStore: @unchecked Sendable {
         has(name) ? try vector(name) : nil
     }
 }
+
+/// The weights at both ends of a decoder: token embeddings, the final norm, and the output
+/// projection (the tied token_embd when output.weight is absent).
+struct EmbeddingAndHead {
+    let embeddings: QuantizedMatrix
+    let outputNorm: UnsafePointer<Float>
+    let output: QuantizedMatrix
+
+    init(_ weights: WeightStore) throws {
+        embeddings = try weights.matrix("token_embd.weight")
+        outputNorm = try weights.vector("output_norm.weight")
+        output = weights.has("output.weight") ? try weights.matrix("output.weight") : embeddings
+    }
+}

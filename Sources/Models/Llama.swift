@@ -8,9 +8,7 @@ final class Llama: SegmentedForward, @unchecked Sendable {
     let config: ModelConfig
     let pool: ThreadPool
     let weights: WeightStore
-    let embeddings: QuantizedMatrix
-    let outputNorm: UnsafePointer<Float>
-    let output: QuantizedMatrix
+    let ends: EmbeddingAndHead
     var finalLogitSoftcap: Float? { nil }
     let rope: Rope
     let attention: Attention
@@ -28,9 +26,7 @@ final class Llama: SegmentedForward, @unchecked Sendable {
         config = c
         self.pool = pool
         weights = WeightStore(file: file)
-        embeddings = try weights.matrix("token_embd.weight")
-        outputNorm = try weights.vector("output_norm.weight")
-        output = weights.has("output.weight") ? try weights.matrix("output.weight") : embeddings
+        ends = try EmbeddingAndHead(weights)
         rope = Rope(headDim: c.headDim, rotatedDims: c.ropeDimensions, base: Float(c.ropeBase),
                     scalingFactor: c.ropeScalingDivisor, layout: .normal)
         attention = Attention(shape: c.shape, pool: pool)
@@ -54,7 +50,7 @@ final class Llama: SegmentedForward, @unchecked Sendable {
     func forward(_ tokens: UnsafeBufferPointer<Int32>, segments: UnsafeBufferPointer<Segment>, workspace w: Workspace,
                  lastRowOnly: Bool) throws {
         let c = config, plan = matmulPlan(segments), n = tokens.count, d = c.embeddingWidth
-        embeddings.dequantizeRows(tokens, into: w.x)
+        ends.embeddings.dequantizeRows(tokens, into: w.x)
 
         for (l, b) in blocks.enumerated() {
             // Attention.
