@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "CSandbox"),
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: optimized),
         .target(name: "ModelStores"),
-        .target(name: "Models", dependencies: ["GGUF", "CKernels", "Compute", "ModelStores"], swiftSettings: optimized),
+        .target(name: "Models", dependencies: ["GGUF", "Compute", "ModelStores"], swiftSettings: optimized),
         .target(name: "Hub", dependencies: [
             "ModelStores",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

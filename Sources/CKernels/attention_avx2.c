@@ -1,12 +1,9 @@
-// Prompt attention over an F16 KV cache for the query heads that share one KV head, in the order
-// of llama.cpp's multi-row path (tinyBLAS, see llamacpp_order.c): each score is one 8-lane FMA
-// accumulator over the head dimension, reduced ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), times the
-// scale; softmax as ggml; probabilities rounded to f16; each output value sums prob * v with lanes
-// by position mod 8 and the same reduction. The results are bit-identical to the per-head lane
-// kernels (fw_dot_f16_lanes, fw_lane_fma_f16, fw_lane_hsum); what changes is that a key row and a
-// value row are loaded and converted once for all the heads of the group (up to 8 for scores, 4 for
-// values), and the accumulators stay in registers.
+// AVX2 attention kernels over an F16 KV cache; attention.c holds their scalar twins, the order
+// they follow, and the dispatch. The prompt kernel computes the query heads that share one KV head
+// together: a key row and a value row are loaded and converted once for all the heads of the group
+// (up to 8 for scores, 4 for values), and the accumulators stay in registers.
 #include "fw_internal.h"
+#include <math.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -19,6 +16,98 @@ FW_AVX2 static inline float hsum8(__m256 v) {
     t = _mm_add_ps(t, _mm_movehl_ps(t, t));
     t = _mm_add_ss(t, _mm_movehdup_ps(t));
     return _mm_cvtss_f32(t);
+}
+
+FW_AVX2 float fw_dot_f16_lanes_avx2(const uint16_t *a, const uint16_t *b, int64_t n) {
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        acc = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i))),
+                              _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + i))), acc);
+    if (i < n) {
+        float l[8];
+        _mm256_storeu_ps(l, acc);
+        for (int k = 0; i + k < n; k++) l[k] = fmaf(fw_h2f(a[i + k]), fw_h2f(b[i + k]), l[k]);
+        acc = _mm256_loadu_ps(l);
+    }
+    return hsum8(acc);
+}
+
+FW_AVX2 float fw_dot_f16_ggml_avx2(const uint16_t *a, const uint16_t *b, int64_t n) {
+    __m256 s[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    const int64_t np = n & ~(int64_t)31;
+    for (int64_t i = 0; i < np; i += 32)
+        for (int j = 0; j < 4; j++)
+            s[j] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i + 8 * j))),
+                                   _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + i + 8 * j))), s[j]);
+    s[0] = _mm256_add_ps(s[0], s[2]);
+    s[1] = _mm256_add_ps(s[1], s[3]);
+    s[0] = _mm256_add_ps(s[0], s[1]);
+    const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(s[0]), _mm256_extractf128_ps(s[0], 1));
+    const __m128 t1 = _mm_hadd_ps(t0, t0);
+    double sum = _mm_cvtss_f32(_mm_hadd_ps(t1, t1));
+    for (int64_t i = np; i < n; i++) sum += (double)(fw_h2f(a[i]) * fw_h2f(b[i]));
+    return (float)sum;
+}
+
+FW_AVX2 void fw_lane_fma_f16_avx2(float *acc, const uint16_t *v, float p, int64_t n) {
+    const __m256 vp = _mm256_set1_ps(p);
+    int64_t d = 0;
+    for (; d + 8 <= n; d += 8)
+        _mm256_storeu_ps(acc + d, _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + d))), vp,
+                                                  _mm256_loadu_ps(acc + d)));
+    for (; d < n; d++) acc[d] = fmaf(fw_h2f(v[d]), p, acc[d]);
+}
+
+FW_AVX2 void fw_lane_hsum_avx2(const float *acc, int64_t st, float *out, int64_t n) {
+    int64_t d = 0;
+    for (; d + 8 <= n; d += 8) {
+        __m256 l[8];
+        for (int k = 0; k < 8; k++) l[k] = _mm256_loadu_ps(acc + k * st + d);
+        const __m256 t0 = _mm256_add_ps(l[0], l[4]), t1 = _mm256_add_ps(l[1], l[5]);
+        const __m256 t2 = _mm256_add_ps(l[2], l[6]), t3 = _mm256_add_ps(l[3], l[7]);
+        _mm256_storeu_ps(out + d, _mm256_add_ps(_mm256_add_ps(t0, t2), _mm256_add_ps(t1, t3)));
+    }
+    if (d < n) fw_lane_hsum_scalar(acc + d, st, out + d, n - d);
+}
+
+FW_AVX2 void fw_lane_hsum32_avx2(const float *acc, int64_t st, float *out, int64_t n) {
+    int64_t d = 0;
+    for (; d + 8 <= n; d += 8) {
+        __m256 x[8];
+        for (int l = 0; l < 8; l++) {
+            const __m256 a0 = _mm256_add_ps(_mm256_loadu_ps(acc + l * st + d), _mm256_loadu_ps(acc + (16 + l) * st + d));
+            const __m256 a1 = _mm256_add_ps(_mm256_loadu_ps(acc + (8 + l) * st + d), _mm256_loadu_ps(acc + (24 + l) * st + d));
+            x[l] = _mm256_add_ps(a0, a1);
+        }
+        const __m256 t0 = _mm256_add_ps(x[0], x[4]), t1 = _mm256_add_ps(x[1], x[5]);
+        const __m256 t2 = _mm256_add_ps(x[2], x[6]), t3 = _mm256_add_ps(x[3], x[7]);
+        _mm256_storeu_ps(out + d, _mm256_add_ps(_mm256_add_ps(t0, t1), _mm256_add_ps(t2, t3)));
+    }
+    if (d < n) fw_lane_hsum32_scalar(acc + d, st, out + d, n - d);
+}
+
+// One decode row's attention for one query head in llama.cpp's single-row order (fw_dot_f16_ggml
+// per key, softmax, f16 probabilities, 32 lanes by position, fw_lane_hsum32) in one call.
+FW_AVX2 void fw_attention_single_avx2(fw_isa isa, const float *q, int64_t hd, int64_t vd, const uint16_t *k,
+                                               const uint16_t *v, int64_t k_stride, int64_t v_stride, int64_t slots,
+                                               int64_t first, int64_t count, float scale, float *scores,
+                                               uint16_t *q16, float *lanes, float *out) {
+    fw_f32_to_f16_row(isa, q, q16, hd);
+    int64_t slot = first % slots;
+    for (int64_t j = 0; j < count; j++) {
+        scores[j] = fw_dot_f16_ggml_avx2(k + slot * k_stride, q16, hd) * scale;
+        if (++slot == slots) slot = 0;
+    }
+    fw_softmax_llamacpp(isa, scores, count, first);
+    memset(lanes, 0, sizeof(float) * 32 * (size_t)vd);
+    slot = first % slots;
+    for (int64_t j = 0; j < count; j++) {
+        const float prob = _cvtsh_ss(_cvtss_sh(scores[j], _MM_FROUND_TO_NEAREST_INT));
+        fw_lane_fma_f16_avx2(lanes + ((first + j) % 32) * vd, v + slot * v_stride, prob, vd);
+        if (++slot == slots) slot = 0;
+    }
+    fw_lane_hsum32_avx2(lanes, vd, out, vd);
 }
 
 // Scores of G heads (qf: G rows of hd f32 values, already rounded to f16) against count keys.
@@ -117,7 +206,7 @@ FW_AVX2 static void values_heads(int GB, const float *prob, int64_t p_stride, co
 #undef BLOCK
 }
 
-FW_AVX2 static void attention_avx2(const float *q, int64_t G, int64_t hd, int64_t vd, const uint16_t *k,
+FW_AVX2 void fw_attention_rows_avx2(const float *q, int64_t G, int64_t hd, int64_t vd, const uint16_t *k,
                                    const uint16_t *v, int64_t k_stride, int64_t v_stride, int64_t slots,
                                    int64_t first, int64_t count, float scale, float *scores, float *qf,
                                    float *out) {
@@ -175,7 +264,7 @@ FW_AVX2 static FW_INLINE void decode_scores_g(const int GB, const float *qf, int
     }
 }
 
-FW_AVX2 static void decode_scores_avx2(const float *q, int64_t G, int64_t hd, const uint16_t *k, int64_t k_stride,
+FW_AVX2 void fw_attention_decode_scores_avx2(const float *q, int64_t G, int64_t hd, const uint16_t *k, int64_t k_stride,
                                        int64_t slots, int64_t first, int64_t j0, int64_t j1, float scale, float *scores,
                                        int64_t s_stride) {
     float qf[3 * 1024];
@@ -194,29 +283,11 @@ FW_AVX2 static void decode_scores_avx2(const float *q, int64_t G, int64_t hd, co
     }
 }
 
-int fw_attention_decode_scores(const float *q, int64_t G, int64_t hd, const uint16_t *k, int64_t k_stride,
-                               int64_t slots, int64_t first, int64_t j0, int64_t j1, float scale, float *scores,
-                               int64_t s_stride) {
-    if (!fw_isa_supported(FW_ISA_AVX2) || G < 1 || hd < 1 || hd > 1024 || j0 < 0 || j1 <= j0) return FW_ERR_ISA_UNSUPPORTED;
-    decode_scores_avx2(q, G, hd, k, k_stride, slots, first, j0, j1, scale, scores, s_stride);
-    return FW_OK;
-}
-
-FW_AVX2 static void round_f16_avx2(float *x, int64_t n) {
+FW_AVX2 void fw_round_f16_avx2(float *x, int64_t n) {
     int64_t j = 0;
     for (; j + 8 <= n; j += 8)
         _mm256_storeu_ps(x + j, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + j), _MM_FROUND_TO_NEAREST_INT)));
     for (; j < n; j++) x[j] = _cvtsh_ss(_cvtss_sh(x[j], _MM_FROUND_TO_NEAREST_INT));
-}
-
-void fw_attention_decode_softmax(float *scores, int64_t count, int64_t first) {
-    if (fw_isa_supported(FW_ISA_AVX2)) {
-        fw_softmax_llamacpp(FW_ISA_AVX2, scores, count, first);
-        round_f16_avx2(scores, count);
-        return;
-    }
-    fw_softmax_llamacpp(FW_ISA_SCALAR, scores, count, first);
-    for (int64_t j = 0; j < count; j++) scores[j] = fw_h2f(fw_f2h(scores[j]));
 }
 
 // Values of GB heads, CB chunks of 8 dims from c0, 32 lanes by position (lane_fma_f16 into
@@ -264,7 +335,7 @@ FW_AVX2 static FW_INLINE void decode_values_block(const int GB, const int CB, co
         }
 }
 
-FW_AVX2 static void decode_values_avx2(const float *prob, int64_t G, int64_t p_stride, const uint16_t *v,
+FW_AVX2 void fw_attention_decode_values_avx2(const float *prob, int64_t G, int64_t p_stride, const uint16_t *v,
                                        int64_t v_stride, int64_t slots, int64_t first, int64_t count, int64_t d0,
                                        int64_t d1, float *out, int64_t o_stride) {
     for (int64_t h0 = 0; h0 < G; h0 += 4) {
@@ -277,47 +348,4 @@ FW_AVX2 static void decode_values_avx2(const float *prob, int64_t G, int64_t p_s
     }
 }
 
-int fw_attention_decode_values(const float *prob, int64_t G, int64_t p_stride, const uint16_t *v, int64_t v_stride,
-                               int64_t slots, int64_t first, int64_t count, int64_t d0, int64_t d1, float *out,
-                               int64_t o_stride) {
-    if (!fw_isa_supported(FW_ISA_AVX2) || G < 1 || d0 % 8 != 0 || d1 % 8 != 0 || d1 <= d0 || count < 1)
-        return FW_ERR_ISA_UNSUPPORTED;
-    decode_values_avx2(prob, G, p_stride, v, v_stride, slots, first, count, d0, d1, out, o_stride);
-    return FW_OK;
-}
-
-int fw_attention_f16_rows(const float *q, int64_t G, int64_t hd, int64_t vd, const uint16_t *k, const uint16_t *v,
-                          int64_t k_stride, int64_t v_stride, int64_t slots, int64_t first, int64_t count, float scale,
-                          float *scores, float *qf, float *out) {
-    if (!fw_isa_supported(FW_ISA_AVX2) || hd % 8 != 0 || vd % 8 != 0 || G < 1 || count < 1) return FW_ERR_ISA_UNSUPPORTED;
-    attention_avx2(q, G, hd, vd, k, v, k_stride, v_stride, slots, first, count, scale, scores, qf, out);
-    return FW_OK;
-}
-
-#else
-int fw_attention_f16_rows(const float *q, int64_t G, int64_t hd, int64_t vd, const uint16_t *k, const uint16_t *v,
-                          int64_t k_stride, int64_t v_stride, int64_t slots, int64_t first, int64_t count, float scale,
-                          float *scores, float *qf, float *out) {
-    (void)q; (void)G; (void)hd; (void)vd; (void)k; (void)v; (void)k_stride; (void)v_stride; (void)slots;
-    (void)first; (void)count; (void)scale; (void)scores; (void)qf; (void)out;
-    return FW_ERR_ISA_UNSUPPORTED;
-}
-int fw_attention_decode_scores(const float *q, int64_t G, int64_t hd, const uint16_t *k, int64_t k_stride,
-                               int64_t slots, int64_t first, int64_t j0, int64_t j1, float scale, float *scores,
-                               int64_t s_stride) {
-    (void)q; (void)G; (void)hd; (void)k; (void)k_stride; (void)slots; (void)first; (void)j0; (void)j1; (void)scale;
-    (void)scores; (void)s_stride;
-    return FW_ERR_ISA_UNSUPPORTED;
-}
-void fw_attention_decode_softmax(float *scores, int64_t count, int64_t first) {
-    fw_softmax_llamacpp(FW_ISA_SCALAR, scores, count, first);
-    for (int64_t j = 0; j < count; j++) scores[j] = fw_h2f(fw_f2h(scores[j]));
-}
-int fw_attention_decode_values(const float *prob, int64_t G, int64_t p_stride, const uint16_t *v, int64_t v_stride,
-                               int64_t slots, int64_t first, int64_t count, int64_t d0, int64_t d1, float *out,
-                               int64_t o_stride) {
-    (void)prob; (void)G; (void)p_stride; (void)v; (void)v_stride; (void)slots; (void)first; (void)count; (void)d0;
-    (void)d1; (void)out; (void)o_stride;
-    return FW_ERR_ISA_UNSUPPORTED;
-}
 #endif

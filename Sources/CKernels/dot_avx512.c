@@ -1,10 +1,7 @@
 // AVX-512 (F/BW/VL + VNNI) dot products. vpdpbusd fuses vpmaddubsw + vpmaddwd + add. Types not
 // here fall back to the AVX2 kernels (an AVX-512 CPU runs those too).
-// Q8_0 is deliberately not here: the AVX2 Q8_0 kernels compute what a VNNI one-row kernel computes
-// (int32 lanes of four products, the same scale product, fma and horizontal sum), and they come with
-// the 4- and 8-row kernels that fw_matmul and fw_matvec give up for a type with an AVX-512 one-row
-// kernel. With one, Gemma 3's tied Q8_0 output projection ran one activation row at a time in batched
-// decode: a GSM8K item at --batch-size 8 took 8.7 s against 7.2 s with the AVX2 kernels, same outputs.
+// No Q8_0 here: its AVX2 kernels compute the same bits and come with the 4- and 8-row kernels that
+// fw_matmul gives up for a type with an AVX-512 one-row kernel.
 #include "fw_internal.h"
 
 #if defined(__x86_64__)

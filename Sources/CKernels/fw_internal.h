@@ -11,6 +11,21 @@
 
 typedef uint16_t fw_half;
 
+#if defined(__x86_64__) || defined(__i386__)
+#define FW_X86 1
+#endif
+
+// Whether a kernel with an AVX2 version runs it for `isa` (AVX-512 runs the AVX2 versions of the
+// kernels it has no version of its own for).
+static inline int fw_use_avx2(fw_isa isa) {
+#ifdef FW_X86
+    return (isa == FW_ISA_AVX2 || isa == FW_ISA_AVX512) && fw_isa_supported(FW_ISA_AVX2);
+#else
+    (void)isa;
+    return 0;
+#endif
+}
+
 // Q4_0: 32 weights, 18 bytes (ggml-common.h block_q4_0). Low nibbles hold weights 0..15.
 typedef struct { fw_half d; uint8_t qs[QK / 2]; } block_q4_0;
 // Q4_1: 32 weights, 20 bytes (block_q4_1): value = d*q + m.
@@ -143,7 +158,7 @@ typedef void (*fw_vec_dot_x4_fn)(int64_t n, float *s, const void *w, const void 
 fw_vec_dot_x4_fn fw_vec_dot_x4_avx2(int weight_type);
 fw_vec_dot_fn fw_vec_dot_avx512(int weight_type);
 // s[j] = dot(w, activation row at x + j * x_stride) for j < 8 * groups, bit-identical to vec_dot
-// calls (gemm_avx2.c). scales: per group of eight rows, nb * 16 floats: the rows' block scales as
+// calls (matmul_avx2.c). scales: per group of eight rows, nb * 16 floats: the rows' block scales as
 // f32, [block][8], then (Q8_1) their sums likewise.
 typedef void (*fw_gemm_1x8_fn)(int64_t n, float *s, const void *w, const void *x, size_t x_stride,
                                const float *scales, int64_t groups);
@@ -182,5 +197,29 @@ void fw_quantize_q8_K_scalar(const float *x, void *dst, int64_t n);
 void fw_quantize_q8_0_avx2(const float *x, void *dst, int64_t n);
 void fw_quantize_q8_1_avx2(const float *x, void *dst, int64_t n);
 void fw_quantize_q8_K_avx2(const float *x, void *dst, int64_t n);
+
+// Attention (attention.c: scalar; attention_avx2.c: AVX2).
+void fw_lane_hsum_scalar(const float *acc, int64_t stride, float *out, int64_t n);
+void fw_lane_hsum32_scalar(const float *acc, int64_t stride, float *out, int64_t n);
+float fw_dot_f16_lanes_avx2(const uint16_t *a, const uint16_t *b, int64_t n);
+float fw_dot_f16_ggml_avx2(const uint16_t *a, const uint16_t *b, int64_t n);
+void fw_lane_fma_f16_avx2(float *acc, const uint16_t *v, float p, int64_t n);
+void fw_lane_hsum_avx2(const float *acc, int64_t stride, float *out, int64_t n);
+void fw_lane_hsum32_avx2(const float *acc, int64_t stride, float *out, int64_t n);
+void fw_attention_single_avx2(fw_isa isa, const float *q, int64_t hd, int64_t vd, const uint16_t *k, const uint16_t *v,
+                              int64_t k_stride, int64_t v_stride, int64_t slots, int64_t first, int64_t count,
+                              float scale, float *scores, uint16_t *q16, float *lanes, float *out);
+void fw_attention_rows_avx2(const float *q, int64_t G, int64_t hd, int64_t vd, const uint16_t *k, const uint16_t *v,
+                            int64_t k_stride, int64_t v_stride, int64_t slots, int64_t first, int64_t count,
+                            float scale, float *scores, float *qf, float *out);
+void fw_attention_decode_scores_avx2(const float *q, int64_t G, int64_t hd, const uint16_t *k, int64_t k_stride,
+                                     int64_t slots, int64_t first, int64_t j0, int64_t j1, float scale, float *scores,
+                                     int64_t s_stride);
+void fw_attention_decode_values_avx2(const float *prob, int64_t G, int64_t p_stride, const uint16_t *v,
+                                     int64_t v_stride, int64_t slots, int64_t first, int64_t count, int64_t d0,
+                                     int64_t d1, float *out, int64_t o_stride);
+void fw_round_f16_avx2(float *x, int64_t n);
+// ggml's softmax order (fw_softmax_llamacpp on AVX2) in scalar code.
+void fw_softmax_ggml_scalar(float *x, int64_t n, int64_t first);
 
 #endif

@@ -42,14 +42,9 @@ static int check(fw_isa isa, int weight_type, int64_t cols, fw_vec_dot_fn *fn) {
     return *fn ? FW_OK : FW_ERR_TYPE;
 }
 
-int fw_matvec(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
-              const void *xq, float *y, int64_t r0, int64_t r1) {
-    return fw_matvec_ahead(isa, weight_type, w, row_bytes, cols, xq, y, r0, r1, r1);
-}
-
-int fw_matvec_ahead(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
-                    const void *xq, float *y, int64_t r0, int64_t r1, int64_t prefetch_end) {
-    const int64_t pe = prefetch_end > r1 ? prefetch_end : r1;
+// One activation row: y[r] = dot(W row r, xq), prefetching rows up to pe (>= r1).
+static int matvec(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
+                  const void *xq, float *y, int64_t r0, int64_t r1, int64_t pe) {
     fw_vec_dot_fn dot;
     const int rc = check(isa, weight_type, cols, &dot);
     if (rc != FW_OK) return rc;
@@ -66,7 +61,7 @@ int fw_matvec_ahead(fw_isa isa, int weight_type, const void *w, size_t row_bytes
     __attribute__((aligned(32))) int32_t xc[OFFSET_BLOCKS * 8];
     if (go) fw_act_lane_sums_avx2(weight_type, xq, nb, xc);
     // Four short rows per call where the type has such a kernel (the offset types only with their
-    // lane sums); rows of more than GEMV4_MAX_ROW_BYTES went slower that way (gemm_avx2.c).
+    // lane sums); longer rows gain nothing from them (matmul_avx2.c).
     fw_gemv4_fn g4 = gv && row_bytes <= GEMV4_MAX_ROW_BYTES ? fw_gemv4_avx2(weight_type) : NULL;
     if (fw_gemv_offset_avx2(weight_type) && !go) g4 = NULL;
     __attribute__((aligned(16))) float pairs[2048];
@@ -92,9 +87,10 @@ int fw_matvec_ahead(fw_isa isa, int weight_type, const void *w, size_t row_bytes
     return FW_OK;
 }
 
-int fw_matmul(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
-              const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
-              int64_t r0, int64_t r1) {
+// Tiled: a block of weight rows stays in cache while every activation row passes over it.
+static int matmul_tiled(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
+                        const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
+                        int64_t r0, int64_t r1) {
     fw_vec_dot_fn dot;
     const int rc = check(isa, weight_type, cols, &dot);
     if (rc != FW_OK) return rc;
@@ -164,16 +160,8 @@ int fw_llamacpp_repacks(fw_isa isa, int weight_type, int64_t rows) {
     return (isa == FW_ISA_AVX2 || isa == FW_ISA_AVX512) && weight_type == FW_TYPE_Q4_K && rows % 8 == 0;
 }
 
-static int repack_rows(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
-                       const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
-                       int64_t r0, int64_t r1, int64_t pe);
-
-int fw_matmul_llamacpp_repack(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
-                              const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
-                              int64_t r0, int64_t r1) {
-    return repack_rows(isa, weight_type, w, row_bytes, cols, xq, x_bytes, nx, y, y_stride, r0, r1, r1);
-}
-
+// llama.cpp's repacked Q4_K order: activation rows j < nx - nx % 4 as its gemm does (one FMA per
+// 64 weights), the others as its gemv (one FMA per 256-weight block).
 static int repack_rows(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
                        const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
                        int64_t r0, int64_t r1, int64_t pe) {
@@ -224,21 +212,17 @@ static int llamacpp_tiled(fw_isa isa, int weight_type, int64_t nx) {
     return (isa == FW_ISA_AVX2 || isa == FW_ISA_AVX512) && weight_type == FW_TYPE_Q6_K && nx >= 8;
 }
 
-int fw_matmul_llamacpp(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
-                       const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
-                       int64_t rows, int64_t r0, int64_t r1) {
-    return fw_matmul_llamacpp_ahead(isa, weight_type, w, row_bytes, cols, xq, x_bytes, nx, y, y_stride, rows, r0, r1, r1);
-}
-
-int fw_matmul_llamacpp_ahead(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
-                             const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
-                             int64_t rows, int64_t r0, int64_t r1, int64_t prefetch_end) {
-    const int64_t pe = prefetch_end > r1 ? (prefetch_end < rows ? prefetch_end : rows) : r1;
+// The order llama.cpp's x86 CPU backend uses for this matrix (`rows` weight rows in all) and a
+// batch of nx rows: repacked Q4_K; Q6_K in batches of 8 rows and more as its tiled K-quant matmul
+// (one FMA per 256-weight block); otherwise its vec_dot.
+static int matmul_llamacpp(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
+                           const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
+                           int64_t rows, int64_t r0, int64_t r1, int64_t pe) {
     if (fw_llamacpp_repacks(isa, weight_type, rows))
         return repack_rows(isa, weight_type, w, row_bytes, cols, xq, x_bytes, nx, y, y_stride, r0, r1, pe);
     if (!llamacpp_tiled(isa, weight_type, nx)) {
-        return nx == 1 ? fw_matvec_ahead(isa, weight_type, w, row_bytes, cols, xq, y, r0, r1, pe)
-                       : fw_matmul(isa, weight_type, w, row_bytes, cols, xq, x_bytes, nx, y, y_stride, r0, r1);
+        return nx == 1 ? matvec(isa, weight_type, w, row_bytes, cols, xq, y, r0, r1, pe)
+                       : matmul_tiled(isa, weight_type, w, row_bytes, cols, xq, x_bytes, nx, y, y_stride, r0, r1);
     }
     if (!fw_isa_supported(isa)) return FW_ERR_ISA_UNSUPPORTED;
     if (cols % QK_K != 0) return FW_ERR_SHAPE;
@@ -265,23 +249,47 @@ int fw_matmul_llamacpp_ahead(fw_isa isa, int weight_type, const void *w, size_t 
     return FW_OK;
 }
 
-int fw_matmul_llamacpp_independent(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
-                                   const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
-                                   int64_t rows, int64_t r0, int64_t r1) {
+// Every activation row as llama.cpp computes a batch of one row (its decode order), whatever nx:
+// for batched decode of independent sequences, where llama.cpp's batch-dependent orders would make
+// a sequence's tokens depend on what else is running.
+static int matmul_llamacpp_rows_alone(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
+                                      const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
+                                      int64_t rows, int64_t r0, int64_t r1) {
     // Batch-independent orders (every type but repacked Q4_K from 4 rows and tiled Q6_K from 8)
     // already give each row its lone result.
     const int dependent = (fw_llamacpp_repacks(isa, weight_type, rows) && nx >= 4) || llamacpp_tiled(isa, weight_type, nx);
-    if (!dependent) return fw_matmul_llamacpp(isa, weight_type, w, row_bytes, cols, xq, x_bytes, nx, y, y_stride, rows, r0, r1);
+    if (!dependent) return matmul_llamacpp(isa, weight_type, w, row_bytes, cols, xq, x_bytes, nx, y, y_stride, rows, r0, r1, r1);
     // Each activation row as a batch of one, over one tile of weight rows at a time, so the tile
     // comes from memory once and from cache for the other rows.
     const uint8_t *xb = xq;
     for (int64_t rb = r0; rb < r1; rb += ROW_TILE) {
         const int64_t re = rb + ROW_TILE < r1 ? rb + ROW_TILE : r1;
         for (int64_t j = 0; j < nx; j++) {
-            const int rc = fw_matmul_llamacpp(isa, weight_type, w, row_bytes, cols, xb + (size_t)j * x_bytes, x_bytes, 1,
-                                              y + j * y_stride, y_stride, rows, rb, re);
+            const int rc = matmul_llamacpp(isa, weight_type, w, row_bytes, cols, xb + (size_t)j * x_bytes, x_bytes, 1,
+                                           y + j * y_stride, y_stride, rows, rb, re, re);
             if (rc != FW_OK) return rc;
         }
     }
     return FW_OK;
+}
+
+int fw_matmul(const fw_matmul_plan *plan, const void *w, size_t row_bytes, int64_t cols, const void *xq,
+              size_t x_bytes, int64_t nx, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
+    const fw_isa isa = plan->isa;
+    const int t = plan->weight_type;
+    const int64_t rows = plan->rows;
+    const int64_t pe = plan->prefetch_end > r1 ? (plan->prefetch_end < rows ? plan->prefetch_end : rows) : r1;
+    switch (plan->order) {
+    case FW_SUM_REFERENCE:
+        return nx == 1 ? matvec(isa, t, w, row_bytes, cols, xq, y, r0, r1, pe)
+                       : matmul_tiled(isa, t, w, row_bytes, cols, xq, x_bytes, nx, y, y_stride, r0, r1);
+    case FW_SUM_LLAMACPP_BATCH:
+        return matmul_llamacpp(isa, t, w, row_bytes, cols, xq, x_bytes, nx, y, y_stride, rows, r0, r1, pe);
+    case FW_SUM_LLAMACPP_ROWS_ALONE:
+        return nx == 1 ? matmul_llamacpp(isa, t, w, row_bytes, cols, xq, x_bytes, nx, y, y_stride, rows, r0, r1, pe)
+                       : matmul_llamacpp_rows_alone(isa, t, w, row_bytes, cols, xq, x_bytes, nx, y, y_stride, rows, r0, r1);
+    case FW_SUM_LLAMACPP_REPACKED:
+        return repack_rows(isa, t, w, row_bytes, cols, xq, x_bytes, nx, y, y_stride, r0, r1, pe);
+    }
+    return FW_ERR_TYPE;
 }

@@ -144,8 +144,6 @@ FW_AVX2 void fw_quantize_q8_1_avx2(const float *x, void *dst, int64_t n) {
 // Q8_0 / Q8_1 as llama.cpp's CPU backend quantizes activations at run time on x86 with AVX
 // (ggml-cpu/arch/x86/quants.c quantize_row_q8_0/_q8_1): id = 127/amax, not 1/d, and rounding
 // half to even (_mm256_round_ps), not roundf. Elsewhere (and for Q8_K) it is the reference.
-// (A scalar loop of nearbyintf calls before: 2% of a 2-thread SmolLM2 decode step, run by the
-// calling thread while the other waited.)
 FW_AVX2 static void quantize_q8_llamacpp_avx2(const float *x, void *dst, int64_t n, int with_sum) {
     for (int64_t i = 0; i < n / QK; i++, x += QK) {
         const float amax = hmax_abs(x, QK);

@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 import GGUF
 
 /// Entry points of the numeric layer: matrix products over quantized weights, and float ops.
@@ -23,13 +24,6 @@ public enum Compute {
         return n > 0 ? Int(n) : nil
     }
 
-    /// Quantizes `count` f32 activations to `type` (q8_0, q8_1, q8_K, or f32 as a copy).
-    public static func quantize(_ x: UnsafePointer<Float>, to type: GGMLType, into dst: UnsafeMutableRawPointer,
-                                count: Int, isa: ISA = .preferred) throws(ComputeError) {
-        let rc = fw_quantize_row(isa.raw, Int32(type.rawValue), x, dst, Int64(count))
-        try check(rc, type: type, what: "\(count) activations for \(type.name)")
-    }
-
     // MARK: Matrix products
 
     /// y = W x: x has `weights.cols` values, y gets `weights.rows`. x is quantized once to the
@@ -43,26 +37,23 @@ public enum Compute {
     /// The weight rows are split across the pool; each thread runs the tiled C kernel on its rows.
     public static func matmul(weights: QuantizedMatrix, x: UnsafePointer<Float>, count: Int,
                               y: UnsafeMutablePointer<Float>, pool: ThreadPool, isa: ISA = .preferred,
-                              matchLlamaCpp: Bool = false, independentRows: Bool = false) throws(ComputeError) {
-        try matmul(weights: [weights], x: x, count: count, outputs: [y], pool: pool, isa: isa, matchLlamaCpp: matchLlamaCpp,
-                   independentRows: independentRows)
+                              plan: MatmulPlan = .reference) throws(ComputeError) {
+        try matmul(weights: [weights], x: x, count: count, outputs: [y], pool: pool, isa: isa, plan: plan)
     }
 
     /// Several matrices with the same input (e.g. the Q, K and V projections, or FFN gate and up):
     /// x is quantized once per activation type and all rows share one parallel dispatch.
     /// outputs[k] receives count × weights[k].rows values. With count 1 this is a matvec.
-    /// `matchLlamaCpp` quantizes the activations as llama.cpp's CPU backend does at run time on
-    /// this ISA (on x86: Q8_0/Q8_1 with 127/amax and half-to-even rounding) instead of the reference,
-    /// and sums each matrix in the order llama.cpp's x86 backend picks for it and for this batch
-    /// (fw_matmul_llamacpp: repacked Q4_K, tiled Q6_K from 8 rows). `count` is then llama.cpp's
-    /// batch: results of a row can depend on how many rows are multiplied together.
-    /// `independentRows` (with `matchLlamaCpp`) computes every row as llama.cpp computes a batch of
-    /// one instead, so a row's result does not depend on the others: for rows of different sequences
-    /// (batched decode), whose tokens must not depend on what else runs beside them.
+    /// `plan` says how the activations are quantized and in which order the products are summed.
     public static func matmul(weights: [QuantizedMatrix], x: UnsafePointer<Float>, count: Int,
                               outputs: [UnsafeMutablePointer<Float>], pool: ThreadPool,
-                              isa: ISA = .preferred, matchLlamaCpp: Bool = false,
-                              independentRows: Bool = false) throws(ComputeError) {
+                              isa: ISA = .preferred, plan: MatmulPlan = .reference) throws(ComputeError) {
+        let matchLlamaCpp = plan != .reference, independentRows = plan == .llamaCppRowsAlone
+        let order = switch plan {
+        case .reference: FW_SUM_REFERENCE
+        case .llamaCppBatch: FW_SUM_LLAMACPP_BATCH
+        case .llamaCppRowsAlone: FW_SUM_LLAMACPP_ROWS_ALONE
+        }
         precondition(weights.count == outputs.count, "one output per matrix")
         guard count > 0, let first = weights.first else { return }
         let cols = first.cols
@@ -92,8 +83,8 @@ public enum Compute {
                 }
                 return fw_quantize_row(isa.raw, Int32(act.rawValue), x + j * cols, buffer + j * xBytes, Int64(cols))
             }
-            // Row 0 checks the arguments (ISA, type, width), which every row shares; the other
-            // rows are quantized by the pool (serial, they were 5% of a 2-thread prompt pass).
+            // Row 0 checks the arguments (ISA, type, width), which every row shares; the pool
+            // quantizes the other rows.
             try check(quantizeRow(0), type: act, what: "\(cols) activations for \(act.name)")
             if count > 1 {
                 pool.parallelFor(count - 1, granularity: max(1, (count - 1) / (4 * pool.threads))) { range in
@@ -120,24 +111,17 @@ public enum Compute {
                 let hi = min(range.upperBound, job.start + job.m.rows) - job.start
                 guard lo < hi else { continue }
                 let pe = Int64(max(hi, min(job.m.rows, shareEnd - job.start)))
-                let wtype = Int32(job.m.type.rawValue)
-                let rc = matchLlamaCpp && independentRows && count > 1
-                    ? fw_matmul_llamacpp_independent(isa.raw, wtype, job.m.data, job.m.rowBytes, Int64(cols), job.x, job.xBytes,
-                                                     Int64(count), job.y, Int64(job.m.rows), Int64(job.m.rows), Int64(lo), Int64(hi))
-                    : matchLlamaCpp
-                    ? fw_matmul_llamacpp_ahead(isa.raw, wtype, job.m.data, job.m.rowBytes, Int64(cols), job.x, job.xBytes,
-                                               Int64(count), job.y, Int64(job.m.rows), Int64(job.m.rows), Int64(lo), Int64(hi), pe)
-                    : count == 1
-                    ? fw_matvec_ahead(isa.raw, wtype, job.m.data, job.m.rowBytes, Int64(cols), job.x, job.y, Int64(lo), Int64(hi), pe)
-                    : fw_matmul(isa.raw, wtype, job.m.data, job.m.rowBytes, Int64(cols), job.x, job.xBytes, Int64(count),
-                                job.y, Int64(job.m.rows), Int64(lo), Int64(hi))
+                var kernelPlan = fw_matmul_plan(isa: isa.raw, weight_type: Int32(job.m.type.rawValue), order: order,
+                                                rows: Int64(job.m.rows), prefetch_end: pe)
+                let rc = fw_matmul(&kernelPlan, job.m.data, job.m.rowBytes, Int64(cols), job.x, job.xBytes, Int64(count), job.y,
+                                   Int64(job.m.rows), Int64(lo), Int64(hi))
                 precondition(rc == FW_OK, "matrix kernel failed: \(rc)")
             }
         }
         if count == 1 && pool.threads > 1 {
-            // Decode: with equal halves the threads did not finish together (perf: the worker
-            // spun for a fifth of a 2-thread SmolLM2 step); in chunks (8 a thread, multiples of
-            // the C tile's 16 rows) the one done first takes over the other's last chunks.
+            // Decode: threads given equal halves do not finish together, so the rows go in chunks
+            // (8 a thread, multiples of the C tile's 16 rows) and the one done first takes over the
+            // other's last chunks.
             let chunk = max(16, (total / (pool.threads * 8) + 15) / 16 * 16)
             pool.parallelForChunks(total, chunk: chunk, rows)
         } else {
@@ -145,53 +129,20 @@ public enum Compute {
         }
     }
 
-    /// Dot product of one weight row (of `type`, `count` values) with an activation row already
-    /// quantized to that type's activation type.
-    public static func dot(_ type: GGMLType, weights: UnsafeRawPointer, activations: UnsafeRawPointer, count: Int,
-                           isa: ISA = .preferred) throws(ComputeError) -> Float {
-        guard isa.isSupported else { throw .isaUnsupported(isa.rawValue) }
-        guard let f = fw_get_vec_dot(isa.raw, Int32(type.rawValue)) else { throw .unsupportedType(type) }
-        var s: Float = 0
-        f(Int64(count), &s, weights, activations)
-        return s
-    }
-
     // MARK: Float ops
 
-    /// y = x · w / sqrt(mean(x²) + eps). y may be x.
+    /// RMSNorm of `rows` rows of `width` values as llama.cpp's CPU backend computes it
+    /// (y = x / sqrt(mean(x²) + eps) · w, squares summed in double); rows split over the pool from 8.
+    /// y may be x.
     public static func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
-                               count: Int, eps: Float, isa: ISA = .preferred) {
-        fw_rms_norm(isa.raw, x, weight, y, Int64(count), eps)
-    }
-
-    /// Pair layouts of rotary embeddings: `.normal` rotates (x[2i], x[2i+1]) (llama),
-    /// `.neox` rotates (x[i], x[i + d/2]) (Gemma 3, NeoX).
-    public enum RopeLayout: Sendable { case normal, neox }
-
-    /// Rotates `heads` heads of `headDim` values in place at `position`, with
-    /// θᵢ = (position / scalingFactor) · base^(−2i / rotatedDims).
-    public static func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, rotatedDims: Int? = nil,
-                            position: Int, base: Float, scalingFactor: Float = 1, layout: RopeLayout,
-                            isa: ISA = .preferred) {
-        fw_rope(isa.raw, x, Int64(heads), Int64(headDim), Int64(rotatedDims ?? headDim), Int64(position), base,
-                scalingFactor, layout == .neox ? 1 : 0)
-    }
-
-    /// In place: x = exp(x − max) / Σ exp(x − max).
-    public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int, isa: ISA = .preferred) {
-        fw_softmax(isa.raw, x, Int64(count))
-    }
-
-    /// y = ½ x (1 + tanh(√(2/π) (x + 0.044715 x³))).
-    public static func geluTanh(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int,
-                                isa: ISA = .preferred) {
-        fw_gelu_tanh(isa.raw, x, y, Int64(count))
-    }
-
-    /// y = x / (1 + e^(−x)).
-    public static func silu(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int,
-                            isa: ISA = .preferred) {
-        fw_silu(isa.raw, x, y, Int64(count))
+                               rows: Int = 1, width: Int, eps: Float, pool: ThreadPool? = nil) {
+        guard let pool, rows >= 8 else {
+            for r in 0..<rows { fw_rms_norm_llamacpp(x + r * width, weight, y + r * width, Int64(width), eps) }
+            return
+        }
+        pool.parallelFor(rows) { range in
+            for r in range { fw_rms_norm_llamacpp(x + r * width, weight, y + r * width, Int64(width), eps) }
+        }
     }
 
     public static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
@@ -199,21 +150,15 @@ public enum Compute {
         fw_add(isa.raw, a, b, y, Int64(count))
     }
 
-    public static func mul(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
-                           count: Int, isa: ISA = .preferred) {
-        fw_mul(isa.raw, a, b, y, Int64(count))
+    /// In place: x = exp(x − max) / Σ exp(x − max) (attention over an F32 cache).
+    public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int, isa: ISA = .preferred) {
+        fw_softmax(isa.raw, x, Int64(count))
     }
 
-    /// y += a · x (attention: weighted sum of value rows).
+    /// y += a · x (attention over an F32 cache: weighted sum of value rows).
     public static func axpy(_ a: Float, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int,
                             isa: ISA = .preferred) {
         _ = fw_axpy(isa.raw, a, Int32(FW_TYPE_F32), x, y, Int64(count))
-    }
-
-    /// y += a · x with x in fp16 bits (an F16 KV-cache row).
-    public static func axpy(_ a: Float, f16 x: UnsafePointer<UInt16>, into y: UnsafeMutablePointer<Float>, count: Int,
-                            isa: ISA = .preferred) {
-        _ = fw_axpy(isa.raw, a, Int32(FW_TYPE_F16), x, y, Int64(count))
     }
 
     /// x *= a.
@@ -234,5 +179,63 @@ public enum Compute {
         case Int32(FW_ERR_ISA_UNSUPPORTED): throw .isaUnsupported("requested")
         default: throw .shape(what)
         }
+    }
+}
+
+/// How a matrix product quantizes its activations and orders its sums.
+public enum MatmulPlan: Sendable, Equatable {
+    /// Activations quantized as ggml's reference code does; rows in tiles of 16 (matmul.c).
+    case reference
+    /// As llama.cpp's x86 CPU backend computes a batch of this many rows: its run-time activation
+    /// quantization (Q8_0/Q8_1 with 127/amax, half-to-even rounding) and the kernel it picks for
+    /// each matrix and batch size (repacked Q4_K, tiled Q6_K from 8 rows). A row's result can
+    /// depend on how many rows are multiplied together.
+    case llamaCppBatch
+    /// Every row as llama.cpp computes a batch of one, so a row's result does not depend on the
+    /// others: for rows of different sequences (batched decode).
+    case llamaCppRowsAlone
+}
+
+extension Compute {
+    /// x[r] += bias for each of `rows` rows of `width` values.
+    public static func addBias(_ bias: UnsafePointer<Float>, to x: UnsafeMutablePointer<Float>, rows: Int, width: Int,
+                               isa: ISA = .preferred) {
+        for r in 0..<rows { add(x + r * width, bias, into: x + r * width, count: width, isa: isa) }
+    }
+
+    /// x = cap · tanh(x / cap) (Gemma 2's final logit soft-capping).
+    public static func softcap(_ x: UnsafeMutablePointer<Float>, count: Int, cap: Float) {
+        for i in 0..<count { x[i] = cap * tanhf(x[i] * (1 / cap)) }
+    }
+
+    /// gate = SiLU(gate) · up, as llama.cpp's swiglu computes it on this ISA.
+    public static func swiglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int,
+                              isa: ISA = .preferred) {
+        fw_swiglu_llamacpp(isa.raw, gate, up, Int64(count))
+    }
+
+    /// gate = GELU-tanh(gate) · up, through ggml's fp16 GELU table (ggml-cpu vec.h, GGML_GELU_FP16):
+    /// the input rounds to fp16, the table holds fp16 results; outside ±10 it is 0 or x.
+    public static func geglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int,
+                             pool: ThreadPool? = nil, isa: ISA = .preferred) {
+        geluTable.withUnsafeBufferPointer { table in
+            guard let pool, count >= 4096 else {
+                fw_geglu_f16_table(isa.raw, gate, up, table.baseAddress!, Int64(count))
+                return
+            }
+            pool.parallelFor((count + 1023) / 1024) { blocks in
+                let lo = blocks.lowerBound * 1024, hi = min(count, blocks.upperBound * 1024)
+                fw_geglu_f16_table(isa.raw, gate + lo, up + lo, table.baseAddress!, Int64(hi - lo))
+            }
+        }
+    }
+
+    /// fp16 GELU-tanh for every fp16 input (ggml_table_gelu_f16).
+    static let geluTable: [UInt16] = (0..<65536).map { i in
+        let x = fw_fp16_to_fp32(UInt16(i))
+        // ggml_gelu_f32 as GCC contracts it: 1 + a·x·x becomes one FMA.
+        let inner = fmaf(0.044715 * x, x, 1)
+        let y = 0.5 * x * (1 + tanhf(0.79788456080286535587989211986876 * x * inner))
+        return fw_fp32_to_fp16(y)
     }
 }

@@ -49,6 +49,11 @@ public struct QuantizedMatrix: @unchecked Sendable {
         fw_dequantize_row(Int32(type.rawValue), data + r * rowBytes, out, Int64(cols))
     }
 
+    /// Rows `indices` as f32, one after another into `out` (an embedding lookup).
+    public func dequantizeRows(_ indices: UnsafeBufferPointer<Int32>, into out: UnsafeMutablePointer<Float>) {
+        for (i, r) in indices.enumerated() { dequantizeRow(Int(r), into: out + i * cols) }
+    }
+
     /// Row `r` as f32.
     public func dequantizedRow(_ r: Int) -> [Float] {
         precondition(r >= 0 && r < rows)

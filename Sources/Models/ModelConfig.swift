@@ -1,3 +1,4 @@
+import Compute
 import GGUF
 
 /// Errors in a model's configuration, as read from its GGUF metadata.
@@ -54,12 +55,16 @@ public struct ModelConfig: Sendable, Codable, Equatable {
     public var localRopeBase: Double?
     public var ropeScalingType: String?
     public var ropeScalingFactor: Double?
+    /// Dimensions of each head that RoPE rotates (`rope.dimension_count`, else the whole head).
+    public var ropeDimensions: Int
     /// Tokens a sliding-window layer attends to; nil when every layer is global.
     public var slidingWindow: Int?
     /// For each layer, whether it uses the sliding window.
     public var slidingLayers: [Bool]
     public var finalLogitSoftcap: Double?
-    public var attentionLogitSoftcap: Double?
+    /// The width whose inverse square root scales q·k: the head width, except for Gemma 3 27B
+    /// (62 layers), which llama.cpp scales by n_embd / n_head (llama-model.cpp, LLM_ARCH_GEMMA3).
+    public var queryScaleWidth: Int
 
     public init(gguf file: GGUFFile) throws(ModelError) {
         guard let arch = file.architecture else { throw .missingArchitecture }
@@ -102,8 +107,9 @@ public struct ModelConfig: Sendable, Codable, Equatable {
         ropeBase = optional("rope.freq_base") ?? 10_000
         ropeScalingType = file.string("\(arch).rope.scaling.type")
         ropeScalingFactor = optional("rope.scaling.factor")
+        ropeDimensions = file.int("\(arch).rope.dimension_count") ?? headDim
         finalLogitSoftcap = optional("final_logit_softcapping")
-        attentionLogitSoftcap = optional("attn_logit_softcapping")
+        queryScaleWidth = arch == "gemma3" && layers == 62 ? embeddingWidth / heads : headDim
 
         let window = file.int("\(arch).attention.sliding_window")
         slidingWindow = window.flatMap { $0 > 0 ? $0 : nil }
@@ -120,6 +126,19 @@ public struct ModelConfig: Sendable, Codable, Equatable {
             slidingLayers = Array(repeating: slidingWindow != nil, count: layers)
             localRopeBase = nil
         }
+    }
+
+    /// Factor positions are divided by in global layers' RoPE (linear scaling), else 1.
+    public var ropeScalingDivisor: Float { ropeScalingType == "linear" ? Float(ropeScalingFactor ?? 1) : 1 }
+
+    /// q·k is scaled by this before the softmax.
+    public var attentionScale: Float { 1 / Float(queryScaleWidth).squareRoot() }
+
+    /// The sizes of this model's scratch and KV cache.
+    public var shape: TransformerShape {
+        TransformerShape(embeddingWidth: embeddingWidth, ffnWidth: ffnWidth, vocabSize: vocabSize, heads: heads,
+                         kvHeads: kvHeads, headDim: headDim, valueHeadDim: valueHeadDim,
+                         layerWindows: slidingLayers.map { $0 ? slidingWindow : nil })
     }
 
     /// Whether the architecture has a forward pass in Featherweight.

@@ -29,9 +29,7 @@ struct DequantizeTests {
         let expected = try fixtureBytes("\(name).blocks")
         for isa in runnableISAs {
             var out = [UInt8](repeating: 0xAA, count: expected.count)
-            try out.withUnsafeMutableBytes { dst in
-                try Compute.quantize(x, to: type, into: dst.baseAddress!, count: x.count, isa: isa)
-            }
+            out.withUnsafeMutableBytes { quantize(x, to: type, into: $0.baseAddress!, isa: isa) }
             let bad = (0..<expected.count).filter { out[$0] != expected[$0] }
             #expect(bad.isEmpty, "\(type.name) on \(isa): \(bad.count) bytes differ, first at \(bad.first ?? -1)")
         }
@@ -54,10 +52,10 @@ struct DequantizeTests {
             }
             let bytes = Compute.rowBytes(type, count: n)!
             var reference = [UInt8](repeating: 0, count: bytes)
-            try reference.withUnsafeMutableBytes { try Compute.quantize(x, to: type, into: $0.baseAddress!, count: n, isa: .scalar) }
+            reference.withUnsafeMutableBytes { quantize(x, to: type, into: $0.baseAddress!, isa: .scalar) }
             for isa in runnableISAs where isa != .scalar {
                 var out = [UInt8](repeating: 0, count: bytes)
-                try out.withUnsafeMutableBytes { try Compute.quantize(x, to: type, into: $0.baseAddress!, count: n, isa: isa) }
+                out.withUnsafeMutableBytes { quantize(x, to: type, into: $0.baseAddress!, isa: isa) }
                 #expect(out == reference, "\(type.name) \(isa) trial \(trial)")
             }
         }

@@ -100,15 +100,17 @@ extension MatmulTests {
     }
 }
 
-/// llama.cpp's repacked Q4_K order (fw_matmul_llamacpp_repack): the same numbers on every ISA,
+/// llama.cpp's repacked Q4_K order (FW_SUM_LLAMACPP_REPACKED): the same numbers on every ISA,
 /// close to the plain kernel, and per activation row the gemm order for whole groups of four
 /// rows and the gemv order (= a one-row call) for the rest.
 struct RepackOrderTests {
     static func run(_ m: QuantizedMatrix, _ xq: [UInt8], xBytes: Int, n: Int, isa: ISA) -> [Float] {
         var y = [Float](repeating: .nan, count: n * m.rows)
         let rc = xq.withUnsafeBytes { xp in
-            fw_matmul_llamacpp_repack(isa.raw, Int32(GGMLType.q4_K.rawValue), m.data, m.rowBytes, Int64(m.cols),
-                                      xp.baseAddress!, xBytes, Int64(n), &y, Int64(m.rows), 0, Int64(m.rows))
+            var plan = fw_matmul_plan(isa: isa.raw, weight_type: Int32(GGMLType.q4_K.rawValue), order: FW_SUM_LLAMACPP_REPACKED,
+                                      rows: Int64(m.rows), prefetch_end: 0)
+            return fw_matmul(&plan, m.data, m.rowBytes, Int64(m.cols), xp.baseAddress!, xBytes, Int64(n), &y, Int64(m.rows), 0,
+                             Int64(m.rows))
         }
         #expect(rc == FW_OK)
         return y
@@ -143,8 +145,8 @@ struct RepackOrderTests {
 }
 
 extension RepackOrderTests {
-    /// fw_matmul_llamacpp: Q6_K batches of 8 rows and more in llama.cpp's tiled order (close to the
-    /// vec_dot order, the same per row whatever the batch), smaller batches exactly as fw_matmul.
+    /// FW_SUM_LLAMACPP_BATCH: Q6_K batches of 8 rows and more in llama.cpp's tiled order (close to the
+    /// vec_dot order, the same per row whatever the batch), smaller batches exactly as FW_SUM_REFERENCE.
     @Test func q6KTiledFromEightRows() throws {
         var rng = SeededRandom(seed: 0x6B)
         let rows = 16, cols = 512
@@ -162,8 +164,12 @@ extension RepackOrderTests {
                 return y
             }
             let isa = ISA.preferred.raw, t = Int32(GGMLType.q6_K.rawValue)
-            let ours = { (n: Int) in run({ fw_matmul_llamacpp(isa, t, m.data, m.rowBytes, Int64(cols), $0, xBytes, Int64($2), $1, Int64(rows), Int64(rows), 0, Int64(rows)) }, n: n) }
-            let plain = { (n: Int) in run({ fw_matmul(isa, t, m.data, m.rowBytes, Int64(cols), $0, xBytes, Int64($2), $1, Int64(rows), 0, Int64(rows)) }, n: n) }
+            func product(_ order: fw_sum_order, _ n: Int) -> [Float] {
+                var plan = fw_matmul_plan(isa: isa, weight_type: t, order: order, rows: Int64(rows), prefetch_end: 0)
+                return run({ fw_matmul(&plan, m.data, m.rowBytes, Int64(cols), $0, xBytes, Int64($2), $1, Int64(rows), 0, Int64(rows)) }, n: n)
+            }
+            let ours = { (n: Int) in product(FW_SUM_LLAMACPP_BATCH, n) }
+            let plain = { (n: Int) in product(FW_SUM_REFERENCE, n) }
             #expect(ours(7) == plain(7))
             let nine = ours(9), eight = ours(8), ref = plain(9)
             #expect(Array(nine[0..<(8 * rows)]) == eight)
@@ -173,11 +179,11 @@ extension RepackOrderTests {
 }
 
 extension RepackOrderTests {
-    /// `independentRows`: every row of a batch equals that row multiplied alone (llama.cpp's batch of
+    /// `.llamaCppRowsAlone`: every row of a batch equals that row multiplied alone (llama.cpp's batch of
     /// one), also for the types whose llama.cpp order depends on the batch (repacked Q4_K, tiled Q6_K
     /// from 8 rows), at 1 and 2 threads; Q5_0 (batch-independent) takes the ordinary path.
     @Test(arguments: [GGMLType.q4_K, .q6_K, .q5_0])
-    func independentRowsEqualLoneRows(type: GGMLType) throws {
+    func rowsAloneEqualLoneRows(type: GGMLType) throws {
         var rng = SeededRandom(seed: 0x1D)
         let rows = 48, cols = 512, n = 9
         let w = randomWeights(type, count: rows * cols, rng: &rng)
@@ -187,11 +193,11 @@ extension RepackOrderTests {
             for threads in [1, 2] {
                 let pool = try ThreadPool(threads: threads)
                 var batched = [Float](repeating: .nan, count: n * rows)
-                try Compute.matmul(weights: m, x: x, count: n, y: &batched, pool: pool, matchLlamaCpp: true, independentRows: true)
+                try Compute.matmul(weights: m, x: x, count: n, y: &batched, pool: pool, plan: .llamaCppRowsAlone)
                 try x.withUnsafeBufferPointer { xp in
                     for j in 0..<n {
                         var one = [Float](repeating: .nan, count: rows)
-                        try Compute.matmul(weights: m, x: xp.baseAddress! + j * cols, count: 1, y: &one, pool: pool, matchLlamaCpp: true)
+                        try Compute.matmul(weights: m, x: xp.baseAddress! + j * cols, count: 1, y: &one, pool: pool, plan: .llamaCppBatch)
                         #expect(Array(batched[(j * rows)..<((j + 1) * rows)]) == one, "\(type) row \(j), \(threads) threads")
                     }
                 }

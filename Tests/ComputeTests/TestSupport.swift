@@ -2,6 +2,7 @@ import CKernels
 import Compute
 import Foundation
 import GGUF
+import Testing
 
 /// Tests/Fixtures/quants, written by scripts/oracle/quant_fixtures.py.
 let quantFixtures = URL(fileURLWithPath: #filePath)
@@ -17,6 +18,11 @@ func fixtureFloats(_ name: String) throws -> [Float] {
     return bytes.withUnsafeBytes { raw in
         (0..<(bytes.count / 4)).map { Float(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)) }
     }
+}
+
+/// Quantizes x to `type` (q8_0, q8_1, q8_K, or f32) into `dst` with the kernel of `isa`.
+func quantize(_ x: [Float], to type: GGMLType, into dst: UnsafeMutableRawPointer, isa: ISA) {
+    #expect(fw_quantize_row(isa.raw, Int32(type.rawValue), x, dst, Int64(x.count)) == FW_OK, "\(type.name) on \(isa)")
 }
 
 /// The ISAs this machine can run, scalar first.

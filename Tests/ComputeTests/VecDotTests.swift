@@ -12,14 +12,15 @@ struct VecDotTests {
     static func activations(_ x: [Float], for type: GGMLType) throws -> [UInt8] {
         let act = GGMLType(rawValue: UInt32(fw_vec_dot_type(Int32(type.rawValue))))!
         var out = [UInt8](repeating: 0, count: Compute.rowBytes(act, count: x.count)!)
-        try out.withUnsafeMutableBytes { try Compute.quantize(x, to: act, into: $0.baseAddress!, count: x.count, isa: .scalar) }
+        out.withUnsafeMutableBytes { quantize(x, to: act, into: $0.baseAddress!, isa: .scalar) }
         return out
     }
 
     static func dot(_ type: GGMLType, _ w: [UInt8], _ a: [UInt8], _ n: Int, _ isa: ISA) throws -> Float {
-        try w.withUnsafeBytes { wp in
-            try a.withUnsafeBytes { ap in try Compute.dot(type, weights: wp.baseAddress!, activations: ap.baseAddress!, count: n, isa: isa) }
-        }
+        let kernel = try #require(fw_get_vec_dot(isa.raw, Int32(type.rawValue)), "no \(type.name) kernel on \(isa)")
+        var s: Float = 0
+        w.withUnsafeBytes { wp in a.withUnsafeBytes { ap in kernel(Int64(n), &s, wp.baseAddress!, ap.baseAddress!) } }
+        return s
     }
 
     static func dequantized(_ type: GGMLType, _ bytes: [UInt8], _ n: Int) throws -> [Float] {

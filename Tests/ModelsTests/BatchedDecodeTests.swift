@@ -7,7 +7,7 @@ import Testing
 /// Batched decode (several sequences in one forward pass) gives each sequence exactly the logits it
 /// gets when it runs alone: the weight products compute every row as a lone row is computed (for
 /// the types whose llama.cpp order depends on the batch, repacked Q4_K from four rows and tiled Q6_K
-/// from eight, each sequence's row is computed as llama.cpp's batch of one: fw_matmul_llamacpp_independent),
+/// from eight, each sequence's row is computed as llama.cpp's batch of one: MatmulPlan.llamaCppRowsAlone),
 /// and attention runs per row over that row's own cache, so equality is bit-exact, not approximate.
 struct BatchedDecodeTests {
     /// Prompts of different lengths, so the sequences sit at different positions in each step.
@@ -81,7 +81,7 @@ struct BatchedDecodeTests {
         let path = try #require(embeddedModel(name), "\(name) is missing: run scripts/fetch-models.sh")
         let model = try ModelRegistry.load(path: path, threads: 2)
         // Gemma 3 Q4_K_M has Q4_K and Q6_K matrices, whose llama.cpp order depends on the batch:
-        // batched decode computes each sequence's row as a batch of one (independentRows), so it is
+        // batched decode computes each sequence's row as a batch of one (MatmulPlan.llamaCppRowsAlone), so it is
         // exact here too (it differed by up to ~2 in a logit before that).
         try Self.checkBatchedEqualsAlone(model, sequences: 5, steps: 4, context: 96)
     }

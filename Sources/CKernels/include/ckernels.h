@@ -77,138 +77,125 @@ typedef void (*fw_vec_dot_fn)(int64_t n, float *s, const void *w, const void *x)
 // The kernel for (isa, weight type), or NULL when there is none or the CPU lacks the ISA.
 fw_vec_dot_fn fw_get_vec_dot(fw_isa isa, int weight_type);
 
-// --- Matrix-vector and matrix-matrix over a row range -------------------------------------
-// y[r] = dot(W row r, xq) for r in [r0, r1). W rows are `row_bytes` apart; xq is one activation
-// row of `cols` values already quantized to fw_vec_dot_type(weight_type).
-int fw_matvec(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
-              const void *xq, float *y, int64_t r0, int64_t r1);
-// fw_matvec that also prefetches rows past r1 up to prefetch_end (rows this thread takes next, so
-// that a range split in chunks streams as one; the matrix must have that many rows).
-int fw_matvec_ahead(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
-                    const void *xq, float *y, int64_t r0, int64_t r1, int64_t prefetch_end);
-// Y[j * y_stride + r] = dot(W row r, X row j) for r in [r0, r1), j in [0, nx). X rows are
-// quantized activations `x_bytes` apart. Tiled: a block of weight rows stays in cache while
-// every activation row passes over it.
-int fw_matmul(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
-              const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
-              int64_t r0, int64_t r1);
+// --- Matrix products over a row range ------------------------------------------------------
+// Which kernels, in which summation order, a matrix product runs; each expects its activations
+// quantized as named.
+typedef enum {
+    // Activations by fw_quantize_row. One row: the matvec kernels; more: tiles of 16 weight rows
+    // that stay in cache while every activation row passes over them.
+    FW_SUM_REFERENCE = 0,
+    // llama.cpp's x86 CPU backend (AVX2 and up) for a batch of nx rows; activations by
+    // fw_quantize_row_llamacpp, or fw_quantize_row_llamacpp_gemm for rows j < nx - nx % 4 of a
+    // matrix that fw_llamacpp_repacks. It repacks Q4_K (gemm order for whole groups of four rows,
+    // gemv for the rest), sums Q6_K in batches of 8 rows and more as its tiled K-quant matmul (one
+    // FMA per 256-weight block), and otherwise uses its vec_dot: a row's result can depend on nx.
+    FW_SUM_LLAMACPP_BATCH = 1,
+    // Every activation row as llama.cpp computes a batch of one (activations by
+    // fw_quantize_row_llamacpp): a row's result does not depend on the rows beside it, as batched
+    // decode of independent sequences needs.
+    FW_SUM_LLAMACPP_ROWS_ALONE = 2,
+    // llama.cpp's repacked Q4_K order on any ISA (the scalar twin where there is no AVX2).
+    FW_SUM_LLAMACPP_REPACKED = 3,
+} fw_sum_order;
 
-// llama.cpp's x86 CPU backend (AVX2 and up) repacks some matrices at load time (CPU_REPACK:
-// Q4_K with a multiple of 8 rows, as q4_K_8x8_q8_K) and then sums them in another order.
-// Whether it does so for this matrix:
+typedef struct {
+    fw_isa isa;
+    int weight_type;
+    fw_sum_order order;
+    // Weight rows of the whole matrix (llama.cpp picks its order by them).
+    int64_t rows;
+    // One activation row: rows past r1 up to here (at most `rows`) are prefetched, the rows this
+    // thread takes next, so that a range split in chunks streams as one. 0: none.
+    int64_t prefetch_end;
+} fw_matmul_plan;
+
+// Y[j * y_stride + r] = dot(W row r, X row j) for r in [r0, r1), j in [0, nx). W rows are
+// `row_bytes` apart; X rows are activations quantized to fw_vec_dot_type(weight_type), `x_bytes` apart.
+int fw_matmul(const fw_matmul_plan *plan, const void *w, size_t row_bytes, int64_t cols, const void *xq,
+              size_t x_bytes, int64_t nx, float *y, int64_t y_stride, int64_t r0, int64_t r1);
+// Whether llama.cpp's x86 CPU backend repacks this matrix at load time (CPU_REPACK: Q4_K with a
+// multiple of 8 rows, as q4_K_8x8_q8_K), and so sums it in the repacked order.
 int fw_llamacpp_repacks(fw_isa isa, int weight_type, int64_t rows);
-// fw_matmul with that order: activation rows j < nx - nx % 4 as its gemm does (one FMA per 64
-// weights), the others as its gemv (one FMA per 256-weight block). nx = 1 is its decode matvec.
-int fw_matmul_llamacpp_repack(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
-                              const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
-                              int64_t r0, int64_t r1);
-
-// fw_matvec (nx = 1) or fw_matmul in the order llama.cpp's x86 CPU backend uses for this matrix
-// (`rows` weight rows in all) and batch: repacked Q4_K as above; Q6_K in batches of 8 rows and
-// more as its tiled K-quant matmul (one FMA per 256-weight block); otherwise its vec_dot.
-int fw_matmul_llamacpp(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
-                       const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
-                       int64_t rows, int64_t r0, int64_t r1);
-// The same, prefetching for nx = 1 up to prefetch_end (at most `rows`) as fw_matvec_ahead.
-int fw_matmul_llamacpp_ahead(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
-                             const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
-                             int64_t rows, int64_t r0, int64_t r1, int64_t prefetch_end);
-// fw_matmul_llamacpp with every activation row computed as llama.cpp computes a batch of one row
-// (its decode order), whatever nx: each row's result does not depend on the rows beside it. For
-// batched decode of independent sequences, where llama.cpp's batch-dependent orders (repacked Q4_K
-// from 4 rows, tiled Q6_K from 8) would make a sequence's tokens depend on what else is running.
-// The activation rows must be quantized as for a lone row (fw_quantize_row_llamacpp).
-int fw_matmul_llamacpp_independent(fw_isa isa, int weight_type, const void *w, size_t row_bytes, int64_t cols,
-                                   const void *xq, size_t x_bytes, int64_t nx, float *y, int64_t y_stride,
-                                   int64_t rows, int64_t r0, int64_t r1);
 
 // --- Float ops (scalar twin + AVX2) ---------------------------------------------------------
-// y = x * w / sqrt(mean(x^2) + eps); y may equal x.
-void fw_rms_norm(fw_isa isa, const float *x, const float *w, float *y, int64_t n, float eps);
-// Rotates `heads` heads of head_dim values each (x is heads*head_dim, in place) at `position`.
-// Only the first rot_dims values of each head rotate (rot_dims <= head_dim, even).
-// theta_i = (position / freq_scale_factor) * base^(-2i/rot_dims).
-// neox = 0: pairs (x[2i], x[2i+1]) (ggml ROPE_TYPE_NORM); neox = 1: pairs (x[i], x[i+rot_dims/2]).
-void fw_rope(fw_isa isa, float *x, int64_t heads, int64_t head_dim, int64_t rot_dims,
-             int64_t position, float base, float freq_scale_factor, int neox);
 // In place: x = exp(x - max) / sum.
 void fw_softmax(fw_isa isa, float *x, int64_t n);
-// y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
-void fw_gelu_tanh(fw_isa isa, const float *x, float *y, int64_t n);
-// y = x / (1 + exp(-x)).
-void fw_silu(fw_isa isa, const float *x, float *y, int64_t n);
 void fw_add(fw_isa isa, const float *a, const float *b, float *y, int64_t n);
-void fw_mul(fw_isa isa, const float *a, const float *b, float *y, int64_t n);
-
-// Attention helpers (the KV cache is F16 by default).
 // y[i] += a * x[i], x of type FW_TYPE_F32 or FW_TYPE_F16; returns FW_ERR_TYPE for others.
 int fw_axpy(fw_isa isa, float a, int x_type, const void *x, float *y, int64_t n);
 // x[i] *= a.
 void fw_scale(fw_isa isa, float *x, float a, int64_t n);
 // f32 -> f16 with round to nearest even (same bits on every ISA).
 void fw_f32_to_f16_row(fw_isa isa, const float *x, uint16_t *y, int64_t n);
-
-// Attention sums in llama.cpp's order (tinyBLAS, 8 FMA lanes by index mod 8, then a fixed hsum).
-// dot of two fp16 rows (n a multiple of 8 or not; a partial last group leaves lanes alone).
-float fw_dot_f16_lanes(const uint16_t *a, const uint16_t *b, int64_t n);
-// acc[d] = fma(v[d], p, acc[d]): one lane's accumulator row for a weighted sum of value rows.
-void fw_lane_fma_f16(float *acc, const uint16_t *v, float p, int64_t n);
-void fw_lane_fma_f32(float *acc, const float *v, float p, int64_t n);
-// out[d] = hsum of the 8 lane rows acc[l * stride + d].
-void fw_lane_hsum(const float *acc, int64_t stride, float *out, int64_t n);
-// Softmax of scores for positions first..first+n-1 as llama.cpp sums it on this ISA (on AVX2:
-// ggml_v_expf, groups of 8 aligned on the position, sum in double); elsewhere fw_softmax.
-void fw_softmax_llamacpp(fw_isa isa, float *x, int64_t n, int64_t first);
 // gate[i] = GELU(gate[i]) * up[i] with GELU from a 65536-entry fp16 table indexed by fp16(gate[i]);
 // 0 at or below -10, the input at or above 10 (ggml's GELU_FP16 path). AVX2 converts with F16C,
 // 8 at a time (the same roundings: bit-identical to the scalar twin).
 void fw_geglu_f16_table(fw_isa isa, float *gate, const float *up, const uint16_t *table, int64_t n);
-// Attention of one prompt row's G query heads that share one KV head (q: G x hd f32; out: G x vd)
-// over an F16 cache (slot s of the head at k + s * k_stride, v + s * v_stride; positions first ..<
-// first + count, slot = position % slots), in llama.cpp's multi-row order, bit-identical to
-// fw_dot_f16_lanes / fw_softmax_llamacpp / fw_lane_fma_f16 / fw_lane_hsum per head. Scratch:
-// scores G * count floats, qf G * hd floats. Returns FW_ERR_ISA_UNSUPPORTED, having done nothing,
-// without AVX2 or when hd or vd is not a multiple of 8.
+// Softmax of scores for positions first..first+n-1 as llama.cpp sums it on this ISA (on AVX2:
+// ggml_v_expf, groups of 8 aligned on the position, sum in double); elsewhere fw_softmax.
+void fw_softmax_llamacpp(fw_isa isa, float *x, int64_t n, int64_t first);
+// x = silu(x) * g as llama.cpp's swiglu computes it on this ISA.
+void fw_swiglu_llamacpp(fw_isa isa, float *x, const float *g, int64_t n);
+
+// --- Norm and RoPE (llama.cpp's CPU order; scalar only) -------------------------------------
+// Rotates `heads` heads of head_dim values each (x is heads*head_dim, in place) at `position`.
+// Only the first rot_dims values of each head rotate (rot_dims <= head_dim, even).
+// theta_i = (position / freq_scale_factor) * base^(-2i/rot_dims), angles by repeated
+// multiplication, pairs with FMA. neox = 0: pairs (x[2i], x[2i+1]) (ggml ROPE_TYPE_NORM);
+// neox = 1: pairs (x[i], x[i+rot_dims/2]).
+void fw_rope_llamacpp(float *x, int64_t heads, int64_t head_dim, int64_t rot_dims, int64_t position,
+                      float base, float freq_scale_factor, int neox);
+// y = x / sqrt(mean(x^2) + eps) * w as llama.cpp's CPU backend computes it (double sum in order,
+// then (x*scale)*w); y may equal x.
+void fw_rms_norm_llamacpp(const float *x, const float *w, float *y, int64_t n, float eps);
+
+// --- Attention over an F16 KV cache, in llama.cpp's order (attention.c) ---------------------
+// Multi-row sums follow tinyBLAS: 8 FMA lanes by index mod 8, then a fixed hsum.
+// dot of two fp16 rows (n a multiple of 8 or not; a partial last group leaves lanes alone).
+float fw_dot_f16_lanes(fw_isa isa, const uint16_t *a, const uint16_t *b, int64_t n);
+// ggml_vec_dot_f16's order (32 lanes: 4 accumulators of 8, then GGML_F32x8_REDUCE), which
+// llama.cpp uses for a single query row.
+float fw_dot_f16_ggml(fw_isa isa, const uint16_t *a, const uint16_t *b, int64_t n);
+// acc[d] = fma(v[d], p, acc[d]): one lane's accumulator row for a weighted sum of value rows.
+void fw_lane_fma_f16(fw_isa isa, float *acc, const uint16_t *v, float p, int64_t n);
+// out[d] = hsum of the 8 lane rows acc[l * stride + d].
+void fw_lane_hsum(fw_isa isa, const float *acc, int64_t stride, float *out, int64_t n);
+// out[d] = fw_dot_f16_ggml's reduction of the 32 lane rows acc[l * stride + d].
+void fw_lane_hsum32(fw_isa isa, const float *acc, int64_t stride, float *out, int64_t n);
 // One decode row's attention for one query head (q: hd f32) over an F16 cache in llama.cpp's
 // single-row order, bit-identical to fw_dot_f16_ggml / fw_softmax_llamacpp / fw_lane_fma_f16 with
 // 32 lanes / fw_lane_hsum32. Scratch: scores count floats, q16 hd halves, lanes 32 * vd floats.
-// Returns FW_ERR_ISA_UNSUPPORTED, having done nothing, without AVX2.
+// Returns FW_ERR_SHAPE, having done nothing, when count < 1.
 int fw_attention_f16_single(fw_isa isa, const float *q, int64_t hd, int64_t vd, const uint16_t *k, const uint16_t *v,
                             int64_t k_stride, int64_t v_stride, int64_t slots, int64_t first, int64_t count,
                             float scale, float *scores, uint16_t *q16, float *lanes, float *out);
-int fw_attention_f16_rows(const float *q, int64_t G, int64_t hd, int64_t vd, const uint16_t *k, const uint16_t *v,
-                          int64_t k_stride, int64_t v_stride, int64_t slots, int64_t first, int64_t count, float scale,
-                          float *scores, float *qf, float *out);
+// Attention of one prompt row's G query heads that share one KV head (q: G x hd f32; out: G x vd)
+// over an F16 cache (slot s of the head at k + s * k_stride, v + s * v_stride; positions first ..<
+// first + count, slot = position % slots), in llama.cpp's multi-row order (its AVX2 softmax on
+// every ISA), bit-identical to fw_dot_f16_lanes / fw_softmax_llamacpp / fw_lane_fma_f16 /
+// fw_lane_hsum per head. Scratch: scores G * count floats, qf G * hd floats. Returns FW_ERR_SHAPE,
+// having done nothing, when hd or vd is not a multiple of 8.
+int fw_attention_f16_rows(fw_isa isa, const float *q, int64_t G, int64_t hd, int64_t vd, const uint16_t *k,
+                          const uint16_t *v, int64_t k_stride, int64_t v_stride, int64_t slots, int64_t first,
+                          int64_t count, float scale, float *scores, float *qf, float *out);
 // One decode row's attention in llama.cpp's single-row order (bit-identical to
 // fw_attention_f16_single per head), in three phases that a thread pool can split: scores of the G
-// query heads of one KV head (q: G rows of hd f32) for keys j0..<j1 (positions first + j) into
-// scores[h * s_stride + j]; then per head fw_attention_decode_softmax (softmax, probabilities
-// rounded to f16) over the count scores; then output dims d0..<d1 (multiples of 8) of the G heads
-// into out[h * o_stride + d]. The scores and values calls return FW_ERR_ISA_UNSUPPORTED, having
-// done nothing, without AVX2.
-int fw_attention_decode_scores(const float *q, int64_t G, int64_t hd, const uint16_t *k, int64_t k_stride,
+// query heads of one KV head (q: G rows of hd f32, hd <= 1024) for keys j0..<j1 (positions
+// first + j) into scores[h * s_stride + j]; then per head fw_attention_decode_softmax (softmax,
+// probabilities rounded to f16) over the count scores; then output dims d0..<d1 (multiples of 8) of
+// the G heads into out[h * o_stride + d]. The scores and values calls return FW_ERR_SHAPE, having
+// done nothing, for shapes outside these.
+int fw_attention_decode_scores(fw_isa isa, const float *q, int64_t G, int64_t hd, const uint16_t *k, int64_t k_stride,
                                int64_t slots, int64_t first, int64_t j0, int64_t j1, float scale, float *scores,
                                int64_t s_stride);
-void fw_attention_decode_softmax(float *scores, int64_t count, int64_t first);
-int fw_attention_decode_values(const float *prob, int64_t G, int64_t p_stride, const uint16_t *v, int64_t v_stride,
-                               int64_t slots, int64_t first, int64_t count, int64_t d0, int64_t d1, float *out,
-                               int64_t o_stride);
-// x = silu(x) * g as llama.cpp's swiglu computes it on this ISA.
-void fw_swiglu_llamacpp(fw_isa isa, float *x, const float *g, int64_t n);
-// RoPE as llama.cpp's CPU build computes it (angles by repeated multiplication, pairs with FMA).
-void fw_rope_llamacpp(float *x, int64_t heads, int64_t head_dim, int64_t rot_dims, int64_t position,
-                      float base, float freq_scale_factor, int neox);
-// RMSNorm as llama.cpp's CPU backend computes it (double sum in order, then (x*scale)*w).
-void fw_rms_norm_llamacpp(const float *x, const float *w, float *y, int64_t n, float eps);
-// ggml_vec_dot_f16's order (32 lanes: 4 accumulators of 8, then GGML_F32x8_REDUCE), which
-// llama.cpp uses for a single query row.
-float fw_dot_f16_ggml(const uint16_t *a, const uint16_t *b, int64_t n);
-// out[d] = that reduction of the 32 lane rows acc[l * stride + d].
-void fw_lane_hsum32(const float *acc, int64_t stride, float *out, int64_t n);
+void fw_attention_decode_softmax(fw_isa isa, float *scores, int64_t count, int64_t first);
+int fw_attention_decode_values(fw_isa isa, const float *prob, int64_t G, int64_t p_stride, const uint16_t *v,
+                               int64_t v_stride, int64_t slots, int64_t first, int64_t count, int64_t d0, int64_t d1,
+                               float *out, int64_t o_stride);
+
 // --- fp16 / bf16 helpers --------------------------------------------------------------------
 float fw_fp16_to_fp32(uint16_t h);
 uint16_t fw_fp32_to_fp16(float f);  // round to nearest even, like _cvtss_sh and numpy
-float fw_bf16_to_fp32(uint16_t h);
 
 // --- Atomics and spinning for the Swift thread pool (no state of their own) -----------------
 int64_t fw_atomic_load(const int64_t *p);               // acquire

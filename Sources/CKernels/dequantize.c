@@ -179,7 +179,6 @@ void fw_dequantize_row(int type, const void *src, float *dst, int64_t n) {
 
 float fw_fp16_to_fp32(uint16_t h) { return fw_h2f(h); }
 uint16_t fw_fp32_to_fp16(float f) { return fw_f2h(f); }
-float fw_bf16_to_fp32(uint16_t h) { return fw_bf2f(h); }
 
 int64_t fw_type_block_weights(int type) {
     switch (type) {

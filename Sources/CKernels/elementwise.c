@@ -1,34 +1,14 @@
-// Float ops the models need, each with a scalar twin and an AVX2 version.
+// Float ops of the forward pass with a scalar twin and an AVX2 version of each, and the softmax and
+// SwiGLU of llama.cpp's order.
 #include "fw_internal.h"
 #include <math.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
-#define FW_X86 1
 #define FW_AVX2 __attribute__((target("avx2,fma,f16c")))
-FW_AVX2 static void fw_rms_norm_avx2(const float *x, const float *w, float *y, int64_t n, float eps);
-FW_AVX2 static void fw_rope_neox_avx2(float *v, const float *c, const float *s, int64_t half);
-FW_AVX2 static void fw_rope_norm_avx2(float *v, const float *c, const float *s, int64_t half);
 FW_AVX2 static void fw_softmax_avx2(float *x, int64_t n);
-FW_AVX2 static void fw_gelu_tanh_avx2(const float *x, float *y, int64_t n);
-FW_AVX2 static void fw_silu_avx2(const float *x, float *y, int64_t n);
 FW_AVX2 static void fw_add_avx2(const float *a, const float *b, float *y, int64_t n);
-FW_AVX2 static void fw_mul_avx2(const float *a, const float *b, float *y, int64_t n);
 #endif
-
-static int use_avx2(fw_isa isa) {
-#ifdef FW_X86
-    return (isa == FW_ISA_AVX2 || isa == FW_ISA_AVX512) && fw_isa_supported(FW_ISA_AVX2);
-#else
-    (void)isa;
-    return 0;
-#endif
-}
-
-static inline float gelu_tanh1(float x) {
-    const float k = 0.7978845608028654f;  // sqrt(2/pi)
-    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
-}
 
 #ifdef FW_X86
 FW_AVX2 static inline float hsum(__m256 v) {
@@ -73,115 +53,10 @@ FW_AVX2 static inline __m256 exp256(__m256 x) {
 }
 #endif
 
-void fw_rms_norm(fw_isa isa, const float *x, const float *w, float *y, int64_t n, float eps) {
-#ifdef FW_X86
-    if (use_avx2(isa)) {
-        fw_rms_norm_avx2(x, w, y, n, eps);
-        return;
-    }
-#else
-    (void)isa;
-#endif
-    double acc = 0;  // ggml_compute_forward_rms_norm sums in ggml_float (double)
-    for (int64_t i = 0; i < n; i++) acc += (double)(x[i] * x[i]);
-    const float sum = (float)acc;
-    const float scale = 1.0f / sqrtf(sum / (float)n + eps);
-    for (int64_t i = 0; i < n; i++) y[i] = x[i] * scale * w[i];
-}
-
-#ifdef FW_X86
-FW_AVX2 static void fw_rms_norm_avx2(const float *x, const float *w, float *y, int64_t n, float eps) {
-    __m256 acc = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const __m256 v = _mm256_loadu_ps(x + i);
-        acc = _mm256_fmadd_ps(v, v, acc);
-    }
-    float sum = hsum(acc);
-    for (; i < n; i++) sum += x[i] * x[i];
-    const float scale = 1.0f / sqrtf(sum / (float)n + eps);
-    const __m256 vs = _mm256_set1_ps(scale);
-    for (i = 0; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), vs), _mm256_loadu_ps(w + i)));
-    for (; i < n; i++) y[i] = x[i] * scale * w[i];
-}
-#endif
-
-void fw_rope(fw_isa isa, float *x, int64_t heads, int64_t head_dim, int64_t rot_dims,
-             int64_t position, float base, float freq_scale_factor, int neox) {
-    const int64_t half = rot_dims / 2;
-    float cosv[half > 0 ? half : 1], sinv[half > 0 ? half : 1];
-    // theta_i = p * base^(-2i/rot_dims), computed by repeated multiplication as ggml-cpu's rope does.
-    const float theta_scale = powf(base, -2.0f / (float)rot_dims);
-    const float freq_scale = 1.0f / freq_scale_factor;
-    float theta = (float)position;
-    for (int64_t i = 0; i < half; i++) {
-        const float t = theta * freq_scale;
-        cosv[i] = cosf(t);
-        sinv[i] = sinf(t);
-        theta *= theta_scale;
-    }
-    const int vec = use_avx2(isa);
-    for (int64_t h = 0; h < heads; h++) {
-        float *v = x + h * head_dim;
-        int64_t i = 0;
-        if (neox) {
-#ifdef FW_X86
-            if (vec) {
-                fw_rope_neox_avx2(v, cosv, sinv, half);
-                i = half - half % 8;
-            }
-#endif
-            for (; i < half; i++) {
-                const float a = v[i], b = v[i + half];
-                v[i] = a * cosv[i] - b * sinv[i];
-                v[i + half] = a * sinv[i] + b * cosv[i];
-            }
-        } else {
-#ifdef FW_X86
-            if (vec) {
-                fw_rope_norm_avx2(v, cosv, sinv, half);
-                i = half - half % 4;
-            }
-#endif
-            for (; i < half; i++) {
-                const float a = v[2 * i], b = v[2 * i + 1];
-                v[2 * i] = a * cosv[i] - b * sinv[i];
-                v[2 * i + 1] = a * sinv[i] + b * cosv[i];
-            }
-        }
-    }
-    (void)vec;
-}
-
-#ifdef FW_X86
-FW_AVX2 static void fw_rope_neox_avx2(float *v, const float *c, const float *s, int64_t half) {
-    for (int64_t i = 0; i + 8 <= half; i += 8) {
-        const __m256 a = _mm256_loadu_ps(v + i), b = _mm256_loadu_ps(v + i + half);
-        const __m256 vc = _mm256_loadu_ps(c + i), vs = _mm256_loadu_ps(s + i);
-        _mm256_storeu_ps(v + i, _mm256_fmsub_ps(a, vc, _mm256_mul_ps(b, vs)));
-        _mm256_storeu_ps(v + i + half, _mm256_fmadd_ps(a, vs, _mm256_mul_ps(b, vc)));
-    }
-}
-
-FW_AVX2 static void fw_rope_norm_avx2(float *v, const float *c, const float *s, int64_t half) {
-    const __m256i dup = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
-    const __m256 sign = _mm256_setr_ps(-1, 1, -1, 1, -1, 1, -1, 1);
-    for (int64_t i = 0; i + 4 <= half; i += 4) {
-        const __m256 vc = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(c + i)), dup);
-        const __m256 vs = _mm256_mul_ps(_mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(s + i)), dup), sign);
-        const __m256 a = _mm256_loadu_ps(v + 2 * i);
-        const __m256 swapped = _mm256_permute_ps(a, 0xB1);  // (x1, x0, x3, x2, ...)
-        // even: x0 c - x1 s; odd: x1 c + x0 s
-        _mm256_storeu_ps(v + 2 * i, _mm256_fmadd_ps(a, vc, _mm256_mul_ps(swapped, vs)));
-    }
-}
-#endif
-
 void fw_softmax(fw_isa isa, float *x, int64_t n) {
     if (n <= 0) return;
 #ifdef FW_X86
-    if (use_avx2(isa)) {
+    if (fw_use_avx2(isa)) {
         fw_softmax_avx2(x, n);
         return;
     }
@@ -223,81 +98,21 @@ FW_AVX2 static void fw_softmax_avx2(float *x, int64_t n) {
     for (; i < n; i++) x[i] *= 1.0f / sum;
 }
 
-// tanh(u) = 1 - 2 / (exp(2u) + 1), exact enough at both ends once exp is clamped.
-FW_AVX2 static inline __m256 tanh256(__m256 u) {
-    const __m256 e = exp256(_mm256_add_ps(u, u));
-    return _mm256_sub_ps(_mm256_set1_ps(1.0f), _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, _mm256_set1_ps(1.0f))));
-}
-
-FW_AVX2 static void fw_gelu_tanh_avx2(const float *x, float *y, int64_t n) {
-    const __m256 k = _mm256_set1_ps(0.7978845608028654f), c = _mm256_set1_ps(0.044715f), h = _mm256_set1_ps(0.5f);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const __m256 v = _mm256_loadu_ps(x + i);
-        const __m256 inner = _mm256_mul_ps(k, _mm256_fmadd_ps(_mm256_mul_ps(c, v), _mm256_mul_ps(v, v), v));
-        const __m256 t = tanh256(inner);
-        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(h, v), _mm256_add_ps(_mm256_set1_ps(1.0f), t)));
-    }
-    for (; i < n; i++) y[i] = gelu_tanh1(x[i]);
-}
-
-FW_AVX2 static void fw_silu_avx2(const float *x, float *y, int64_t n) {
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const __m256 v = _mm256_loadu_ps(x + i);
-        const __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), v));
-        _mm256_storeu_ps(y + i, _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.0f), e)));
-    }
-    for (; i < n; i++) y[i] = x[i] / (1.0f + expf(-x[i]));
-}
-
 FW_AVX2 static void fw_add_avx2(const float *a, const float *b, float *y, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
     for (; i < n; i++) y[i] = a[i] + b[i];
 }
 
-FW_AVX2 static void fw_mul_avx2(const float *a, const float *b, float *y, int64_t n) {
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
-    for (; i < n; i++) y[i] = a[i] * b[i];
-}
 #endif
-
-void fw_gelu_tanh(fw_isa isa, const float *x, float *y, int64_t n) {
-#ifdef FW_X86
-    if (use_avx2(isa)) { fw_gelu_tanh_avx2(x, y, n); return; }
-#else
-    (void)isa;
-#endif
-    for (int64_t i = 0; i < n; i++) y[i] = gelu_tanh1(x[i]);
-}
-
-void fw_silu(fw_isa isa, const float *x, float *y, int64_t n) {
-#ifdef FW_X86
-    if (use_avx2(isa)) { fw_silu_avx2(x, y, n); return; }
-#else
-    (void)isa;
-#endif
-    for (int64_t i = 0; i < n; i++) y[i] = x[i] / (1.0f + expf(-x[i]));
-}
 
 void fw_add(fw_isa isa, const float *a, const float *b, float *y, int64_t n) {
 #ifdef FW_X86
-    if (use_avx2(isa)) { fw_add_avx2(a, b, y, n); return; }
+    if (fw_use_avx2(isa)) { fw_add_avx2(a, b, y, n); return; }
 #else
     (void)isa;
 #endif
     for (int64_t i = 0; i < n; i++) y[i] = a[i] + b[i];
-}
-
-void fw_mul(fw_isa isa, const float *a, const float *b, float *y, int64_t n) {
-#ifdef FW_X86
-    if (use_avx2(isa)) { fw_mul_avx2(a, b, y, n); return; }
-#else
-    (void)isa;
-#endif
-    for (int64_t i = 0; i < n; i++) y[i] = a[i] * b[i];
 }
 
 #ifdef FW_X86
@@ -336,7 +151,7 @@ FW_AVX2 static void f32_to_f16_avx2(const float *x, uint16_t *y, int64_t n) {
 int fw_axpy(fw_isa isa, float a, int x_type, const void *x, float *y, int64_t n) {
     if (x_type != FW_TYPE_F32 && x_type != FW_TYPE_F16) return FW_ERR_TYPE;
 #ifdef FW_X86
-    if (use_avx2(isa)) {
+    if (fw_use_avx2(isa)) {
         if (x_type == FW_TYPE_F32) axpy_f32_avx2(a, x, y, n);
         else axpy_f16_avx2(a, x, y, n);
         return FW_OK;
@@ -356,7 +171,7 @@ int fw_axpy(fw_isa isa, float a, int x_type, const void *x, float *y, int64_t n)
 
 void fw_scale(fw_isa isa, float *x, float a, int64_t n) {
 #ifdef FW_X86
-    if (use_avx2(isa)) { scale_avx2(x, a, n); return; }
+    if (fw_use_avx2(isa)) { scale_avx2(x, a, n); return; }
 #else
     (void)isa;
 #endif
@@ -365,7 +180,7 @@ void fw_scale(fw_isa isa, float *x, float a, int64_t n) {
 
 void fw_f32_to_f16_row(fw_isa isa, const float *x, uint16_t *y, int64_t n) {
 #ifdef FW_X86
-    if (use_avx2(isa)) { f32_to_f16_avx2(x, y, n); return; }
+    if (fw_use_avx2(isa)) { f32_to_f16_avx2(x, y, n); return; }
 #else
     (void)isa;
 #endif
@@ -397,7 +212,7 @@ FW_AVX2 static int64_t geglu_f16_table_avx2(float *gate, const float *up, const 
 void fw_geglu_f16_table(fw_isa isa, float *gate, const float *up, const uint16_t *table, int64_t n) {
     int64_t i0 = 0;
 #ifdef FW_X86
-    if (use_avx2(isa)) i0 = geglu_f16_table_avx2(gate, up, table, n);
+    if (fw_use_avx2(isa)) i0 = geglu_f16_table_avx2(gate, up, table, n);
 #else
     (void)isa;
 #endif
@@ -406,4 +221,136 @@ void fw_geglu_f16_table(fw_isa isa, float *gate, const float *up, const uint16_t
         const float g = x <= -10.0f ? 0.0f : x >= 10.0f ? x : fw_h2f(table[fw_f2h(x)]);
         gate[i] = g * up[i];
     }
+}
+
+// --- In llama.cpp's order: softmax and SwiGLU through ggml_v_expf (ggml-cpu vec.h) ---------------
+#ifdef FW_X86
+
+// ggml_v_expf (ggml-cpu vec.h, AVX2+FMA; adapted there from Arm's optimized routines): the same
+// operations in the same order, so results are bit-identical to llama.cpp's softmax and SiLU.
+FW_AVX2 static inline __m256 ggml_like_expf(__m256 x) {
+    const __m256 r = _mm256_set1_ps(0x1.8p23f);
+    const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
+    const __m256 n = _mm256_sub_ps(z, r);
+    const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f),
+                                      _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+    const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
+    const __m256 k = _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1))));
+    const __m256i c = _mm256_castps_si256(_mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.f), n),
+                                                        _mm256_set1_ps(126), _CMP_GT_OQ));
+    const __m256 u = _mm256_mul_ps(b, b);
+    const __m256 j = _mm256_fmadd_ps(
+        _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
+                        _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
+        u, _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b));
+    if (!_mm256_movemask_ps(_mm256_castsi256_ps(c))) return _mm256_fmadd_ps(j, k, k);
+    const __m256i g = _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ)),
+                                       _mm256_set1_epi32((int)0x82000000u));
+    const __m256 s1 = _mm256_castsi256_ps(_mm256_add_epi32(g, _mm256_set1_epi32(0x7f000000)));
+    const __m256 s2 = _mm256_castsi256_ps(_mm256_sub_epi32(e, g));
+    const __m256i d = _mm256_castps_si256(_mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.f), n),
+                                                        _mm256_set1_ps(192), _CMP_GT_OQ));
+    return _mm256_or_ps(
+        _mm256_and_ps(_mm256_castsi256_ps(d), _mm256_mul_ps(s1, s1)),
+        _mm256_andnot_ps(_mm256_castsi256_ps(d),
+                         _mm256_or_ps(_mm256_and_ps(_mm256_castsi256_ps(c), _mm256_mul_ps(_mm256_fmadd_ps(s2, j, s2), s1)),
+                                      _mm256_andnot_ps(_mm256_castsi256_ps(c), _mm256_fmadd_ps(k, j, k)))));
+}
+
+FW_AVX2 static void softmax_ggml_avx2(float *x, int64_t n, int64_t first) {
+    float max = -INFINITY;
+    for (int64_t i = 0; i < n; i++) max = x[i] > max ? x[i] : max;
+    // Positions first..first+n-1 in llama.cpp's row of cells 0..; masked cells add exact zeros,
+    // so the groups of 8 are aligned on the absolute position.
+    float buf[8];
+    double sum = 0;
+    int64_t p = first & ~(int64_t)7;
+    for (; p < first + n; p += 8) {
+        for (int l = 0; l < 8; l++) {
+            const int64_t i = p + l - first;
+            buf[l] = (i >= 0 && i < n) ? x[i] - max : -INFINITY;
+        }
+        const __m256 val = ggml_like_expf(_mm256_loadu_ps(buf));
+        _mm256_storeu_ps(buf, val);
+        for (int l = 0; l < 8; l++) {
+            const int64_t i = p + l - first;
+            if (i >= 0 && i < n) x[i] = buf[l];
+        }
+        __m128 v2 = _mm_add_ps(_mm256_extractf128_ps(val, 1), _mm256_castps256_ps128(val));
+        v2 = _mm_add_ps(v2, _mm_movehl_ps(v2, v2));
+        v2 = _mm_add_ss(v2, _mm_movehdup_ps(v2));
+        sum += (double)_mm_cvtss_f32(v2);
+    }
+    const float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++) x[i] *= inv;
+}
+
+FW_AVX2 static void swiglu_ggml_avx2(float *x, const float *g, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        const __m256 s = _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1), ggml_like_expf(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(s, _mm256_loadu_ps(g + i)));
+    }
+    for (; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i])) * g[i];
+}
+#endif
+
+// ggml_v_expf of one lane: the operations of ggml_like_expf in the same order (its scalar twin).
+static inline uint32_t f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+static inline float u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+
+static float ggml_like_expf1(float x) {
+    const float r = 0x1.8p23f;
+    const float z = fmaf(x, 0x1.715476p+0f, r);
+    const float n = z - r;
+    const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+    const uint32_t e = f2u(z) << 23;
+    const float k = u2f(e + f2u(1.0f));
+    const float u = b * b;
+    const float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
+                         0x1.ffffecp-1f * b);
+    if (!(fabsf(n) > 126.0f)) return fmaf(j, k, k);
+    const uint32_t g = n <= 0.0f ? 0x82000000u : 0u;
+    const float s1 = u2f(g + 0x7f000000u), s2 = u2f(e - g);
+    if (fabsf(n) > 192.0f) return s1 * s1;
+    return fmaf(s2, j, s2) * s1;
+}
+
+void fw_softmax_ggml_scalar(float *x, int64_t n, int64_t first) {
+    float max = -INFINITY;
+    for (int64_t i = 0; i < n; i++) max = x[i] > max ? x[i] : max;
+    double sum = 0;
+    for (int64_t p = first & ~(int64_t)7; p < first + n; p += 8) {
+        float val[8];
+        for (int l = 0; l < 8; l++) {
+            const int64_t i = p + l - first;
+            val[l] = ggml_like_expf1((i >= 0 && i < n) ? x[i] - max : -INFINITY);
+            if (i >= 0 && i < n) x[i] = val[l];
+        }
+        sum += (double)(((val[4] + val[0]) + (val[6] + val[2])) + ((val[5] + val[1]) + (val[7] + val[3])));
+    }
+    const float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++) x[i] *= inv;
+}
+
+void fw_softmax_llamacpp(fw_isa isa, float *x, int64_t n, int64_t first) {
+#ifdef FW_X86
+    if (fw_use_avx2(isa)) {
+        softmax_ggml_avx2(x, n, first);
+        return;
+    }
+#endif
+    (void)first;
+    fw_softmax(isa, x, n);
+}
+
+void fw_swiglu_llamacpp(fw_isa isa, float *x, const float *g, int64_t n) {
+#ifdef FW_X86
+    if (fw_use_avx2(isa)) {
+        swiglu_ggml_avx2(x, g, n);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i])) * g[i];
 }

@@ -203,16 +203,12 @@ OFFSET_GEMV(q4_0, block_q4_0, UNSIGNED_Q4_0)
 OFFSET_GEMV(q5_0, block_q5_0, UNSIGNED_Q5_0)
 
 // Four rows at once for decode: each activation block is loaded once for the four rows, the four
-// accumulator chains are independent, and one transposed horizontal sum finishes them. Every row's operations are the one-row kernel's, in its order (the
-// transposed sum adds the same lanes in hsum_ps's order), so the results are bit-identical.
+// accumulator chains are independent, and one transposed horizontal sum finishes them. Every row's
+// operations are the one-row kernel's, in its order (the transposed sum adds the same lanes in
+// hsum_ps's order), so the results are bit-identical. They pay off only for short rows, where the
+// per-row set-up weighs most, so matmul.c uses them for rows of at most 512 bytes and not for Q8_0.
 // pf: the four rows PREFETCH_ROWS ahead (NULL: none), asked for a few lines per block as the loop
-// goes: 64 prefetches in a burst before the call filled the miss buffers and halved the speed of
-// rows of 48 Q4_1 blocks (in-process harness, 44 MB matrix).
-// Measured with that harness (44 MB matrices from memory, best of 30 passes, one thread): faster
-// than one row at a time only for short rows, where the per-row work (loop set-up, horizontal sum)
-// weighs most: Q4_1 rows of 18 blocks +15-23%, 24 blocks +7-12%, Q4_0 / Q5_0 rows of 20 blocks
-// +5-16%; slower for Q4_1 rows of 32 and 48 blocks, Q5_0 of 64 and Q8_0 of 15-20 blocks (4-25%).
-// Hence matmul.c uses them for rows of at most 512 bytes and not for Q8_0.
+// goes, since a burst of prefetches before the call fills the miss buffers.
 
 // [hsum_ps(a), hsum_ps(b), hsum_ps(c), hsum_ps(d)] with hsum_ps's additions: lanes j and j + 4,
 // then (0 + 2) and (1 + 3), then those two.

@@ -1,7 +1,6 @@
 import Compute
 import Foundation
 import Testing
-@testable import Models
 
 @Suite struct GegluTests {
     /// The AVX2 (F16C) path of the fp16-table GEGLU gives the scalar twin's bits, cut-offs and odd inputs included.
@@ -14,13 +13,13 @@ import Testing
         gate.append(contentsOf: [1.25, -3.5, 7])  // a tail that is not a multiple of 8
         let up = (0..<gate.count).map { _ in Float.random(in: -4...4, using: &rng) }
         var scalar = gate, vector = gate
-        scalar.withUnsafeMutableBufferPointer { Gemma3.geglu($0.baseAddress!, up, count: $0.count, isa: .scalar) }
-        vector.withUnsafeMutableBufferPointer { Gemma3.geglu($0.baseAddress!, up, count: $0.count, isa: .avx2) }
+        scalar.withUnsafeMutableBufferPointer { Compute.geglu($0.baseAddress!, up, count: $0.count, isa: .scalar) }
+        vector.withUnsafeMutableBufferPointer { Compute.geglu($0.baseAddress!, up, count: $0.count, isa: .avx2) }
         let mismatches = zip(scalar, vector).enumerated().filter { $0.element.0.bitPattern != $0.element.1.bitPattern }
         #expect(mismatches.count == 0, "first: \(mismatches.prefix(3).map { (gate[$0.offset], $0.element.0, $0.element.1) })")
         // Values the table path must produce (not the cut-offs): GELU(1) ~ 0.8412, GELU(-1) ~ -0.1588.
         var probe: [Float] = [1, -1, 1, -1, 1, -1, 1, -1]
-        probe.withUnsafeMutableBufferPointer { Gemma3.geglu($0.baseAddress!, [Float](repeating: 1, count: 8), count: 8, isa: .avx2) }
+        probe.withUnsafeMutableBufferPointer { Compute.geglu($0.baseAddress!, [Float](repeating: 1, count: 8), count: 8, isa: .avx2) }
         #expect(probe.enumerated().allSatisfy { abs($0.element - ($0.offset % 2 == 0 ? 0.8412 : -0.1588)) < 1e-3 })
     }
 }
