@@ -1,4 +1,4 @@
-@testable import Server
+import Engine
 import Testing
 
 /// Stop sequences cut the text where they start, even when a token boundary splits them,
