@@ -93,8 +93,11 @@ public final class Engine: Sendable {
         self.cacheType = cacheType
     }
 
+    /// Threads of the forward pass when none are asked for: this machine's physical cores.
+    public static var defaultThreads: Int { ThreadPool.physicalCores }
+
     /// Maps the file, reads its configuration and tokenizer.
-    public convenience init(path: String, threads: Int = ThreadPool.physicalCores, contextLength: Int? = nil,
+    public convenience init(path: String, threads: Int = Engine.defaultThreads, contextLength: Int? = nil,
                             cacheType: KVCacheType = .f16) throws {
         let file = try GGUFFile(path: path)
         let model = try ModelRegistry.load(file: file, pool: try ThreadPool(threads: threads))
@@ -120,6 +123,12 @@ public final class Engine: Sendable {
 
     /// Whether `contextLength` exceeds what the model was trained for (quality degrades past it).
     public var contextExceedsTraining: Bool { contextLength > model.config.contextLength }
+
+    /// What to tell the user when `contextLength` exceeds the trained context; nil otherwise.
+    public var trainingContextWarning: String? {
+        guard contextExceedsTraining else { return nil }
+        return "warning: --ctx \(contextLength) exceeds the model's trained context (\(model.config.contextLength) tokens); quality degrades past it"
+    }
 
     /// The prompt's tokens, with BOS as the model's metadata says.
     public func tokenize(_ text: String) -> [TokenID] { tokenizer.tokenize(text, addSpecial: true, parseSpecial: true) }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import GGUF
 import Models
 import ModelStores
 import Weigh
@@ -13,7 +12,7 @@ struct Inspect: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     func run() async throws {
-        let inspections = try models.map { try ModelInspection(file: GGUFFile(path: resolveModelPath($0))) }
+        let inspections = try models.map { try ModelInspection(path: resolveModelPath($0)) }
         if json {
             print(try JSONOutput.string(inspections.count == 1 ? AnyEncodable(inspections[0]) : AnyEncodable(inspections)))
         } else {
