@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["GGUF", "Tokenizers"]),
         .testTarget(name: "ModelsTests", dependencies: ["GGUF", "Models", "Compute", "Tokenizers"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Models", "Tokenizers", "Templates", "GGUF"]),
-        .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Weigh"]),
+        .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Weigh", "Backends"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Engine", "Models"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "Engine", "Models"]),

@@ -1,4 +1,5 @@
 import Engine
+@testable import Server
 import Testing
 
 /// Stop sequences cut the text where they start, even when a token boundary splits them,
