@@ -110,13 +110,13 @@ public final class LocalBench {
     /// Stops early when interrupted, returning what was measured.
     public func run(path: String, afterTest: (inout BenchTest) throws -> Void = { _ in }) throws -> ModelBench {
         let canResetPeak = ProcessMetrics.resetPeakResident()
-        let identity = Self.identity(of: try GGUFFile(path: path))
-        var bench = ModelBench(model: identity, load: nil, tests: [])
+        let fileName = (path as NSString).lastPathComponent
+        var load: LoadTimes?
         if options.measureLoad {
-            progress("\(identity.fileName): load (cold page cache)")
+            progress("\(fileName): load (cold page cache)")
             let dropped = ProcessMetrics.dropFromPageCache(path: path)
             let cold = try timeLoad(path: path)
-            progress("\(identity.fileName): load (warm page cache)")
+            progress("\(fileName): load (warm page cache)")
             let warm = try timeLoad(path: path)
             var note: String?
             if !dropped {
@@ -124,11 +124,14 @@ public final class LocalBench {
             } else if let r = cold.residentFractionBefore, r > 0.05 {
                 note = String(format: "%.0f%% of the file stayed in the page cache (another process maps it, or the kernel kept it)", r * 100)
             }
-            bench.load = LoadTimes(cold: cold, coldNote: note, warm: warm)
+            load = LoadTimes(cold: cold, coldNote: note, warm: warm)
         }
         // Per-model peak: the largest of the load phase's and every test's (each resets VmHWM).
         var modelPeak = ProcessMetrics.peakResidentBytes()
+        // Opened once for the identity and every test's model (the load timings open their own).
         let file = try GGUFFile(path: path)
+        let identity = Self.identity(of: file)
+        var bench = ModelBench(model: identity, load: load, tests: [])
         let bos = Self.beginningToken(file)
         let specs = options.specs
         var models: [Int: any LanguageModel] = [:]
