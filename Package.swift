@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "Backends",
             dependencies: [
-                "Engine", "Models", "Tokenizers",
+                "Engine", "Models", "ModelStores", "Tokenizers",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),

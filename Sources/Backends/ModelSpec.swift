@@ -1,5 +1,6 @@
 import Foundation
 import Models
+import ModelStores
 
 /// What a model name given to a command refers to.
 public enum ModelSpec: Codable, Sendable, Equatable {
@@ -50,6 +51,17 @@ public struct ModelSpecResolver: Sendable {
         self.locator = locator
         self.catalogID = catalogID
         self.catalogIDs = catalogIDs
+    }
+
+    /// The models folder.
+    public var directory: String { locator.directory }
+
+    /// Every model found: the models folder's, then each store's (what `feather models` lists).
+    public func allModels() -> [StoredModel] { locator.allModels() }
+
+    /// What a model of the models folder is, when it is one `scripts/fetch-models.sh` installs.
+    public static func embeddedDescription(_ shortName: String) -> String? {
+        ModelLocator.embedded.first { $0.shortName == shortName }?.description
     }
 
     /// The model file `name` refers to, for commands that run only files.
