@@ -62,7 +62,7 @@ let package = Package(
         .target(
             name: "Backends",
             dependencies: [
-                "Engine", "Models", "Tokenizers", "OpenAIWire",
+                "Engine", "Models", "ModelStores", "Tokenizers", "OpenAIWire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["GGUF", "Tokenizers"]),
         .testTarget(name: "ModelsTests", dependencies: ["GGUF", "Models", "Compute", "Tokenizers"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Models", "Tokenizers", "Templates", "GGUF"]),
-        .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Weigh"]),
+        .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Weigh", "Backends"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Engine", "Models", "OpenAIWire"]),
         .testTarget(name: "OpenAIWireTests", dependencies: ["OpenAIWire"]),

@@ -91,6 +91,7 @@ public enum BackendError: Error, CustomStringConvertible, Equatable {
     case contextTooLong(tokens: Int, limit: Int)
     case unreachable(endpoint: String, detail: String)
     case emptyContinuation
+    case noWeights(model: String)
 
     public var description: String {
         switch self {
@@ -101,6 +102,7 @@ public enum BackendError: Error, CustomStringConvertible, Equatable {
         case .contextTooLong(let t, let l): "a request has \(t) tokens, more than the context of \(l); use a larger --ctx"
         case .unreachable(let e, let d): "cannot reach endpoint \(e): \(d)"
         case .emptyContinuation: "a log-likelihood request has an empty continuation"
+        case .noWeights(let m): "\(m) is a published configuration without weights: give a .gguf file or an endpoint to run it"
         }
     }
 }

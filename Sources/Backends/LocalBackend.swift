@@ -15,7 +15,8 @@ public actor LocalBackend: Backend {
     public nonisolated let batchSize: Int
     public nonisolated var parallelism: Int { batchSize }
     private let chat: ChatFormatter?
-    private let state: SequenceState
+    private let runner: SequenceRunner
+    private var state: SequenceState { runner.state }
     private var chatError: String?
     private var scheduler: Scheduler?
 
@@ -34,7 +35,7 @@ public actor LocalBackend: Backend {
             chat = nil
             chatError = "\(error)"
         }
-        state = engine.model.makeState(contextLength: engine.contextLength, cacheType: engine.cacheType)
+        runner = engine.makeRunner()
     }
 
     /// Text tokens for eval data: BOS as the model asks, special-token text left as text.
@@ -91,25 +92,20 @@ public actor LocalBackend: Backend {
         guard sharable else { return try pairs.map { try scoreAlone($0.context, $0.continuation) } }
         let vocab = engine.model.config.vocabSize
         var last = [Float](repeating: 0, count: vocab)
-        state.reset()
-        try engine.model.evaluate(first.context, state: state, allLogits: false) { _, logits in
+        runner.reset()
+        try runner.prefill(first.context, allLogits: false) { _, logits in
             _ = last.withUnsafeMutableBufferPointer { memcpy($0.baseAddress!, logits.baseAddress!, vocab * 4) }
         }
         let contextCount = state.count
         return try pairs.map { pair in
-            var total = 0.0, greedy = true
-            let (lp0, g0) = last.withUnsafeBufferPointer { tokenScores($0)(pair.continuation[0]) }
-            total += lp0; greedy = greedy && g0
+            var scores = TokenScores()
+            last.withUnsafeBufferPointer { scores.add(pair.continuation[0], under: $0) }
             if pair.continuation.count > 1 {
                 // Sliding-window rings survive a cut within the last chunk; `sharable` checked that.
                 state.truncate(to: contextCount)
-                let feed = Array(pair.continuation.dropLast())
-                try engine.model.evaluate(feed, state: state, allLogits: true) { i, logits in
-                    let (lp, g) = tokenScores(logits)(pair.continuation[i + 1])
-                    total += lp; greedy = greedy && g
-                }
+                try runner.score(Array(pair.continuation.dropLast()), targets: pair.continuation.dropFirst(), firstScored: 0, into: &scores)
             }
-            return LoglikelihoodResult(logprob: total, isGreedy: greedy, tokens: pair.continuation.count)
+            return LoglikelihoodResult(logprob: scores.logprob, isGreedy: scores.greedy, tokens: pair.continuation.count)
         }
     }
 
@@ -120,15 +116,10 @@ public actor LocalBackend: Backend {
         if all.count - 1 > capacity { all.removeFirst(all.count - 1 - capacity) }
         guard continuation.count < all.count else { throw BackendError.contextTooLong(tokens: all.count, limit: capacity) }
         let input = Array(all.dropLast())
-        let firstScored = input.count - continuation.count  // logits index predicting continuation[0]
-        var total = 0.0, greedy = true
-        state.reset()
-        try engine.model.evaluate(input, state: state, allLogits: true) { i, logits in
-            guard i >= firstScored else { return }
-            let (lp, g) = tokenScores(logits)(continuation[i - firstScored])
-            total += lp; greedy = greedy && g
-        }
-        return LoglikelihoodResult(logprob: total, isGreedy: greedy, tokens: continuation.count)
+        var scores = TokenScores()
+        runner.reset()
+        try runner.score(input, targets: continuation[...], firstScored: input.count - continuation.count, into: &scores)
+        return LoglikelihoodResult(logprob: scores.logprob, isGreedy: scores.greedy, tokens: continuation.count)
     }
 
     public func generate(_ requests: [GenerationRequestSpec]) async throws -> [String] {
@@ -150,12 +141,12 @@ public actor LocalBackend: Backend {
                 out.append(try await generateBatched(request, stops: r.stop))
                 continue
             }
-            var text = ""
+            var matcher = StopMatcher(r.stop)
             let result = try engine.generate(request) { token in
-                text += token.text
-                return firstStop(in: text, stops: r.stop) == nil
+                _ = matcher.feed(token.text)
+                return !matcher.stopped
             }
-            out.append(cutAtStop(result.text, stops: r.stop))
+            out.append(StopMatcher.cut(result.text, at: r.stop))
         }
         return out
     }
@@ -170,19 +161,20 @@ public actor LocalBackend: Backend {
             self.scheduler = s
             return s
         }()
+        var matcher = StopMatcher(stops)
         var text = ""
         let stream = try scheduler.submit(request)
         loop: for try await event in stream {
             switch event {
             case .prompt: continue
             case .token(let token):
-                text += token.text
-                if firstStop(in: text, stops: stops) != nil { break loop }
+                text += matcher.feed(token.text)
+                if matcher.stopped { break loop }
             case .finished(_, let tail, _):
-                text += tail
+                text += matcher.feed(tail) + matcher.flush()
             }
         }
-        return cutAtStop(text, stops: stops)
+        return text
     }
 
     /// Ends the scheduler's loop thread (batched generation), if one was started.
@@ -198,16 +190,11 @@ public actor LocalBackend: Backend {
         guard !tokens.isEmpty else { return RollingResult(logprob: 0, tokens: 0) }
         let prefix = engine.tokenizer.bos ?? engine.tokenizer.eos ?? 0
         let maxLength = min(window, state.capacity)
-        var total = 0.0
         var predicted = 0
+        var scores = TokenScores()
         func run(_ input: [TokenID], _ targets: ArraySlice<TokenID>) throws {
-            let firstScored = input.count - targets.count
-            let targets = Array(targets)
-            state.reset()
-            try engine.model.evaluate(input, state: state, allLogits: true) { i, logits in
-                guard i >= firstScored else { return }
-                total += tokenScores(logits)(targets[i - firstScored]).logprob
-            }
+            runner.reset()
+            try runner.score(input, targets: targets, firstScored: input.count - targets.count, into: &scores)
         }
         let firstLength = min(maxLength, tokens.count)
         try run([prefix] + tokens[0..<(firstLength - 1)], tokens[0..<firstLength])
@@ -218,28 +205,9 @@ public actor LocalBackend: Backend {
             try run(Array(tokens[max(0, end - maxLength - 1)..<(end - 1)]), tokens[(end - n)..<end])
             predicted += n
         }
-        return RollingResult(logprob: total, tokens: tokens.count)
+        return RollingResult(logprob: scores.logprob, tokens: tokens.count)
     }
 }
 
-/// A token's logprob under these logits, and whether it is the argmax.
-func tokenScores(_ logits: UnsafeBufferPointer<Float>) -> (TokenID) -> (logprob: Double, greedy: Bool) {
-    let lse = LogProbs.logSumExp(logits)
-    let best = Sampler.argmax(logits)
-    return { t in (Double(logits[Int(t)]) - lse, logits[Int(t)] >= logits[Int(best)]) }
-}
-
-/// Where the earliest stop sequence starts in `text`.
-public func firstStop(in text: String, stops: [String]) -> String.Index? {
-    var best: String.Index?
-    for s in stops where !s.isEmpty {
-        if let r = text.range(of: s), best == nil || r.lowerBound < best! { best = r.lowerBound }
-    }
-    return best
-}
-
-/// The text before the first stop sequence.
-public func cutAtStop(_ text: String, stops: [String]) -> String {
-    guard let i = firstStop(in: text, stops: stops) else { return text }
-    return String(text[..<i])
-}
+/// The text before the first stop sequence (OpenAIBackend's name for `StopMatcher.cut`).
+public func cutAtStop(_ text: String, stops: [String]) -> String { StopMatcher.cut(text, at: stops) }

@@ -93,8 +93,13 @@ public final class Engine: Sendable {
         self.cacheType = cacheType
     }
 
+    /// Threads of the forward pass when none are asked for: this machine's physical cores.
+    public static var defaultThreads: Int { ThreadPool.physicalCores }
+    /// The KV cache type when none is asked for (llama.cpp's default too).
+    public static let defaultCacheType = KVCacheType.f16
+
     /// Maps the file, reads its configuration and tokenizer.
-    public convenience init(path: String, threads: Int = ThreadPool.physicalCores, contextLength: Int? = nil,
+    public convenience init(path: String, threads: Int = Engine.defaultThreads, contextLength: Int? = nil,
                             cacheType: KVCacheType = .f16) throws {
         let file = try GGUFFile(path: path)
         let model = try ModelRegistry.load(file: file, pool: try ThreadPool(threads: threads))
@@ -121,61 +126,40 @@ public final class Engine: Sendable {
     /// Whether `contextLength` exceeds what the model was trained for (quality degrades past it).
     public var contextExceedsTraining: Bool { contextLength > model.config.contextLength }
 
+    /// What to tell the user when `contextLength` exceeds the trained context; nil otherwise.
+    public var trainingContextWarning: String? {
+        guard contextExceedsTraining else { return nil }
+        return "warning: --ctx \(contextLength) exceeds the model's trained context (\(model.config.contextLength) tokens); quality degrades past it"
+    }
+
     /// The prompt's tokens, with BOS as the model's metadata says.
     public func tokenize(_ text: String) -> [TokenID] { tokenizer.tokenize(text, addSpecial: true, parseSpecial: true) }
+
+    /// A runner over a fresh sequence state of `contextLength` tokens (the engine's by default).
+    public func makeRunner(contextLength: Int? = nil) -> SequenceRunner {
+        SequenceRunner(model: model, state: model.makeState(contextLength: contextLength ?? self.contextLength, cacheType: cacheType))
+    }
 
     /// Runs the request; `onToken` sees each token as it is chosen and returns false to stop.
     public func generate(_ request: GenerationRequest,
                          onToken: (GeneratedToken) throws -> Bool = { _ in true }) throws -> GenerationResult {
         guard !request.prompt.isEmpty else { throw EngineError.emptyPrompt }
-        let state = model.makeState(contextLength: contextLength, cacheType: cacheType)
-        var sampler = Sampler(request.sampling)
-        var detok = StreamingDetokenizer(tokenizer: tokenizer)
-        var timings = GenerationTimings()
-        var history = request.prompt
-        var promptLogprobs: [TokenLogProb?] = request.promptLogprobs ? [nil] : []
+        let runner = makeRunner()
+        var generation = Generation(request, tokenizer: tokenizer)
+        let (promptLogprobs, _) = try generation.prefill(runner, withTop: false)
         var out: [GeneratedToken] = []
         var text = ""
         var finish = FinishReason.length
-        let prompt = request.prompt
-        var next: TokenID = 0
-        var chosen = TokenLogProb(id: 0, logprob: 0)
-        var alternatives: [TokenLogProb] = []
-
-        // Chooses the next token from the logits after the last evaluated token.
-        func choose(_ logits: UnsafeBufferPointer<Float>) {
-            next = sampler.sample(logits, history: history)
-            let lse = LogProbs.logSumExp(logits)
-            chosen = TokenLogProb(id: next, logprob: Float(Double(logits[Int(next)]) - lse))
-            alternatives = request.topLogprobs > 0 ? LogProbs.top(request.topLogprobs, of: logits, logSumExp: lse) : []
-        }
-
-        var start = Date()
-        try model.evaluate(prompt, state: state, allLogits: request.promptLogprobs) { i, logits in
-            if request.promptLogprobs && i + 1 < prompt.count {
-                let t = prompt[i + 1]
-                promptLogprobs.append(TokenLogProb(id: t, logprob: Float(Double(logits[Int(t)]) - LogProbs.logSumExp(logits))))
-            }
-            if i == prompt.count - 1 { choose(logits) }
-        }
-        timings.promptTokens = prompt.count
-        timings.promptSeconds = Date().timeIntervalSince(start)
-        start = Date()
-        while out.count < request.maxTokens {
-            if request.stopAtEndOfGeneration && tokenizer.isEndOfGeneration(next) { finish = .stop; break }
-            let token = GeneratedToken(id: next, text: detok.append(next), logprob: chosen.logprob, topLogprobs: alternatives)
+        while generation.generated < request.maxTokens {
+            guard let token = generation.emit() else { finish = .stop; break }
             out.append(token)
             text += token.text
-            history.append(next)
             if try !onToken(token) { finish = .stop; break }
-            if out.count == request.maxTokens { break }
-            if state.count >= state.capacity { break }
-            try model.evaluate([next], state: state, allLogits: false) { _, logits in choose(logits) }
+            if generation.isComplete(runner.state) { break }
+            try runner.step(token.id) { generation.choose($0) }
         }
-        let tail = detok.finish()
+        let (tail, timings) = generation.finish()
         text += tail
-        timings.generatedTokens = out.count
-        timings.generationSeconds = Date().timeIntervalSince(start)
         return GenerationResult(tokens: out, text: text, finishReason: finish, promptLogprobs: promptLogprobs, timings: timings)
     }
 

@@ -22,23 +22,17 @@ extension Engine {
         var chunks = tokens.count / contextLength
         if let maxChunks { chunks = min(chunks, maxChunks) }
         let first = contextLength / 2
-        let state = model.makeState(contextLength: contextLength, cacheType: cacheType)
-        var nll = 0.0
-        var count = 0
+        let runner = makeRunner(contextLength: contextLength)
+        var scores = TokenScores()
         var running: [Double] = []
         for c in 0..<chunks {
             var chunk = Array(tokens[(c * contextLength)..<((c + 1) * contextLength)])
             if tokenizer.addBOS, let bos = tokenizer.bos { chunk[0] = bos }
-            state.reset()
-            try model.evaluate(chunk, state: state, allLogits: true) { i, logits in
-                guard i >= first, i + 1 < contextLength else { return }
-                let target = Int(chunk[i + 1])
-                nll += LogProbs.logSumExp(logits) - Double(logits[target])
-                count += 1
-            }
-            running.append(exp(nll / Double(max(count, 1))))
+            runner.reset()
+            try runner.score(chunk, targets: chunk[(first + 1)...], firstScored: first, into: &scores)
+            running.append(exp(-scores.logprob / Double(max(scores.tokens, 1))))
             progress(c + 1, running.last!)
         }
-        return PerplexityResult(chunks: chunks, scoredTokens: count, meanNLL: nll / Double(max(count, 1)), running: running)
+        return PerplexityResult(chunks: chunks, scoredTokens: scores.tokens, meanNLL: -scores.logprob / Double(max(scores.tokens, 1)), running: running)
     }
 }

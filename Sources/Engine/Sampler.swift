@@ -140,6 +140,11 @@ public enum LogProbs {
         return Double(m) + log(s)
     }
 
+    /// log p(token) under `logits` whose log-sum-exp is `lse`: the one definition of a logprob.
+    public static func logprob(of token: Int32, in logits: UnsafeBufferPointer<Float>, logSumExp lse: Double) -> Double {
+        Double(logits[Int(token)]) - lse
+    }
+
     /// The `k` most likely tokens with their log-probabilities, most likely first.
     public static func top(_ k: Int, of logits: UnsafeBufferPointer<Float>, logSumExp lse: Double? = nil) -> [TokenLogProb] {
         let lse = lse ?? logSumExp(logits)
@@ -153,7 +158,7 @@ public enum LogProbs {
             best.insert((i, v), at: at)
             if best.count > k { best.removeLast() }
         }
-        return best.map { TokenLogProb(id: Int32($0.0), logprob: Float(Double($0.1) - lse)) }
+        return best.map { TokenLogProb(id: Int32($0.0), logprob: Float(logprob(of: Int32($0.0), in: logits, logSumExp: lse))) }
     }
 }
 

@@ -71,24 +71,14 @@ public final class Scheduler: @unchecked Sendable {
         }
     }
 
-    /// A sequence slot: its cache, and the state of the request it serves. Touched by the loop thread only.
+    /// A sequence slot: its runner, and the request it serves with that request's generation.
     /// Owned by the loop thread once started (hence unchecked).
     final class Slot: @unchecked Sendable {
-        let state: SequenceState
+        let runner: SequenceRunner
         var job: Job?
-        var sampler = Sampler(.greedy)
-        var detokenizer: StreamingDetokenizer
-        var history: [TokenID] = []
-        var next: TokenID = 0
-        var chosen = TokenLogProb(id: 0, logprob: 0)
-        var alternatives: [TokenLogProb] = []
-        var generated = 0
-        var timings = GenerationTimings()
-        var decodeStart = Date()
-        init(state: SequenceState, tokenizer: Tokenizer) {
-            self.state = state
-            detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
-        }
+        var generation: Generation?
+        var state: SequenceState { runner.state }
+        init(runner: SequenceRunner) { self.runner = runner }
     }
 
     public init(engine: Engine, slots: Int, queueLimit: Int) {
@@ -99,9 +89,7 @@ public final class Scheduler: @unchecked Sendable {
 
     /// Starts the loop thread; allocates every slot's cache first.
     public func start() {
-        let slotStates = (0..<slots).map { _ in
-            Slot(state: engine.model.makeState(contextLength: engine.contextLength, cacheType: engine.cacheType), tokenizer: engine.tokenizer)
-        }
+        let slotStates = (0..<slots).map { _ in Slot(runner: engine.makeRunner()) }
         let workspace = engine.model.makeWorkspace(rows: slots, contextLength: engine.contextLength)
         let t = Thread { [self] in
             run(slots: slotStates, workspace: workspace)
@@ -210,12 +198,12 @@ public final class Scheduler: @unchecked Sendable {
             tokens.removeAll(keepingCapacity: true)
             states.removeAll(keepingCapacity: true)
             for slot in active {
-                tokens.append(slot.next)
+                tokens.append(slot.generation?.next ?? 0)
                 states.append(slot.state)
             }
             do {
                 try engine.model.decode(tokens, states: states, workspace: workspace) { i, logits in
-                    choose(active[i], logits)
+                    active[i].generation?.choose(logits)
                 }
             } catch {
                 for slot in active { slot.job?.continuation.finish(throwing: error); release(slot, into: &free) }
@@ -241,6 +229,7 @@ public final class Scheduler: @unchecked Sendable {
     private func release(_ slot: Slot, into free: inout [Slot]) {
         if slot.job != nil { lock.withLock { inFlight -= 1 } }
         slot.job = nil
+        slot.generation = nil
         slot.state.reset()
         free.append(slot)
     }
@@ -249,38 +238,21 @@ public final class Scheduler: @unchecked Sendable {
     private func prefill(_ job: Job, into slot: Slot) -> Bool {
         let r = job.request
         slot.job = job
-        slot.sampler = Sampler(r.sampling)
-        slot.detokenizer = StreamingDetokenizer(tokenizer: engine.tokenizer)
-        slot.history = r.prompt
-        slot.generated = 0
-        slot.timings = GenerationTimings()
+        slot.generation = Generation(r, tokenizer: engine.tokenizer)
         slot.state.reset()
         guard !r.prompt.isEmpty else {
             job.continuation.finish(throwing: EngineError.emptyPrompt)
             return false
         }
-        let start = Date()
-        var promptLogprobs: [TokenLogProb?] = r.promptLogprobs ? [nil] : []
-        var promptTop: [[TokenLogProb]] = r.promptLogprobs ? [[]] : []
+        let prompt: (logprobs: [TokenLogProb?], top: [[TokenLogProb]])
         do {
-            try engine.model.evaluate(r.prompt, state: slot.state, allLogits: r.promptLogprobs) { i, logits in
-                if r.promptLogprobs && i + 1 < r.prompt.count {
-                    let t = r.prompt[i + 1]
-                    let lse = LogProbs.logSumExp(logits)
-                    promptLogprobs.append(TokenLogProb(id: t, logprob: Float(Double(logits[Int(t)]) - lse)))
-                    promptTop.append(r.topLogprobs > 0 ? LogProbs.top(r.topLogprobs, of: logits, logSumExp: lse) : [])
-                }
-                if i == r.prompt.count - 1 { choose(slot, logits) }
-            }
+            prompt = try slot.generation!.prefill(slot.runner, withTop: true)
         } catch {
             job.continuation.finish(throwing: error)
             return false
         }
-        slot.timings.promptTokens = r.prompt.count
-        slot.timings.promptSeconds = Date().timeIntervalSince(start)
         lock.withLock { stats.promptTokens += r.prompt.count }
-        slot.decodeStart = Date()
-        if case .terminated = job.continuation.yield(.prompt(tokens: r.prompt.count, logprobs: promptLogprobs, top: promptTop)) { return false }
+        if case .terminated = job.continuation.yield(.prompt(tokens: r.prompt.count, logprobs: prompt.logprobs, top: prompt.top)) { return false }
         if r.maxTokens <= 0 {
             finish(slot, .length)
             return false
@@ -288,31 +260,17 @@ public final class Scheduler: @unchecked Sendable {
         return emit(slot)
     }
 
-    /// The next token from `logits`, with its logprob and alternatives.
-    private func choose(_ slot: Slot, _ logits: UnsafeBufferPointer<Float>) {
-        guard let r = slot.job?.request else { return }
-        slot.next = slot.sampler.sample(logits, history: slot.history)
-        let lse = LogProbs.logSumExp(logits)
-        slot.chosen = TokenLogProb(id: slot.next, logprob: Float(Double(logits[Int(slot.next)]) - lse))
-        slot.alternatives = r.topLogprobs > 0 ? LogProbs.top(r.topLogprobs, of: logits, logSumExp: lse) : []
-    }
-
     /// Hands the chosen token to the consumer; false when the request is done (its slot is freed).
     private func emit(_ slot: Slot) -> Bool {
-        guard let job = slot.job else { return false }
-        let r = job.request
-        if r.stopAtEndOfGeneration && engine.tokenizer.isEndOfGeneration(slot.next) {
+        guard let job = slot.job, slot.generation != nil else { return false }
+        guard let token = slot.generation!.emit() else {
             finish(slot, .stop)
             return false
         }
-        let token = GeneratedToken(id: slot.next, text: slot.detokenizer.append(slot.next), logprob: slot.chosen.logprob,
-                                   topLogprobs: slot.alternatives)
-        slot.generated += 1
-        slot.history.append(slot.next)
         lock.withLock { stats.generatedTokens += 1 }
         if job.cancelled { job.continuation.finish(); return false }
         if case .terminated = job.continuation.yield(.token(token)) { return false }
-        if slot.generated >= r.maxTokens || slot.state.count >= slot.state.capacity {
+        if slot.generation!.isComplete(slot.state) {
             finish(slot, .length)
             return false
         }
@@ -320,10 +278,9 @@ public final class Scheduler: @unchecked Sendable {
     }
 
     private func finish(_ slot: Slot, _ reason: FinishReason) {
-        guard let job = slot.job else { return }
-        slot.timings.generatedTokens = slot.generated
-        slot.timings.generationSeconds = Date().timeIntervalSince(slot.decodeStart)
-        job.continuation.yield(.finished(reason, tail: slot.detokenizer.finish(), timings: slot.timings))
+        guard let job = slot.job, slot.generation != nil else { return }
+        let (tail, timings) = slot.generation!.finish()
+        job.continuation.yield(.finished(reason, tail: tail, timings: timings))
         job.continuation.finish()
     }
 }

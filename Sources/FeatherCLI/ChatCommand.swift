@@ -1,9 +1,8 @@
 import ArgumentParser
-import Compute
+import Backends
 import Dispatch
 import Engine
 import Foundation
-import Models
 
 /// `feather chat`: a conversation with a model through its chat template.
 ///
@@ -34,8 +33,8 @@ struct Chat: AsyncParsableCommand {
     func run() async throws {
         let session: ChatSession
         do {
-            let engine = try Engine(path: try resolveModelPath(model), threads: CommonOptions.threads(t), contextLength: ctx)
-            CommonOptions.warnIfBeyondTraining(engine)
+            let engine = try BackendFactory.engine(path: try resolveModelPath(model), options: LocalModelOptions(threads: t, contextLength: ctx),
+                                                   warning: CommonOptions.warn)
             session = ChatSession(engine: engine, formatter: try ChatFormatter(engine: engine, templateFile: chatTemplate), system: system)
         } catch {
             throw fail(error)

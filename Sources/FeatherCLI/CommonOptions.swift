@@ -1,5 +1,5 @@
 import ArgumentParser
-import Compute
+import Backends
 import Engine
 import Foundation
 
@@ -34,7 +34,7 @@ enum CommonOptions {
         guard t <= cpus else { throw ValidationError("\(option) \(t): this machine has \(cpus) CPUs; use at most \(cpus) threads") }
     }
 
-    static func threads(_ t: Int?) -> Int { t ?? ThreadPool.physicalCores }
+    static func threads(_ t: Int?) -> Int { LocalModelOptions(threads: t).resolvedThreads }
 
     static func checkContext(_ ctx: Int) throws {
         guard ctx >= 8 else { throw ValidationError("--ctx must be at least 8 (got \(ctx))") }
@@ -56,10 +56,6 @@ enum CommonOptions {
         return text
     }
 
-    /// A warning on stderr when the context is longer than the model was trained for.
-    static func warnIfBeyondTraining(_ engine: Engine) {
-        guard engine.contextExceedsTraining else { return }
-        FileHandle.standardError.write(Data(("warning: --ctx \(engine.contextLength) exceeds the model's trained context "
-            + "(\(engine.model.config.contextLength) tokens); quality degrades past it\n").utf8))
-    }
+    /// Writes a warning line on stderr.
+    static func warn(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
 }

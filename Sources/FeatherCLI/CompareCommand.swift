@@ -1,5 +1,4 @@
 import ArgumentParser
-import Compute
 import Foundation
 import Weigh
 

@@ -1,9 +1,6 @@
 import ArgumentParser
 import Backends
-import Compute
-import Engine
 import Foundation
-import Models
 import Weigh
 
 /// `feather eval`: benchmark accuracy with standard errors, against the built-in engine or an endpoint.
@@ -63,26 +60,22 @@ struct Eval: AsyncParsableCommand {
         if !endpoints.isEmpty {
             if model != nil { throw EvalError.badOption("give a MODEL or --endpoint, not both") }
             guard let modelName else { throw EvalError.badOption("--endpoint needs --model NAME") }
-            backend = OpenAIBackend(endpoints: endpoints, model: modelName, apiKey: apiKey, concurrency: concurrency)
+            backend = BackendFactory.backend(endpoints: endpoints, model: modelName, apiKey: apiKey, concurrency: concurrency)
         } else {
             guard let model else { throw EvalError.badOption("give a MODEL (.gguf path or short name) or --endpoint URL --model NAME") }
-            let path = try resolveModelPath(model)
-            let engine = try Engine(path: path, threads: CommonOptions.threads(t), contextLength: ctx)
-            try engine.checkMemory(sequences: batchSize)
-            CommonOptions.warnIfBeyondTraining(engine)
-            backend = LocalBackend(engine: engine, modelPath: path, chatTemplateFile: chatTemplate, batchSize: batchSize)
+            let options = LocalModelOptions(threads: t, contextLength: ctx, sequences: batchSize, chatTemplateFile: chatTemplate)
+            backend = try BackendFactory.backend(for: .file(path: try resolveModelPath(model)), options: options, warning: CommonOptions.warn)
         }
 
         var judgeBackend: (any Backend)?
         var judgeName: String?
         if let judgeEndpoint {
             guard let judgeModel else { throw EvalError.badOption("--judge-endpoint needs --judge-model NAME") }
-            judgeBackend = OpenAIBackend(endpoints: [judgeEndpoint], model: judgeModel, apiKey: apiKey, concurrency: concurrency)
+            judgeBackend = BackendFactory.backend(endpoints: [judgeEndpoint], model: judgeModel, apiKey: apiKey, concurrency: concurrency)
             judgeName = "\(judgeModel)@\(judgeEndpoint)"
         } else if let judge {
             let path = try resolveModelPath(judge)
-            let engine = try Engine(path: path, threads: CommonOptions.threads(t), contextLength: ctx)
-            judgeBackend = LocalBackend(engine: engine, modelPath: path)
+            judgeBackend = try BackendFactory.backend(for: .file(path: path), options: LocalModelOptions(threads: t, contextLength: ctx))
             judgeName = path
         }
 

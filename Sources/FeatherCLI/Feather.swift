@@ -1,5 +1,5 @@
 import ArgumentParser
-import Models
+import Backends
 
 @main
 struct Feather: AsyncParsableCommand {
@@ -13,5 +13,5 @@ struct Feather: AsyncParsableCommand {
 
 /// A model path from a path or short name (see `feather models`).
 func resolveModelPath(_ model: String) throws -> String {
-    try ModelLocator().resolve(model)
+    try ModelSpecResolver().path(model)
 }

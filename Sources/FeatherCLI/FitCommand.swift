@@ -1,7 +1,5 @@
 import ArgumentParser
-import Compute
 import Foundation
-import Models
 import Weigh
 
 struct Fit: AsyncParsableCommand {
@@ -70,6 +68,6 @@ struct FitOptions {
         try CommonOptions.checkThreads(threads, option: "--threads")
         let n = CommonOptions.threads(threads)
         FileHandle.standardError.write(Data("measuring this machine's memory bandwidth (\(n) threads)...\n".utf8))
-        return HardwareCatalog.thisMachine(measuredBandwidth: try KernelBenchmark.memoryReadBandwidth(threads: n), threads: n)
+        return try HardwareCatalog.thisMachine(threads: n)
     }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
+import Backends
 import Foundation
-import GGUF
-import Models
 import ModelStores
 import Weigh
 
@@ -13,7 +12,7 @@ struct Inspect: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     func run() async throws {
-        let inspections = try models.map { try ModelInspection(file: GGUFFile(path: resolveModelPath($0))) }
+        let inspections = try models.map { try ModelInspection(path: resolveModelPath($0)) }
         if json {
             print(try JSONOutput.string(inspections.count == 1 ? AnyEncodable(inspections[0]) : AnyEncodable(inspections)))
         } else {
@@ -30,7 +29,7 @@ struct Models: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     func run() async throws {
-        let locator = ModelLocator()
+        let locator = ModelSpecResolver()
         let found = locator.allModels()
         if json {
             let rows = found.map { m in
@@ -48,7 +47,7 @@ struct Models: AsyncParsableCommand {
         let width = found.map(\.name.count).max() ?? 0
         let kindWidth = found.map(\.kind.rawValue.count).max() ?? 0
         for m in found {
-            let known = m.kind == .modelsFolder ? ModelLocator.embedded.first { $0.shortName == m.name }?.description ?? "" : ""
+            let known = m.kind == .modelsFolder ? ModelSpecResolver.embeddedDescription(m.name) ?? "" : ""
             let split = m.parts > 1 ? "split in \(m.parts) files" : ""
             print([m.name.padding(toLength: width, withPad: " ", startingAt: 0), Format.bytes(Self.size(m.path)),
                    m.kind.rawValue.padding(toLength: kindWidth, withPad: " ", startingAt: 0), m.path, split, known]

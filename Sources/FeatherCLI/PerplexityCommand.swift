@@ -1,5 +1,5 @@
 import ArgumentParser
-import Compute
+import Backends
 import Engine
 import Foundation
 
@@ -22,7 +22,7 @@ struct Perplexity: AsyncParsableCommand {
     func run() async throws {
         do {
             let text = try CommonOptions.readText(file)
-            let engine = try Engine(path: try resolveModelPath(model), threads: CommonOptions.threads(t), contextLength: ctx)
+            let engine = try BackendFactory.engine(path: try resolveModelPath(model), options: LocalModelOptions(threads: t, contextLength: ctx))
             let r = try engine.perplexity(text: text, contextLength: ctx, maxChunks: chunks) { c, ppl in
                 FileHandle.standardError.write(Data("[\(c)] \(String(format: "%.4f", ppl))\n".utf8))
             }

@@ -1,8 +1,7 @@
 import ArgumentParser
-import Compute
+import Backends
 import Engine
 import Foundation
-import Models
 
 /// `feather run`: one prompt in, the generated text out (timings on stderr with --verbose).
 struct Run: AsyncParsableCommand {
@@ -32,15 +31,15 @@ struct Run: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard let cache = KVCacheType(rawValue: cacheType) else { throw ValidationError("--cache-type is f16 or f32") }
+        guard let options = LocalModelOptions(threads: t, contextLength: ctx, cacheTypeName: cacheType) else {
+            throw ValidationError("--cache-type is f16 or f32")
+        }
         let engine: Engine
         do {
-            engine = try Engine(path: try resolveModelPath(model), threads: CommonOptions.threads(t),
-                                contextLength: ctx, cacheType: cache)
+            engine = try BackendFactory.engine(path: try resolveModelPath(model), options: options, warning: CommonOptions.warn)
         } catch {
             throw fail(error)
         }
-        CommonOptions.warnIfBeyondTraining(engine)
         let promptTokens: [Int32]
         if chat || chatTemplate != nil || system != nil {
             do {

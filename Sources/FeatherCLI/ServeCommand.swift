@@ -1,9 +1,7 @@
 import ArgumentParser
-import Compute
-import Engine
+import Backends
 import Foundation
 import Logging
-import Models
 import Server
 
 /// `feather serve`: the OpenAI-compatible HTTP API with continuous batching.
@@ -54,9 +52,8 @@ struct Serve: AsyncParsableCommand {
         do {
             for name in models {
                 let path = try resolveModelPath(name)
-                let engine = try Engine(path: path, threads: CommonOptions.threads(t), contextLength: ctx)
-                try engine.checkMemory(sequences: parallel)
-                CommonOptions.warnIfBeyondTraining(engine)
+                let engine = try BackendFactory.engine(path: path, options: LocalModelOptions(threads: t, contextLength: ctx, sequences: parallel),
+                                                       warning: CommonOptions.warn)
                 served.append(ServedModel(path: path, engine: engine, parallel: parallel, queueLimit: queue))
             }
         } catch {

@@ -65,6 +65,11 @@ public struct ModelInspection: Codable, Sendable, Equatable {
     /// Tensor types present that Featherweight cannot compute with.
     public var unsupportedTypes: [String]
 
+    /// What the model file at `path` holds.
+    public init(path: String) throws {
+        self.init(file: try GGUFFile(path: path))
+    }
+
     public init(file: GGUFFile) {
         path = file.path
         fileSize = file.fileSize

@@ -1,3 +1,4 @@
+import Engine
 @testable import Server
 import Testing
 

@@ -1,3 +1,4 @@
+import Backends
 import Foundation
 import Testing
 @testable import Weigh
@@ -131,9 +132,9 @@ import Testing
         let runner = CompareRunner(hardware: Self.hardware, quants: [.q4_k_m], context: 8192, kv: .f16,
                                    plan: .quick(tasks: nil, threads: 2), measurer: nil, unmeasuredReason: "unused")
         await #expect(throws: CompareError.tooFewModels) { try await runner.run(["gemma-3-27b"], command: []) { _ in } }
-        #expect(throws: CompareError.self) { try runner.describe(["gemma-3-27b", "no-such-model-xyz"]) }
-        #expect(throws: CompareError.badEndpoint("http://localhost:8080/v1")) { try ModelResolver().source(of: "http://localhost:8080/v1") }
-        #expect(try ModelResolver().source(of: "http://localhost:8080/v1#gemma-3-27b") == .endpoint(url: "http://localhost:8080/v1", model: "gemma-3-27b"))
+        #expect(throws: ModelSpecError.self) { try runner.describe(["gemma-3-27b", "no-such-model-xyz"]) }
+        #expect(throws: ModelSpecError.badEndpoint("http://localhost:8080/v1")) { try ModelResolver().resolver.spec("http://localhost:8080/v1") }
+        #expect(try ModelResolver().resolver.spec("http://localhost:8080/v1#gemma-3-27b") == .endpoint(url: "http://localhost:8080/v1", model: "gemma-3-27b"))
     }
 
     @Test func reportsRenderTheSameResult() throws {

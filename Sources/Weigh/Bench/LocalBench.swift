@@ -1,4 +1,5 @@
 import Compute
+import Engine
 import Foundation
 import GGUF
 import Models
@@ -109,13 +110,13 @@ public final class LocalBench {
     /// Stops early when interrupted, returning what was measured.
     public func run(path: String, afterTest: (inout BenchTest) throws -> Void = { _ in }) throws -> ModelBench {
         let canResetPeak = ProcessMetrics.resetPeakResident()
-        let identity = Self.identity(of: try GGUFFile(path: path))
-        var bench = ModelBench(model: identity, load: nil, tests: [])
+        let fileName = (path as NSString).lastPathComponent
+        var load: LoadTimes?
         if options.measureLoad {
-            progress("\(identity.fileName): load (cold page cache)")
+            progress("\(fileName): load (cold page cache)")
             let dropped = ProcessMetrics.dropFromPageCache(path: path)
             let cold = try timeLoad(path: path)
-            progress("\(identity.fileName): load (warm page cache)")
+            progress("\(fileName): load (warm page cache)")
             let warm = try timeLoad(path: path)
             var note: String?
             if !dropped {
@@ -123,11 +124,14 @@ public final class LocalBench {
             } else if let r = cold.residentFractionBefore, r > 0.05 {
                 note = String(format: "%.0f%% of the file stayed in the page cache (another process maps it, or the kernel kept it)", r * 100)
             }
-            bench.load = LoadTimes(cold: cold, coldNote: note, warm: warm)
+            load = LoadTimes(cold: cold, coldNote: note, warm: warm)
         }
         // Per-model peak: the largest of the load phase's and every test's (each resets VmHWM).
         var modelPeak = ProcessMetrics.peakResidentBytes()
+        // Opened once for the identity and every test's model (the load timings open their own).
         let file = try GGUFFile(path: path)
+        let identity = Self.identity(of: file)
+        var bench = ModelBench(model: identity, load: load, tests: [])
         let bos = Self.beginningToken(file)
         let specs = options.specs
         var models: [Int: any LanguageModel] = [:]
@@ -170,8 +174,8 @@ public final class LocalBench {
         let file = try GGUFFile(path: path)
         let model = try ModelRegistry.load(file: file, pool: try ThreadPool(threads: options.threads.max() ?? 1))
         let t1 = DispatchTime.now().uptimeNanoseconds
-        let state = model.makeState(contextLength: 8, cacheType: options.cacheType)
-        try model.evaluate([Self.beginningToken(file) ?? 0], state: state, allLogits: false) { _, _ in }
+        let runner = SequenceRunner(model: model, state: model.makeState(contextLength: 8, cacheType: options.cacheType))
+        try runner.prefill([Self.beginningToken(file) ?? 0], allLogits: false)
         let t2 = DispatchTime.now().uptimeNanoseconds
         return LoadTiming(loadSeconds: Double(t1 - t0) / 1e9, firstForwardSeconds: Double(t2 - t1) / 1e9,
                           residentFractionBefore: resident)
@@ -187,32 +191,34 @@ public final class LocalBench {
         }
     }
 
-    func prompt(_ n: Int, model: any LanguageModel, state: SequenceState, bos: Int32?) throws {
+    func prompt(_ n: Int, runner: SequenceRunner, bos: Int32?) throws {
         guard n > 0 else { return }
-        let vocab = model.config.vocabSize
+        let vocab = runner.model.config.vocabSize
         var tokens = (0..<n).map { _ in randomToken(below: vocab) }
         if let bos { tokens[0] = bos }  // llama-bench: BOS first in every prompt pass
-        try model.evaluate(tokens, state: state, allLogits: false) { _, _ in }
+        try runner.prefill(tokens, allLogits: false)
     }
 
-    func generate(_ n: Int, model: any LanguageModel, state: SequenceState, bos: Int32?) throws {
-        var token = bos ?? randomToken(below: model.config.vocabSize)
+    func generate(_ n: Int, runner: SequenceRunner, bos: Int32?) throws {
+        let vocab = runner.model.config.vocabSize
+        var token = bos ?? randomToken(below: vocab)
         for _ in 0..<n {
             if interruption.isRequested { throw Interrupted() }
-            try model.evaluate([token], state: state, allLogits: false) { _, _ in }
-            token = randomToken(below: model.config.vocabSize)
+            try runner.step(token)
+            token = randomToken(below: vocab)
         }
     }
 
     /// Runs one test; nil when interrupted before any repetition finished.
     func measure(_ spec: BenchTestSpec, model: any LanguageModel, bos: Int32?) throws -> BenchTest? {
         let context = spec.nPrompt + spec.nGen + spec.depth
-        let state = model.makeState(contextLength: max(context, 1), cacheType: options.cacheType)
+        let runner = SequenceRunner(model: model, state: model.makeState(contextLength: max(context, 1), cacheType: options.cacheType))
+        let state = runner.state
         var seconds: [Double] = []
         do {
             if options.warmup {
-                try prompt(spec.nPrompt, model: model, state: state, bos: bos)
-                if spec.nGen > 0 { try generate(1, model: model, state: state, bos: bos) }
+                try prompt(spec.nPrompt, runner: runner, bos: bos)
+                if spec.nGen > 0 { try generate(1, runner: runner, bos: bos) }
             }
             var filled = false
             for r in 0..<options.repetitions {
@@ -223,15 +229,15 @@ public final class LocalBench {
                     } else {
                         state.reset()
                         progress("  depth fill \(spec.depth) tokens")
-                        try prompt(spec.depth, model: model, state: state, bos: bos)
+                        try prompt(spec.depth, runner: runner, bos: bos)
                         filled = true
                     }
                 } else {
                     state.reset()
                 }
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                try prompt(spec.nPrompt, model: model, state: state, bos: bos)
-                try generate(spec.nGen, model: model, state: state, bos: bos)
+                try prompt(spec.nPrompt, runner: runner, bos: bos)
+                try generate(spec.nGen, runner: runner, bos: bos)
                 seconds.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
                 progress(String(format: "  repetition %d/%d: %.3f s", r + 1, options.repetitions, seconds.last!))
             }

@@ -1,8 +1,5 @@
 import Backends
-import Compute
-import Engine
 import Foundation
-import Models
 
 /// The measured half of `feather compare`: speed with `feather bench`'s method (local files) or timed
 /// streaming requests (endpoints), and tasks through `feather eval`'s runner, keeping every item so two
@@ -77,16 +74,8 @@ public final class EngineMeasurer: ModelMeasurer, @unchecked Sendable {
         }
         return try lock.withLock {
             if let b = backends[key] { return b }
-            let b: any Backend
-            switch model.source {
-            case .file(let path):
-                let engine = try Engine(path: path, threads: threads, contextLength: contextLength)
-                b = LocalBackend(engine: engine, modelPath: path)
-            case .endpoint(let url, let name):
-                b = OpenAIBackend(endpoints: [url], model: name, apiKey: ProcessInfo.processInfo.environment["OPENAI_API_KEY"], concurrency: 4)
-            case .catalog:
-                throw CompareError.measurement(Comparison.needsWeights)
-            }
+            let b = try BackendFactory.backend(for: model.source, options: LocalModelOptions(threads: threads, contextLength: contextLength),
+                                               apiKey: ProcessInfo.processInfo.environment["OPENAI_API_KEY"], concurrency: 4)
             backends[key] = b
             return b
         }

@@ -1,20 +1,15 @@
+import Backends
 import Foundation
 import GGUF
 import Models
 
 public enum CompareError: Error, CustomStringConvertible, Equatable {
-    case unknownModel(String, searched: String)
-    case badEndpoint(String)
     case badOption(String)
     case tooFewModels
     case measurement(String)
 
     public var description: String {
         switch self {
-        case .unknownModel(let name, let dir):
-            "'\(name)' is not a .gguf file, a model in \(dir)/, or a catalog id (catalog: \(ModelCatalog.ids.joined(separator: ", ")))"
-        case .badEndpoint(let s):
-            "bad endpoint '\(s)': write it as http://HOST:PORT/v1#MODEL (the model name after '#')"
         case .badOption(let s): s
         case .tooFewModels: "compare needs at least two models"
         case .measurement(let s): s
@@ -22,31 +17,22 @@ public enum CompareError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+extension ModelSpecResolver {
+    /// The resolver that also knows the catalog's published configurations.
+    public static func withCatalog(locator: ModelLocator = ModelLocator()) -> ModelSpecResolver {
+        ModelSpecResolver(locator: locator, catalogID: { ModelCatalog.find($0)?.id }, catalogIDs: ModelCatalog.ids)
+    }
+}
+
 /// Turns command-line model names into `ModelResult`s with their facts, weights and fit rows filled in.
 public struct ModelResolver: Sendable {
-    public var locator: ModelLocator
+    public var resolver: ModelSpecResolver
 
-    public init(locator: ModelLocator = ModelLocator()) { self.locator = locator }
-
-    /// A GGUF path or short name in the models folder is read directly; otherwise a catalog id; an
-    /// `http(s)://…#MODEL` argument is an endpoint (its facts come from the catalog when MODEL is a catalog id).
-    public func source(of name: String) throws -> ModelSource {
-        if name.hasPrefix("http://") || name.hasPrefix("https://") {
-            let parts = name.split(separator: "#", maxSplits: 1).map(String.init)
-            guard parts.count == 2, !parts[1].isEmpty, URL(string: parts[0])?.host != nil else { throw CompareError.badEndpoint(name) }
-            return .endpoint(url: parts[0], model: parts[1])
-        }
-        if let path = try locator.resolveIfPresent(name) { return .file(path: path) }
-        if let facts = ModelCatalog.find(name) { return .catalog(id: facts.id) }
-        if name.hasSuffix(".gguf") || name.contains("/") {
-            _ = try locator.resolve(name)  // throws the locator's "not found" with the paths it tried
-        }
-        throw CompareError.unknownModel(name, searched: locator.directory)
-    }
+    public init(resolver: ModelSpecResolver = .withCatalog()) { self.resolver = resolver }
 
     /// Facts and weights (per quantization for catalog models, the file's own for GGUF files).
     public func describe(_ name: String, quants: [QuantRecipe]) throws -> ModelResult {
-        let source = try source(of: name)
+        let source = try resolver.spec(name)
         switch source {
         case .file(let path):
             let file = try GGUFFile(path: path)

@@ -1,24 +1,5 @@
+import Backends
 import Foundation
-
-/// Where a compared model comes from.
-public enum ModelSource: Codable, Sendable, Equatable {
-    /// A GGUF file on disk (read directly).
-    case file(path: String)
-    /// A catalog id: published configuration only, no weights.
-    case catalog(id: String)
-    /// An OpenAI-compatible endpoint serving `model`.
-    case endpoint(url: String, model: String)
-
-    public var kindName: String {
-        switch self {
-        case .file: "GGUF file"
-        case .catalog: "published configuration"
-        case .endpoint: "endpoint"
-        }
-    }
-
-    public var canRun: Bool { if case .catalog = self { false } else { true } }
-}
 
 /// Decode and prefill speed measured on this machine (by `feather bench`'s library).
 public struct SpeedMeasurement: Codable, Sendable, Equatable {
@@ -115,7 +96,7 @@ public struct ModelResult: Codable, Sendable {
     public var schemaVersion = ModelResult.currentSchemaVersion
     /// The name as given on the command line.
     public var label: String
-    public var source: ModelSource
+    public var source: ModelSpec
     public var facts: ModelFacts?
     /// Present for GGUF files: what `feather inspect` reports.
     public var inspection: ModelInspection?
@@ -129,7 +110,7 @@ public struct ModelResult: Codable, Sendable {
     /// Errors met while measuring (the comparison goes on without that row).
     public var errors: [String]
 
-    public init(label: String, source: ModelSource, facts: ModelFacts?, inspection: ModelInspection? = nil,
+    public init(label: String, source: ModelSpec, facts: ModelFacts?, inspection: ModelInspection? = nil,
                 weights: [WeightsSummary] = [], fit: [FitRow] = [], speed: SpeedMeasurement? = nil,
                 tasks: [TaskMeasurement] = [], notMeasured: [String] = [], errors: [String] = []) {
         self.label = label

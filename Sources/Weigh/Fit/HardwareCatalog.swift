@@ -1,3 +1,4 @@
+import Compute
 import Foundation
 
 /// A machine a model might run on: the memory a model may use and the bandwidth it streams weights at.
@@ -100,6 +101,11 @@ public enum HardwareCatalog {
     }
 
     /// This computer: its memory (MemTotal / hw.memsize) and a memory-read bandwidth measured by the caller.
+    /// This machine, its memory read bandwidth measured now with `threads` threads.
+    public static func thisMachine(threads: Int) throws -> Hardware {
+        thisMachine(measuredBandwidth: try KernelBenchmark.memoryReadBandwidth(threads: threads), threads: threads)
+    }
+
     public static func thisMachine(measuredBandwidth bytesPerSecond: Double, threads: Int) -> Hardware {
         let total = Int(ProcessInfo.processInfo.physicalMemory)
         return Hardware(id: thisMachineID, name: "this machine (CPU, \(threads) threads)", kind: .cpu, totalBytes: total,
