@@ -20,11 +20,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
     ],
     targets: [
-        // Layers, bottom up (see DESIGN.md): GGUF → CKernels → Compute → Tokenizers → Models → Weigh → FeatherCLI;
-        // ModelStores (where models live on disk: the models folder's neighbours, the Hugging Face cache, Ollama,
-        // LM Studio) under Models; Hub (`feather pull`: the Hugging Face Hub client) on ModelStores.
+        // Layers, bottom up; each calls only the ones below (README, Layout): GGUF, SeededRandom → CKernels →
+        // Compute (the only door to CKernels) → Tokenizers, Templates → Models (what is computed) → Engine (one
+        // sequence runner) → OpenAIWire → Backends, Server → Weigh (measures through Backend) → FeatherCLI.
+        // ModelStores (where models live on disk) sits under Models and Backends; Hub (`feather pull`) on it.
         // Optimized even in debug builds: tests parse 250 MB models thousands of times.
         .target(name: "GGUF", swiftSettings: optimized),
+        .target(name: "SeededRandom", swiftSettings: optimized),
         // Numeric kernels in C; SIMD paths use per-function target attributes, never global -march.
         // Optimized in debug builds too, so tests that run models take seconds, not minutes.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
@@ -33,7 +35,7 @@ let package = Package(
         .target(name: "CSandbox"),
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: optimized),
         .target(name: "ModelStores"),
-        .target(name: "Models", dependencies: ["GGUF", "Compute", "ModelStores"], swiftSettings: optimized),
+        .target(name: "Models", dependencies: ["SeededRandom", "GGUF", "Compute", "ModelStores"], swiftSettings: optimized),
         .target(name: "Hub", dependencies: [
             "ModelStores",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -42,7 +44,7 @@ let package = Package(
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "Engine", dependencies: ["Models", "Compute", "Tokenizers", "Templates"], swiftSettings: optimized),
+        .target(name: "Engine", dependencies: ["SeededRandom", "Models", "Compute", "Tokenizers", "Templates"], swiftSettings: optimized),
         // The OpenAI API's request and response bodies, shared by Server, Backends (OpenAIBackend) and Weigh (LoadTest).
         .target(name: "OpenAIWire"),
         .target(
@@ -55,7 +57,7 @@ let package = Package(
             ]
         ),
         .target(name: "Weigh", dependencies: [
-            "GGUF", "Models", "Compute", "Engine", "Backends", "CSandbox", "OpenAIWire",
+            "SeededRandom", "GGUF", "Models", "Compute", "Engine", "Backends", "CSandbox", "OpenAIWire",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
         ], resources: [.copy("Tasks")]),
@@ -91,7 +93,7 @@ let package = Package(
         .testTarget(name: "HubTests", dependencies: [
             "Hub", "ModelStores", "Models", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .testTarget(name: "EvalTests", dependencies: ["Weigh", "Backends", "Engine", "Models"]),
+        .testTarget(name: "EvalTests", dependencies: ["SeededRandom", "Weigh", "Backends", "Engine", "Models"]),
     ],
     swiftLanguageModes: [.v6]
 )

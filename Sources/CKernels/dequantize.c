@@ -86,36 +86,31 @@ static void dq_q3_K(const block_q3_K *x, float *y, int64_t nb) {
     }
 }
 
-static void dq_q4_K(const block_q4_K *x, float *y, int64_t nb) {
-    for (int64_t i = 0; i < nb; i++, y += QK_K) {
-        const float d = fw_h2f(x[i].d), dmin = fw_h2f(x[i].dmin);
-        for (int j = 0; j < 8; j++) {
-            uint8_t sc, m;
-            fw_scale_min_k4(j, x[i].scales, &sc, &m);
-            const float d1 = d * (float)sc, m1 = dmin * (float)m;
-            // Sub-block j: low nibbles (even j) or high nibbles (odd j) of qs[(j/2)*32 ..].
-            const uint8_t *q = x[i].qs + (j >> 1) * 32;
-            const int shift = (j & 1) * 4;
-            for (int l = 0; l < 32; l++) y[j * 32 + l] = d1 * (float)((q[l] >> shift) & 0xF) - m1;
+// One Q4_K or Q5_K super-block (they share the 6-bit scales and mins): sub-block j takes the low
+// nibbles (even j) or high nibbles (odd j) of qs[(j/2)*32 ..]; Q5_K adds bit j of qh[l] as bit 4.
+static void dq_k4_or_k5(float d, float dmin, const uint8_t *scales, const uint8_t *qs, const uint8_t *qh,
+                        float *y) {
+    for (int j = 0; j < 8; j++) {
+        uint8_t sc, m;
+        fw_scale_min_k4(j, scales, &sc, &m);
+        const float d1 = d * (float)sc, m1 = dmin * (float)m;
+        const uint8_t *q = qs + (j >> 1) * 32;
+        const int shift = (j & 1) * 4;
+        for (int l = 0; l < 32; l++) {
+            const int v = ((q[l] >> shift) & 0xF) | (qh ? ((qh[l] >> j) & 1) << 4 : 0);
+            y[j * 32 + l] = d1 * (float)v - m1;
         }
     }
 }
 
+static void dq_q4_K(const block_q4_K *x, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += QK_K)
+        dq_k4_or_k5(fw_h2f(x[i].d), fw_h2f(x[i].dmin), x[i].scales, x[i].qs, NULL, y);
+}
+
 static void dq_q5_K(const block_q5_K *x, float *y, int64_t nb) {
-    for (int64_t i = 0; i < nb; i++, y += QK_K) {
-        const float d = fw_h2f(x[i].d), dmin = fw_h2f(x[i].dmin);
-        for (int j = 0; j < 8; j++) {
-            uint8_t sc, m;
-            fw_scale_min_k4(j, x[i].scales, &sc, &m);
-            const float d1 = d * (float)sc, m1 = dmin * (float)m;
-            const uint8_t *q = x[i].qs + (j >> 1) * 32;
-            const int shift = (j & 1) * 4;
-            for (int l = 0; l < 32; l++) {
-                const int v = ((q[l] >> shift) & 0xF) | (((x[i].qh[l] >> j) & 1) << 4);
-                y[j * 32 + l] = d1 * (float)v - m1;
-            }
-        }
-    }
+    for (int64_t i = 0; i < nb; i++, y += QK_K)
+        dq_k4_or_k5(fw_h2f(x[i].d), fw_h2f(x[i].dmin), x[i].scales, x[i].qs, x[i].qh, y);
 }
 
 static void dq_q6_K(const block_q6_K *x, float *y, int64_t nb) {

@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 
 /// How the next token is chosen. `temperature` 0 is greedy (argmax, first index on ties).
 public struct SamplingParameters: Sendable, Equatable, Codable {
@@ -112,21 +113,6 @@ public struct Sampler: Sendable {
         }
         return candidates[keep - 1].id
     }
-}
-
-/// SplitMix64: small, seeded, identical on every platform.
-struct SplitMix64: Sendable {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func nextDouble() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
 
 /// Log-probabilities from logits.

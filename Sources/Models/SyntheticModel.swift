@@ -1,4 +1,5 @@
 import GGUF
+import SeededRandom
 
 /// Small GGUF models with random weights and the shapes and metadata quirks of real ones, written
 /// with `GGUFWriter`: the models that cannot be downloaded here are proven on these instead.
@@ -41,7 +42,7 @@ public struct SyntheticModel: Sendable {
         let arch = architecture.rawValue
         let headDim = self.headDim ?? embeddingWidth / heads
         var w = GGUFWriter()
-        var rng = Random(seed: seed)
+        var rng = SplitMix64(seed: seed)
         w.set("general.architecture", arch)
         w.set("general.name", "synthetic-\(arch)")
         w.set("general.file_type", uint32: 0)
@@ -108,24 +109,15 @@ public struct SyntheticModel: Sendable {
         if architecture != .gemma3 { try weights("output.weight", [n, vocab.count]) }
         return w
     }
-
-    /// Uniform in [-1, 1), seeded (SplitMix64).
-    struct Random {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
-    }
 }
 
 extension String {
     func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
     }
+}
+
+extension SplitMix64 {
+    /// Uniform in [-1, 1), from the top 24 bits.
+    mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
 }

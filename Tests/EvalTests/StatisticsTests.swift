@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 import Testing
 @testable import Weigh
 
@@ -20,7 +21,7 @@ struct StatisticsTests {
     }
 
     @Test func bootstrapOfTheMeanApproachesTheAnalyticStderr() {
-        var rng = SeededGenerator(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let x = (0..<400).map { _ in Double(rng.below(2)) }
         let boot = EvalStatistics.bootstrapStderr(x, resamples: 2000, EvalStatistics.mean)
         let analytic = EvalStatistics.meanStderr(x)
@@ -30,7 +31,7 @@ struct StatisticsTests {
     }
 
     @Test func seededPermutationsAreDeterministicAndComplete() {
-        var a = SeededGenerator(seed: 1, stream: "x"), b = SeededGenerator(seed: 1, stream: "x"), c = SeededGenerator(seed: 1, stream: "y")
+        var a = SplitMix64(seed: 1, stream: "x"), b = SplitMix64(seed: 1, stream: "x"), c = SplitMix64(seed: 1, stream: "y")
         let pa = a.permutation(50)
         #expect(pa == b.permutation(50))
         #expect(pa != c.permutation(50))

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import OpenAIWire
+import SeededRandom
 
 /// Options of the serving load test.
 public struct LoadTestOptions: Sendable {
@@ -329,11 +330,9 @@ public final class LoadTest: Sendable {
     }
 
     func load(_ client: HTTPClient, prompts: [String], concurrency: Int, rate: Double?) async -> ([RequestRecord], Double) {
-        var rng = options.seed &+ 0x5851_F42D_4C95_7F2D
-        func uniform() -> Double {
-            rng = rng &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return (Double(rng >> 11) + 0.5) / Double(1 << 53)
-        }
+        // Its own stream (the prompts use `seed`): arrival gaps, uniform in (0, 1) so log() is finite.
+        var rng = SplitMix64(seed: options.seed &+ 0x5851_F42D_4C95_7F2D)
+        func uniform() -> Double { rng.nextDouble() + 0.5 / Double(1 << 53) }
         let start = Self.now()
         var records: [RequestRecord] = []
         let interruption = self.interruption
@@ -445,11 +444,7 @@ public enum RandomPrompt {
         """.split(separator: " ").map(String.init)
 
     public static func prompts(count: Int, words n: Int, seed: UInt64) -> [String] {
-        var state = seed &+ 0x9E37_79B9_7F4A_7C15
-        func next() -> Int {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int((state >> 33) % UInt64(words.count))
-        }
-        return (0..<count).map { _ in (0..<max(1, n)).map { _ in words[next()] }.joined(separator: " ") }
+        var rng = SplitMix64(seed: seed)
+        return (0..<count).map { _ in (0..<max(1, n)).map { _ in words[rng.nextInt(below: words.count)] }.joined(separator: " ") }
     }
 }

@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import GGUF
 import Models
+import SeededRandom
 
 /// One test of the table: prompt tokens, generated tokens and the depth the cache is filled to first.
 public struct BenchTestSpec: Sendable, Equatable {
@@ -73,23 +74,17 @@ public final class LocalBench {
     public let options: LocalBenchOptions
     let progress: (String) -> Void
     let interruption: Interruption
-    var rng: UInt64
+    var rng: SplitMix64
 
     public init(options: LocalBenchOptions, interruption: Interruption = .shared, progress: @escaping (String) -> Void) {
         self.options = options
         self.progress = progress
         self.interruption = interruption
-        rng = options.seed
+        rng = SplitMix64(seed: options.seed)
     }
 
-    /// SplitMix64, so runs are reproducible.
-    func randomToken(below n: Int) -> Int32 {
-        rng &+= 0x9E37_79B9_7F4A_7C15
-        var z = rng
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Int32(truncatingIfNeeded: (z ^ (z >> 31)) % UInt64(n))
-    }
+    /// A random prompt token, from the seeded generator so runs repeat.
+    func randomToken(below n: Int) -> Int32 { Int32(truncatingIfNeeded: rng.next() % UInt64(n)) }
 
     public static func identity(of file: GGUFFile) -> ModelIdentity {
         let params = file.tensors.reduce(0) { $0 + $1.elementCount }

@@ -1,6 +1,7 @@
 import Backends
 import Engine
 import Foundation
+import SeededRandom
 
 /// How a run is set up beyond the tasks.
 public struct EvalOptions: Sendable {
@@ -72,7 +73,7 @@ public final class EvalRunner: Sendable {
     /// The rows a run scores: all, the first `limit`, or a seeded sample of `sample` (in file order).
     public static func select(count: Int, limit: Int?, sample: Int?, seed: UInt64, task: String) -> [Int] {
         if let sample, sample < count {
-            var rng = SeededGenerator(seed: seed, stream: "sample:\(task)")
+            var rng = SplitMix64(seed: seed, stream: "sample:\(task)")
             return Array(rng.permutation(count).prefix(sample)).sorted()
         }
         if let limit { return Array(0..<min(limit, count)) }
@@ -87,7 +88,7 @@ public final class EvalRunner: Sendable {
             let id = try PromptTemplate.render(def.id, f)
             if let s = def.shuffle {
                 // One seeded permutation per item, keyed by its id: the same order in every run and sample.
-                var rng = SeededGenerator(seed: options.settings.seed, stream: "shuffle:\(def.name):\(id)")
+                var rng = SplitMix64(seed: options.settings.seed, stream: "shuffle:\(def.name):\(id)")
                 let perm = rng.permutation(s.fields.count)
                 for (position, source) in perm.enumerated() {
                     guard let v = f[s.fields[source]] else { throw EvalError.badTemplate("no field '\(s.fields[source])'") }
@@ -109,7 +110,7 @@ public final class EvalRunner: Sendable {
         guard shots > 0, let fs = def.fewshot else { return text + item.prompt }
         let candidates = fs.pool == "group" ? pools[item.group ?? ""] ?? [] : Array(all.indices)
         let pool = candidates.map { all[$0] }.filter { $0.id != item.id }
-        var rng = SeededGenerator(seed: options.settings.seed, stream: "fewshot:\(def.name):\(item.id)")
+        var rng = SplitMix64(seed: options.settings.seed, stream: "fewshot:\(def.name):\(item.id)")
         let chosen = rng.permutation(pool.count).prefix(shots).map { pool[$0] }
         for example in chosen {
             text += example.prompt + (try PromptTemplate.render(fs.target, example.fields)) + fs.separator

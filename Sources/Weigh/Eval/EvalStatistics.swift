@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 
 /// Aggregates as lm-evaluation-harness computes them.
 public enum EvalStatistics {
@@ -22,7 +23,7 @@ public enum EvalStatistics {
     public static func bootstrapStderr<T>(_ items: [T], resamples: Int = 1000, seed: UInt64 = 1234,
                                           _ statistic: ([T]) -> Double) -> Double {
         guard items.count > 1 else { return .nan }
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var values: [Double] = []
         values.reserveCapacity(resamples)
         var draw: [T] = []

@@ -58,37 +58,3 @@ private extension String {
         self = String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
     }
 }
-
-/// SplitMix64: a small seeded generator, so shuffles and samples are the same on every platform.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    /// A generator for one named stream (e.g. one item's few-shot draw) under a run seed.
-    public init(seed: UInt64, stream: String) {
-        let digest = SHA256.hash(Array("\(seed):\(stream)".utf8))
-        state = digest.prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
-    }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in 0..<n without modulo bias.
-    public mutating func below(_ n: Int) -> Int {
-        precondition(n > 0)
-        let bound = UInt64(n)
-        let limit = UInt64.max - UInt64.max % bound
-        while true {
-            let x = next()
-            if x < limit { return Int(x % bound) }
-        }
-    }
-    /// A Fisher–Yates permutation of 0..<n.
-    public mutating func permutation(_ n: Int) -> [Int] {
-        var p = Array(0..<n)
-        if n > 1 { for i in stride(from: n - 1, to: 0, by: -1) { p.swapAt(i, below(i + 1)) } }
-        return p
-    }
-}

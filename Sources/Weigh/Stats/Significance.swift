@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 
 /// Statistics for comparing two models: summaries, McNemar's exact test for paired right/wrong outcomes,
 /// Welch's t-test for timing repetitions, and a seeded paired bootstrap for ratios and scores.
@@ -183,23 +184,3 @@ public enum Significance {
     }
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator, so resampling is reproducible everywhere.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in 0..<n (Lemire's multiply-shift with rejection).
-    public mutating func nextInt(below n: Int) -> Int {
-        let bound = UInt64(n)
-        while true {
-            let r = next().multipliedFullWidth(by: bound)
-            if r.low >= (0 &- bound) % bound { return Int(r.high) }
-        }
-    }
-}
