@@ -72,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "FeatherCLI",
             dependencies: [
-                "GGUF", "Tokenizers", "Models", "Engine", "Weigh", "Compute", "Server", "Backends", "Hub", "ModelStores",
+                "Tokenizers", "Weigh", "Server", "Backends", "Hub", "ModelStores",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["GGUF", "Tokenizers"]),
         .testTarget(name: "ModelsTests", dependencies: ["GGUF", "Models", "Compute", "Tokenizers"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Models", "Tokenizers", "Templates", "GGUF"]),
-        .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Weigh", "Backends"]),
+        .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Engine", "Weigh", "Backends"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Engine", "Models", "OpenAIWire"]),
         .testTarget(name: "OpenAIWireTests", dependencies: ["OpenAIWire"]),

@@ -44,6 +44,11 @@ public enum BackendFactory {
         return engine
     }
 
+    /// A model file in the built-in engine for `run`, `chat` and `perplexity`; throws and warns as `engine(path:options:warning:)`.
+    public static func localModel(path: String, options: LocalModelOptions, warning: (String) -> Void = { _ in }) throws -> LocalModel {
+        LocalModel(engine: try engine(path: path, options: options, warning: warning))
+    }
+
     /// The built-in engine for a file (`options.sequences` generations decode together), an OpenAI
     /// client for an endpoint; a catalog entry has nothing to run.
     public static func backend(for spec: ModelSpec, options: LocalModelOptions = LocalModelOptions(), apiKey: String? = nil,
