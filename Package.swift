@@ -75,7 +75,9 @@ let package = Package(
                 "Tokenizers", "Weigh", "Server", "Backends", "Hub", "ModelStores",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // Members of modules a file does not import stay invisible: the CLI cannot reach below Backends and Weigh by inference.
+            swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]
         ),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
         .testTarget(name: "ComputeTests", dependencies: ["CKernels", "Compute", "GGUF"]),

@@ -5,11 +5,7 @@ import Testing
 
 /// `LocalModel`, the door of run, chat and perplexity, on the embedded SmolLM2: it answers as the engine does.
 @Suite(.serialized) struct LocalModelTests {
-    static let loaded: Result<Engine, any Error> = Result {
-        guard let path = embeddedModel("smollm2-135m") else { throw LoadError.missing("smollm2-135m: run scripts/fetch-models.sh") }
-        return try Engine(path: path, threads: 2, contextLength: 512)
-    }
-    enum LoadError: Error { case missing(String) }
+    static let loaded: Result<Engine, any Error> = Result { try embeddedEngine("smollm2-135m") }
     static var present: Bool { embeddedModel("smollm2-135m") != nil }
     static let greedy = Sampling(temperature: 0, topK: 40, topP: 0.95, minP: 0.05, repetitionPenalty: 1, seed: 0)
 
