@@ -59,10 +59,11 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
         ], resources: [.copy("Tasks")]),
+        // Over Engine and Server: BackendFactory builds every Engine, the served ones included.
         .target(
             name: "Backends",
             dependencies: [
-                "Engine", "Models", "ModelStores", "Tokenizers", "OpenAIWire",
+                "Engine", "Models", "ModelStores", "Tokenizers", "OpenAIWire", "Server",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
