@@ -22,7 +22,7 @@ let package = Package(
     targets: [
         // Layers, bottom up; each calls only the ones below (README, Layout): GGUF, SeededRandom → CKernels →
         // Compute (the only door to CKernels) → Tokenizers, Templates → Models (what is computed) → Engine (one
-        // sequence runner) → OpenAIWire → Backends, Server → Weigh (measures through Backend) → FeatherCLI.
+        // sequence runner) → OpenAIWire → Server → Backends (the one door to a model) → Weigh → FeatherCLI.
         // ModelStores (where models live on disk) sits under Models and Backends; Hub (`feather pull`) on it.
         // Optimized even in debug builds: tests parse 250 MB models thousands of times.
         .target(name: "GGUF", swiftSettings: optimized),
@@ -61,10 +61,11 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
         ], resources: [.copy("Tasks")]),
+        // Over Engine and Server: BackendFactory builds every Engine, the served ones included.
         .target(
             name: "Backends",
             dependencies: [
-                "Engine", "Models", "ModelStores", "Tokenizers", "OpenAIWire",
+                "Engine", "Models", "ModelStores", "Tokenizers", "OpenAIWire", "Server",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -74,17 +75,19 @@ let package = Package(
         .executableTarget(
             name: "FeatherCLI",
             dependencies: [
-                "GGUF", "Tokenizers", "Models", "Engine", "Weigh", "Compute", "Server", "Backends", "Hub", "ModelStores",
+                "Tokenizers", "Weigh", "Server", "Backends", "Hub", "ModelStores",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // Members of modules a file does not import stay invisible: the CLI cannot reach below Backends and Weigh by inference.
+            swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]
         ),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
         .testTarget(name: "ComputeTests", dependencies: ["CKernels", "Compute", "GGUF"]),
         .testTarget(name: "TokenizersTests", dependencies: ["GGUF", "Tokenizers"]),
         .testTarget(name: "ModelsTests", dependencies: ["GGUF", "Models", "Compute", "Tokenizers"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Models", "Tokenizers", "Templates", "GGUF"]),
-        .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Weigh", "Backends"]),
+        .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Engine", "Weigh", "Backends"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Engine", "Models", "OpenAIWire"]),
         .testTarget(name: "OpenAIWireTests", dependencies: ["OpenAIWire"]),

@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Models
+import Server
 
 /// How the built-in engine runs a model file.
 public struct LocalModelOptions: Sendable {
@@ -42,6 +43,16 @@ public enum BackendFactory {
         if options.sequences > 1 { try engine.checkMemory(sequences: options.sequences) }
         if let message = engine.trainingContextWarning { warning(message) }
         return engine
+    }
+
+    /// A model file in the built-in engine for `run`, `chat` and `perplexity`; throws and warns as `engine(path:options:warning:)`.
+    public static func localModel(path: String, options: LocalModelOptions, warning: (String) -> Void = { _ in }) throws -> LocalModel {
+        LocalModel(engine: try engine(path: path, options: options, warning: warning))
+    }
+
+    /// A model file for `feather serve`: `options.sequences` requests decode together, `queueLimit` more may wait.
+    public static func servedModel(path: String, options: LocalModelOptions, queueLimit: Int, warning: (String) -> Void = { _ in }) throws -> ServedModel {
+        ServedModel(path: path, engine: try engine(path: path, options: options, warning: warning), parallel: options.sequences, queueLimit: queueLimit)
     }
 
     /// The built-in engine for a file (`options.sequences` generations decode together), an OpenAI

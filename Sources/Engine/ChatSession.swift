@@ -34,11 +34,16 @@ public final class ChatSession {
         messages = system.map { [ChatMessage(role: "system", content: $0)] } ?? []
     }
 
+    /// The prompt tokens of the history with `user` as the next message.
+    public func prompt(for user: String) throws -> [TokenID] { try formatter.tokens(adding(user)) }
+
+    private func adding(_ user: String) -> [ChatMessage] { messages + [ChatMessage(role: "user", content: user)] }
+
     /// Adds the user's message, generates the answer (streamed through `onText`) and adds it to the
     /// history. `shouldStop` is checked before each token. On an error the history is left unchanged.
     public func respond(to user: String, maxTokens: Int = 512, sampling: SamplingParameters = .greedy,
                         shouldStop: () -> Bool = { false }, onText: (String) -> Void = { _ in }) throws -> ChatReply {
-        let conversation = messages + [ChatMessage(role: "user", content: user)]
+        let conversation = adding(user)
         let prompt = try formatter.tokens(conversation)
         let room = engine.contextLength - prompt.count
         guard room > 0 else { throw ChatSessionError.contextFull(promptTokens: prompt.count, context: engine.contextLength) }

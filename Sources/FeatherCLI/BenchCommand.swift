@@ -1,8 +1,5 @@
 import ArgumentParser
-import Compute
 import Foundation
-import GGUF
-import Models
 import Weigh
 
 struct Bench: AsyncParsableCommand {
@@ -107,9 +104,8 @@ struct Bench: AsyncParsableCommand {
 
     func runLocal() throws {
         guard let format = BenchOutputFormat(rawValue: output) else { throw ValidationError("-o is one of md, json, csv, jsonl") }
-        guard let cache = KVCacheType(rawValue: cacheType) else { throw ValidationError("--cache-type is f16 or f32") }
+        guard var o = LocalBenchOptions(cacheTypeName: cacheType) else { throw ValidationError("--cache-type is f16 or f32") }
         guard repetitions >= 1 else { throw ValidationError("-r must be at least 1") }
-        var o = LocalBenchOptions()
         o.prompts = try parseIntList(prompt, option: "-p")
         o.gens = try parseIntList(gen, option: "-n")
         o.promptGen = try promptGen.map { s in
@@ -118,18 +114,17 @@ struct Bench: AsyncParsableCommand {
             return (v[0], v[1])
         }
         o.depths = try parseIntList(depth, option: "-d")
-        o.threads = try threads.map { try parseIntList($0, option: "-t", allowZero: false) } ?? [ThreadPool.physicalCores]
+        if let threads { o.threads = try parseIntList(threads, option: "-t", allowZero: false) }
         for n in o.threads { try CommonOptions.checkThreads(n) }
         o.repetitions = repetitions
-        o.cacheType = cache
         o.warmup = !noWarmup
         o.measureLoad = !noLoadTime
         guard !o.specs.isEmpty else { throw ValidationError("no tests: -p, -n and -pg are all 0") }
-        let isa = try ISA.select(nil)
+        let host = try ProcessMetrics.selectedHost()
         let paths = try models.map { try resolveModelPath($0) }
         let llama = try llamaBench.map { try LlamaBench(executable: $0, repetitions: repetitions, cacheType: cacheType) }
         Interruption.shared.install()
-        var result = BenchResult(kind: .local, host: ProcessMetrics.host(isa: isa), command: commandLine())
+        var result = BenchResult(kind: .local, host: host, command: commandLine())
         result.models = []
         let bench = LocalBench(options: o) { self.stderr($0) }
         for path in paths {
@@ -200,26 +195,21 @@ struct Bench: AsyncParsableCommand {
     }
 
     func runKernels() throws {
-        let isa = try ISA.select(self.isa)
-        var selected = KernelBenchmark.defaultTypes
-        if let types {
-            selected = try types.split(separator: ",").map { name in
-                guard let t = GGMLType.allCases.first(where: { $0.name == name }), t.isSupported else {
-                    throw ValidationError("unknown or unsupported type '\(name)'")
-                }
-                return t
-            }
+        let bench: KernelBench
+        do {
+            bench = try KernelBench(isaName: isa, typeNames: types.map { $0.split(separator: ",").map(String.init) })
+        } catch let error as KernelBenchError {
+            throw ValidationError(error.description)
         }
         let threadCounts = try threads.map {
             try $0.split(separator: ",").map { s in
                 guard let n = Int(s), n > 0 else { throw ValidationError("bad thread count '\(s)'") }
                 return n
             }
-        } ?? Array(Set([1, ThreadPool.physicalCores])).sorted()
+        } ?? KernelBench.defaultThreads
         for n in threadCounts { try CommonOptions.checkThreads(n) }
-        if !json { print("isa \(isa.rawValue), physical cores \(ThreadPool.physicalCores)") }
-        let results = try KernelBenchmark.run(types: selected, threads: threadCounts, isa: isa,
-                                              report: json ? { _ in } : { print($0) })
+        if !json { print("isa \(bench.isaName), physical cores \(KernelBench.physicalCores)") }
+        let results = try bench.run(threads: threadCounts, report: json ? { _ in } : { print($0) })
         if json { print(try JSONOutput.string(results)) }
     }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Backends
 import Dispatch
-import Engine
 import Foundation
 
 /// `feather chat`: a conversation with a model through its chat template.
@@ -22,7 +21,7 @@ struct Chat: AsyncParsableCommand {
     @Option(help: "Context length in tokens.") var ctx = 4096
     @Flag(help: "Template origin and timings on stderr.") var verbose = false
 
-    var sampling: SamplingParameters { samplingOptions.parameters }
+    var sampling: Sampling { samplingOptions.sampling }
 
     func validate() throws {
         try CommonOptions.checkThreads(t)
@@ -31,15 +30,15 @@ struct Chat: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let session: ChatSession
+        let session: LocalChat
         do {
-            let engine = try BackendFactory.engine(path: try resolveModelPath(model), options: LocalModelOptions(threads: t, contextLength: ctx),
-                                                   warning: CommonOptions.warn)
-            session = ChatSession(engine: engine, formatter: try ChatFormatter(engine: engine, templateFile: chatTemplate), system: system)
+            let local = try BackendFactory.localModel(path: try resolveModelPath(model), options: LocalModelOptions(threads: t, contextLength: ctx),
+                                                      warning: CommonOptions.warn)
+            session = try local.chat(system: system, templateFile: chatTemplate)
         } catch {
             throw fail(error)
         }
-        if verbose { log("chat template: \(session.formatter.origin)") }
+        if verbose { log("chat template: \(session.templateOrigin)") }
         if isatty(STDIN_FILENO) != 0 {
             interactive(session, sampling)
         } else {
@@ -48,7 +47,7 @@ struct Chat: AsyncParsableCommand {
     }
 
     /// One message per line in, one answer per line out; the first error ends the run (exit code 1).
-    func scripted(_ session: ChatSession, _ sampling: SamplingParameters) throws {
+    func scripted(_ session: LocalChat, _ sampling: Sampling) throws {
         while let line = readLine(strippingNewline: true) {
             let message = Self.unescape(line.hasSuffix("\r") ? String(line.dropLast()) : line)
             switch message.trimmingCharacters(in: .whitespaces) {
@@ -62,14 +61,14 @@ struct Chat: AsyncParsableCommand {
         }
     }
 
-    func interactive(_ session: ChatSession, _ sampling: SamplingParameters) {
+    func interactive(_ session: LocalChat, _ sampling: Sampling) {
         let interrupt = Interrupt()
         signal(SIGINT, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "feather.chat.sigint"))
         source.setEventHandler { interrupt.signal() }
         source.resume()
         defer { source.cancel() }
-        print("Chatting with \(model) (\(session.formatter.origin)). /reset clears the history, /exit or Ctrl-D quits; Ctrl-C stops an answer.")
+        print("Chatting with \(model) (\(session.templateOrigin)). /reset clears the history, /exit or Ctrl-D quits; Ctrl-C stops an answer.")
         while true {
             interrupt.atPrompt()
             FileHandle.standardOutput.write(Data("> ".utf8))
@@ -87,7 +86,7 @@ struct Chat: AsyncParsableCommand {
                 let reply = try session.respond(to: line, maxTokens: n, sampling: sampling, shouldStop: { interrupt.stopRequested }) { text in
                     FileHandle.standardOutput.write(Data(text.utf8))
                 }
-                print(reply.interrupted ? " [stopped]" : reply.finishReason == .length ? " [token limit]" : "")
+                print(reply.interrupted ? " [stopped]" : reply.reachedTokenLimit ? " [token limit]" : "")
                 report(reply)
             } catch {
                 print("")
@@ -96,9 +95,9 @@ struct Chat: AsyncParsableCommand {
         }
     }
 
-    func report(_ reply: ChatReply) {
+    func report(_ reply: LocalChatReply) {
         guard verbose else { return }
-        let tm = reply.timings
+        let tm = reply.speed
         log(String(format: "prompt: %d tokens, %.2f s, %.1f tok/s; answer: %d tokens, %.2f s, %.1f tok/s; finish: %@",
                    tm.promptTokens, tm.promptSeconds, tm.promptTokensPerSecond, tm.generatedTokens, tm.generationSeconds,
                    tm.generationTokensPerSecond, reply.endedTurn ? "end of turn" : reply.interrupted ? "interrupted" : "length"))

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Backends
-import Engine
 import Foundation
 
 /// The sampler's options of `run` and `chat`, as llama.cpp's CLI names them; checked before a model loads.
@@ -12,12 +11,12 @@ struct SamplingOptions: ParsableArguments {
     @Option(name: .customLong("min-p")) var minP: Float = 0.05
     @Option(name: .customLong("repeat-penalty")) var repeatPenalty: Float = 1
 
-    var parameters: SamplingParameters {
-        SamplingParameters(temperature: temp, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty, seed: seed)
+    var sampling: Sampling {
+        Sampling(temperature: temp, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty, seed: seed)
     }
 
     func validate() throws {
-        do { try parameters.validate() } catch { throw ValidationError(error.description) }
+        do { try sampling.validate() } catch { throw ValidationError("\(error)") }
     }
 }
 

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Backends
-import Engine
 import Foundation
 
 /// `feather perplexity`: llama-perplexity's method over a text file.
@@ -22,8 +21,8 @@ struct Perplexity: AsyncParsableCommand {
     func run() async throws {
         do {
             let text = try CommonOptions.readText(file)
-            let engine = try BackendFactory.engine(path: try resolveModelPath(model), options: LocalModelOptions(threads: t, contextLength: ctx))
-            let r = try engine.perplexity(text: text, contextLength: ctx, maxChunks: chunks) { c, ppl in
+            let local = try BackendFactory.localModel(path: try resolveModelPath(model), options: LocalModelOptions(threads: t, contextLength: ctx))
+            let r = try local.perplexity(text: text, contextLength: ctx, maxChunks: chunks) { c, ppl in
                 FileHandle.standardError.write(Data("[\(c)] \(String(format: "%.4f", ppl))\n".utf8))
             }
             print(String(format: "perplexity: %.4f over %d chunks (%d scored tokens, ctx %d)", r.perplexity, r.chunks, r.scoredTokens, ctx))

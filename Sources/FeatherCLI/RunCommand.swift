@@ -1,6 +1,5 @@
 import ArgumentParser
 import Backends
-import Engine
 import Foundation
 
 /// `feather run`: one prompt in, the generated text out (timings on stderr with --verbose).
@@ -21,8 +20,6 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("chat-template"), help: "A Jinja chat template file (implies --chat).") var chatTemplate: String?
     @Option(help: "System message (implies --chat).") var system: String?
 
-    var sampling: SamplingParameters { samplingOptions.parameters }
-
     func validate() throws {
         try CommonOptions.checkThreads(t)
         try CommonOptions.checkContext(ctx)
@@ -34,49 +31,46 @@ struct Run: AsyncParsableCommand {
         guard let options = LocalModelOptions(threads: t, contextLength: ctx, cacheTypeName: cacheType) else {
             throw ValidationError("--cache-type is f16 or f32")
         }
-        let engine: Engine
+        let local: LocalModel
         do {
-            engine = try BackendFactory.engine(path: try resolveModelPath(model), options: options, warning: CommonOptions.warn)
+            local = try BackendFactory.localModel(path: try resolveModelPath(model), options: options, warning: CommonOptions.warn)
         } catch {
             throw fail(error)
         }
         let promptTokens: [Int32]
         if chat || chatTemplate != nil || system != nil {
             do {
-                let formatter = try ChatFormatter(engine: engine, templateFile: chatTemplate)
-                if verbose { FileHandle.standardError.write(Data("chat template: \(formatter.origin)\n".utf8)) }
-                let messages = (system.map { [ChatMessage(role: "system", content: $0)] } ?? []) + [ChatMessage(role: "user", content: prompt)]
-                promptTokens = try formatter.tokens(messages)
+                let conversation = try local.chat(system: system, templateFile: chatTemplate)
+                if verbose { FileHandle.standardError.write(Data("chat template: \(conversation.templateOrigin)\n".utf8)) }
+                promptTokens = try conversation.prompt(for: prompt)
             } catch {
                 throw fail(error)
             }
         } else {
-            promptTokens = engine.tokenize(prompt)
+            promptTokens = local.tokenize(prompt)
         }
-        let request = GenerationRequest(prompt: promptTokens, maxTokens: n, sampling: sampling,
-                                        topLogprobs: json ? logprobs : 0, promptLogprobs: json)
-        let result: GenerationResult
+        let result: LocalGeneration
         do {
-            result = try engine.generate(request) { token in
+            result = try local.generate(prompt: promptTokens, maxTokens: n, sampling: samplingOptions.sampling,
+                                        topLogprobs: json ? logprobs : 0, promptLogprobs: json) { text in
                 if !json {
-                    FileHandle.standardOutput.write(Data(token.text.utf8))
+                    FileHandle.standardOutput.write(Data(text.utf8))
                 }
-                return true
             }
         } catch {
             throw fail(error)
         }
-        let tm = result.timings
+        let tm = result.speed
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             struct Output: Encodable {
                 let prompt_tokens: [Int32]
-                let result: GenerationResult
+                let result: LocalGeneration
                 let prompt_tokens_per_second: Double
                 let generation_tokens_per_second: Double
             }
-            let data = try encoder.encode(Output(prompt_tokens: request.prompt, result: result,
+            let data = try encoder.encode(Output(prompt_tokens: promptTokens, result: result,
                                                  prompt_tokens_per_second: tm.promptTokensPerSecond,
                                                  generation_tokens_per_second: tm.generationTokensPerSecond))
             FileHandle.standardOutput.write(data + Data("\n".utf8))

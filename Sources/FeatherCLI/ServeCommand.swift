@@ -51,10 +51,9 @@ struct Serve: AsyncParsableCommand {
         var served: [ServedModel] = []
         do {
             for name in models {
-                let path = try resolveModelPath(name)
-                let engine = try BackendFactory.engine(path: path, options: LocalModelOptions(threads: t, contextLength: ctx, sequences: parallel),
-                                                       warning: CommonOptions.warn)
-                served.append(ServedModel(path: path, engine: engine, parallel: parallel, queueLimit: queue))
+                served.append(try BackendFactory.servedModel(path: try resolveModelPath(name),
+                                                             options: LocalModelOptions(threads: t, contextLength: ctx, sequences: parallel),
+                                                             queueLimit: queue, warning: CommonOptions.warn))
             }
         } catch {
             throw fail(error)

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Models
+import Weigh
 
 /// Writes a small random-weight model with a real model's shape quirks (for oracle scripts and tests).
 struct Synthesize: AsyncParsableCommand {
@@ -22,21 +22,12 @@ struct Synthesize: AsyncParsableCommand {
     @Option var seed: UInt64 = 1
 
     func run() async throws {
-        guard let arch = SyntheticModel.Architecture(rawValue: architecture) else {
-            throw ValidationError("unknown architecture '\(architecture)' (llama, mistral3, gemma3)")
+        do {
+            try SyntheticModelFile.write(architecture: architecture, to: output, layers: layers, embeddingWidth: embedding, heads: heads,
+                                         kvHeads: kvHeads, headDim: headDim, ffnWidth: ffn, contextLength: context, ropeBase: ropeBase,
+                                         ropeScalingFactor: ropeScaling, slidingWindow: slidingWindow, seed: seed)
+        } catch let error as SyntheticModelError {
+            throw ValidationError(error.description)
         }
-        var m = SyntheticModel(arch)
-        m.layers = layers
-        m.embeddingWidth = embedding
-        m.heads = heads
-        m.kvHeads = kvHeads
-        m.headDim = headDim
-        m.ffnWidth = ffn
-        m.contextLength = context
-        m.ropeBase = ropeBase
-        m.ropeScalingFactor = ropeScaling
-        m.slidingWindow = slidingWindow
-        m.seed = seed
-        try m.writer().write(to: output)
     }
 }

@@ -42,7 +42,7 @@ public protocol LanguageModel: AnyObject, Sendable {
 /// The registry: one model type per `general.architecture`.
 public enum ModelRegistry {
     /// Loads the architecture the file names.
-    public static func load(path: String, threads: Int = ThreadPool.physicalCores) throws -> any LanguageModel {
+    public static func load(path: String, threads: Int) throws -> any LanguageModel {
         try load(file: GGUFFile(path: path), pool: try ThreadPool(threads: threads))
     }
 

@@ -8,11 +8,7 @@ import Testing
 /// own prompt logprobs (scored one request at a time through `generate`).
 @Suite(.serialized) struct LocalBackendTests {
     /// Loaded once for the suite; a missing model or a load error fails each test that needs it.
-    static let loaded: Result<Engine, any Error> = Result {
-        guard let path = embeddedModel("smollm2-135m") else { throw LoadError.missing("smollm2-135m: run scripts/fetch-models.sh") }
-        return try Engine(path: path, threads: 2, contextLength: 512)
-    }
-    enum LoadError: Error { case missing(String) }
+    static let loaded: Result<Engine, any Error> = Result { try embeddedEngine("smollm2-135m") }
     static var present: Bool { embeddedModel("smollm2-135m") != nil }
 
     /// Reference: the whole sequence through Engine.generate with prompt logprobs, the last `n` summed.

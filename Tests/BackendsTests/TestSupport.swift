@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// The repository root (this file is Tests/BackendsTests/TestSupport.swift).
@@ -9,6 +10,14 @@ let modelsDirectory = ProcessInfo.processInfo.environment["FEATHER_MODELS"] ?? r
 func embeddedModel(_ name: String) -> String? {
     let path = "\(modelsDirectory)/\(name).gguf"
     return FileManager.default.fileExists(atPath: path) ? path : nil
+}
+
+enum LoadError: Error { case missing(String) }
+
+/// An embedded model in the engine (2 threads, 512 tokens of context); a missing model throws.
+func embeddedEngine(_ name: String) throws -> Engine {
+    guard let path = embeddedModel(name) else { throw LoadError.missing("\(name): run scripts/fetch-models.sh") }
+    return try Engine(path: path, threads: 2, contextLength: 512)
 }
 
 /// Under `make test` (FEATHER_REQUIRE_FIXTURES=1) a test never skips for a missing model, data file

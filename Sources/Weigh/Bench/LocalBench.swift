@@ -30,7 +30,7 @@ public struct LocalBenchOptions: Sendable {
     public var gens = [128]
     public var promptGen: [(Int, Int)] = []
     public var depths = [0]
-    public var threads = [ThreadPool.physicalCores]
+    public var threads = [Engine.defaultThreads]
     public var repetitions = 5
     public var cacheType = KVCacheType.f16
     public var warmup = true
@@ -39,6 +39,12 @@ public struct LocalBenchOptions: Sendable {
     public var seed: UInt64 = 1
 
     public init() {}
+
+    /// The defaults with the KV cache type given by name (f16, f32); nil for another name.
+    public init?(cacheTypeName: String) {
+        guard let cacheType = KVCacheType(rawValue: cacheTypeName) else { return nil }
+        self.cacheType = cacheType
+    }
 
     /// One spec per combination, in llama-bench's order: threads, depth, then pp, tg, pg tests
     /// (a value 0 in -p or -n is skipped, as llama-bench does).

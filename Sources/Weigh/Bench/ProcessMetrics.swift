@@ -1,4 +1,5 @@
 import Compute
+import Engine
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -80,6 +81,9 @@ public enum ProcessMetrics {
         return Double(resident) / Double(pages)
     }
 
+    /// This machine, with the ISA `FEATHER_ISA` names (or the best this CPU has); throws when it names one this CPU lacks.
+    public static func selectedHost() throws -> HostInfo { host(isa: try ISA.select()) }
+
     /// This machine, and the ISA the kernels use.
     public static func host(isa: ISA = .preferred) -> HostInfo {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
@@ -106,7 +110,7 @@ public enum ProcessMetrics {
             + " " + withUnsafeBytes(of: &uts.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             + " " + withUnsafeBytes(of: &uts.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         return HostInfo(cpuModel: field("model name"), logicalCPUs: ProcessInfo.processInfo.activeProcessorCount,
-                        physicalCores: ThreadPool.physicalCores, memoryBytes: Int(ProcessInfo.processInfo.physicalMemory),
+                        physicalCores: Engine.defaultThreads, memoryBytes: Int(ProcessInfo.processInfo.physicalMemory),
                         isa: isa.rawValue, cpuFeatures: features, os: os)
     }
 }
