@@ -198,7 +198,7 @@ struct Bench: AsyncParsableCommand {
         let bench: KernelBench
         do {
             bench = try KernelBench(isaName: isa, typeNames: types.map { $0.split(separator: ",").map(String.init) })
-        } catch let error as KernelBenchError {
+        } catch let error as UnknownName {
             throw ValidationError(error.description)
         }
         let threadCounts = try threads.map {

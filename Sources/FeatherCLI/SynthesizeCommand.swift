@@ -26,7 +26,7 @@ struct Synthesize: AsyncParsableCommand {
             try SyntheticModelFile.write(architecture: architecture, to: output, layers: layers, embeddingWidth: embedding, heads: heads,
                                          kvHeads: kvHeads, headDim: headDim, ffnWidth: ffn, contextLength: context, ropeBase: ropeBase,
                                          ropeScalingFactor: ropeScaling, slidingWindow: slidingWindow, seed: seed)
-        } catch let error as SyntheticModelError {
+        } catch let error as UnknownName {
             throw ValidationError(error.description)
         }
     }

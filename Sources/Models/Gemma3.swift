@@ -19,9 +19,9 @@ final class Gemma3: SegmentedForward, @unchecked Sendable {
 
     struct Block {
         let attentionNorm, qNorm, kNorm, postAttentionNorm: UnsafePointer<Float>
-        let wq, wk, wv, wo: QuantizedMatrix
+        let projections: AttentionProjections
         let ffnNorm, postFFNNorm: UnsafePointer<Float>
-        let gate, up, down: QuantizedMatrix
+        let ffn: GatedFeedForward
         let rope: Rope
     }
 
@@ -38,11 +38,9 @@ final class Gemma3: SegmentedForward, @unchecked Sendable {
                 attentionNorm: try weights.vector(b + "attn_norm.weight"),
                 qNorm: try weights.vector(b + "attn_q_norm.weight"), kNorm: try weights.vector(b + "attn_k_norm.weight"),
                 postAttentionNorm: try weights.vector(b + "post_attention_norm.weight"),
-                wq: try weights.matrix(b + "attn_q.weight"), wk: try weights.matrix(b + "attn_k.weight"),
-                wv: try weights.matrix(b + "attn_v.weight"), wo: try weights.matrix(b + "attn_output.weight"),
+                projections: try AttentionProjections(weights, block: b),
                 ffnNorm: try weights.vector(b + "ffn_norm.weight"), postFFNNorm: try weights.vector(b + "post_ffw_norm.weight"),
-                gate: try weights.matrix(b + "ffn_gate.weight"), up: try weights.matrix(b + "ffn_up.weight"),
-                down: try weights.matrix(b + "ffn_down.weight"),
+                ffn: try GatedFeedForward(weights, block: b),
                 rope: Rope(headDim: c.headDim, base: Float(local ? (c.localRopeBase ?? c.ropeBase) : c.ropeBase),
                            scalingFactor: local ? 1 : c.ropeScalingDivisor, layout: .neox))
         }
@@ -60,14 +58,14 @@ final class Gemma3: SegmentedForward, @unchecked Sendable {
         for (l, b) in blocks.enumerated() {
             // Attention: QK-norm per head, then RoPE, then the query scale (the attention itself scales by 1).
             rmsNorm(w.x, b.attentionNorm, into: w.xn, rows: n)
-            try project(w.xn, [b.wq, b.wk, b.wv], into: [w.q, w.k, w.v], rows: n, plan: plan)
+            try project(w.xn, [b.projections.query, b.projections.key, b.projections.value], into: [w.q, w.k, w.v], rows: n, plan: plan)
             rmsNorm(w.q, b.qNorm, into: w.q, rows: n * c.heads, width: c.headDim)
             rmsNorm(w.k, b.kNorm, into: w.k, rows: n * c.kvHeads, width: c.headDim)
             b.rope.rotate(queries: w.q, heads: c.heads, keys: w.k, kvHeads: c.kvHeads, segments: segments, pool: pool)
             Compute.scale(w.q, by: c.attentionScale, count: n * c.heads * c.headDim)
             attention.storeKeysAndValues(layer: l, segments: segments, workspace: w)
             attention(layer: l, segments: segments, workspace: w, scale: 1)
-            try project(w.attn, [b.wo], into: [w.o], rows: n, plan: plan)
+            try project(w.attn, [b.projections.output], into: [w.o], rows: n, plan: plan)
             // Only the last token's logits wanted: llama.cpp runs the last layer after attention on
             // that row alone (inp_out_ids), so do we (its FFN then sums as for a one-row batch).
             if lastRowOnly && l == blocks.count - 1 {
@@ -79,9 +77,9 @@ final class Gemma3: SegmentedForward, @unchecked Sendable {
 
             // Feed-forward: GELU-gated, post-normed.
             rmsNorm(w.x, b.ffnNorm, into: w.xn, rows: n)
-            try project(w.xn, [b.gate, b.up], into: [w.gate, w.up], rows: n, plan: plan)
+            try project(w.xn, [b.ffn.gate, b.ffn.up], into: [w.gate, w.up], rows: n, plan: plan)
             Compute.geglu(w.gate, w.up, count: n * c.ffnWidth, pool: pool)
-            try project(w.gate, [b.down], into: [w.o], rows: n, plan: plan)
+            try project(w.gate, [b.ffn.down], into: [w.o], rows: n, plan: plan)
             rmsNorm(w.o, b.postFFNNorm, into: w.o, rows: n)
             Compute.add(w.x, w.o, into: w.x, count: n * d)
         }

@@ -87,6 +87,29 @@ final class WeightStore: @unchecked Sendable {
     }
 }
 
+/// A block's attention projections (blk.N.attn_q, attn_k, attn_v, attn_output).
+struct AttentionProjections {
+    let query, key, value, output: QuantizedMatrix
+
+    init(_ weights: WeightStore, block b: String) throws {
+        query = try weights.matrix(b + "attn_q.weight")
+        key = try weights.matrix(b + "attn_k.weight")
+        value = try weights.matrix(b + "attn_v.weight")
+        output = try weights.matrix(b + "attn_output.weight")
+    }
+}
+
+/// A block's gated feed-forward (blk.N.ffn_gate, ffn_up, ffn_down): down(act(gate x) * up x).
+struct GatedFeedForward {
+    let gate, up, down: QuantizedMatrix
+
+    init(_ weights: WeightStore, block b: String) throws {
+        gate = try weights.matrix(b + "ffn_gate.weight")
+        up = try weights.matrix(b + "ffn_up.weight")
+        down = try weights.matrix(b + "ffn_down.weight")
+    }
+}
+
 /// The weights at both ends of a decoder: token embeddings, the final norm, and the output
 /// projection (the tied token_embd when output.weight is absent).
 struct EmbeddingAndHead {

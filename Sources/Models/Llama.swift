@@ -16,10 +16,10 @@ final class Llama: SegmentedForward, @unchecked Sendable {
 
     struct Block {
         let attentionNorm: UnsafePointer<Float>
-        let wq, wk, wv, wo: QuantizedMatrix
+        let projections: AttentionProjections
         let bq, bk, bv, bo: UnsafePointer<Float>?
         let ffnNorm: UnsafePointer<Float>
-        let gate, up, down: QuantizedMatrix
+        let ffn: GatedFeedForward
     }
 
     init(file: GGUFFile, config c: ModelConfig, pool: ThreadPool) throws {
@@ -34,13 +34,11 @@ final class Llama: SegmentedForward, @unchecked Sendable {
             let b = "blk.\(i)."
             return Block(
                 attentionNorm: try weights.vector(b + "attn_norm.weight"),
-                wq: try weights.matrix(b + "attn_q.weight"), wk: try weights.matrix(b + "attn_k.weight"),
-                wv: try weights.matrix(b + "attn_v.weight"), wo: try weights.matrix(b + "attn_output.weight"),
+                projections: try AttentionProjections(weights, block: b),
                 bq: try weights.optionalVector(b + "attn_q.bias"), bk: try weights.optionalVector(b + "attn_k.bias"),
                 bv: try weights.optionalVector(b + "attn_v.bias"), bo: try weights.optionalVector(b + "attn_output.bias"),
                 ffnNorm: try weights.vector(b + "ffn_norm.weight"),
-                gate: try weights.matrix(b + "ffn_gate.weight"), up: try weights.matrix(b + "ffn_up.weight"),
-                down: try weights.matrix(b + "ffn_down.weight"))
+                ffn: try GatedFeedForward(weights, block: b))
         }
     }
 
@@ -55,22 +53,22 @@ final class Llama: SegmentedForward, @unchecked Sendable {
         for (l, b) in blocks.enumerated() {
             // Attention.
             rmsNorm(w.x, b.attentionNorm, into: w.xn, rows: n)
-            try project(w.xn, [b.wq, b.wk, b.wv], into: [w.q, w.k, w.v], rows: n, plan: plan)
+            try project(w.xn, [b.projections.query, b.projections.key, b.projections.value], into: [w.q, w.k, w.v], rows: n, plan: plan)
             if let bq = b.bq { Compute.addBias(bq, to: w.q, rows: n, width: c.heads * c.headDim) }
             if let bk = b.bk { Compute.addBias(bk, to: w.k, rows: n, width: c.kvHeads * c.headDim) }
             if let bv = b.bv { Compute.addBias(bv, to: w.v, rows: n, width: c.kvHeads * c.valueHeadDim) }
             rope.rotate(queries: w.q, heads: c.heads, keys: w.k, kvHeads: c.kvHeads, segments: segments, pool: pool)
             attention.storeKeysAndValues(layer: l, segments: segments, workspace: w)
             attention(layer: l, segments: segments, workspace: w, scale: c.attentionScale)
-            try project(w.attn, [b.wo], into: [w.o], rows: n, plan: plan)
+            try project(w.attn, [b.projections.output], into: [w.o], rows: n, plan: plan)
             if let bo = b.bo { Compute.addBias(bo, to: w.o, rows: n, width: d) }
             Compute.add(w.x, w.o, into: w.x, count: n * d)
 
             // Feed-forward: SiLU-gated.
             rmsNorm(w.x, b.ffnNorm, into: w.xn, rows: n)
-            try project(w.xn, [b.gate, b.up], into: [w.gate, w.up], rows: n, plan: plan)
+            try project(w.xn, [b.ffn.gate, b.ffn.up], into: [w.gate, w.up], rows: n, plan: plan)
             Compute.swiglu(w.gate, w.up, count: n * c.ffnWidth)
-            try project(w.gate, [b.down], into: [w.o], rows: n, plan: plan)
+            try project(w.gate, [b.ffn.down], into: [w.o], rows: n, plan: plan)
             Compute.add(w.x, w.o, into: w.x, count: n * d)
         }
         for seg in segments { seg.cache.advance(by: seg.count) }

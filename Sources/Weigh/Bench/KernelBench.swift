@@ -2,12 +2,13 @@ import Compute
 import Engine
 import GGUF
 
-public enum KernelBenchError: Error, CustomStringConvertible, Equatable {
-    case unknownType(String)
-    public var description: String {
-        switch self {
-        case .unknownType(let name): "unknown or unsupported type '\(name)'"
-        }
+/// A name given on the command line that Weigh does not know (a weight type, an architecture).
+public struct UnknownName: Error, CustomStringConvertible, Equatable {
+    public let description: String
+
+    static func type(_ name: String) -> UnknownName { UnknownName(description: "unknown or unsupported type '\(name)'") }
+    static func architecture(_ name: String) -> UnknownName {
+        UnknownName(description: "unknown architecture '\(name)' (llama, mistral3, gemma3)")
     }
 }
 
@@ -17,13 +18,13 @@ public struct KernelBench {
     let types: [GGMLType]
 
     /// `isaName` nil: FEATHER_ISA, else the best this CPU has; `typeNames` nil: every supported type.
-    /// Throws Compute's error for an ISA this CPU lacks, `KernelBenchError` for a type it does not know.
+    /// Throws Compute's error for an ISA this CPU lacks, `UnknownName` for a type it does not know.
     public init(isaName: String?, typeNames: [String]?) throws {
         isa = try ISA.select(isaName)
         types = try typeNames.map { names in
             try names.map { name in
                 guard let type = GGMLType.allCases.first(where: { $0.name == name }), type.isSupported else {
-                    throw KernelBenchError.unknownType(name)
+                    throw UnknownName.type(name)
                 }
                 return type
             }

@@ -1,14 +1,5 @@
 import Models
 
-public enum SyntheticModelError: Error, CustomStringConvertible, Equatable {
-    case unknownArchitecture(String)
-    public var description: String {
-        switch self {
-        case .unknownArchitecture(let name): "unknown architecture '\(name)' (llama, mistral3, gemma3)"
-        }
-    }
-}
-
 /// `feather synthesize`: a small random-weight GGUF model with a real model's shape quirks (Models' `SyntheticModel`),
 /// for oracle scripts and tests.
 public enum SyntheticModelFile {
@@ -16,7 +7,7 @@ public enum SyntheticModelFile {
     public static func write(architecture name: String, to path: String, layers: Int, embeddingWidth: Int, heads: Int, kvHeads: Int,
                              headDim: Int?, ffnWidth: Int, contextLength: Int, ropeBase: Float, ropeScalingFactor: Float?,
                              slidingWindow: Int?, seed: UInt64) throws {
-        guard let architecture = SyntheticModel.Architecture(rawValue: name) else { throw SyntheticModelError.unknownArchitecture(name) }
+        guard let architecture = SyntheticModel.Architecture(rawValue: name) else { throw UnknownName.architecture(name) }
         var m = SyntheticModel(architecture)
         m.layers = layers
         m.embeddingWidth = embeddingWidth
