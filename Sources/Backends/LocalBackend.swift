@@ -208,6 +208,3 @@ public actor LocalBackend: Backend {
         return RollingResult(logprob: scores.logprob, tokens: tokens.count)
     }
 }
-
-/// The text before the first stop sequence (OpenAIBackend's name for `StopMatcher.cut`).
-public func cutAtStop(_ text: String, stops: [String]) -> String { StopMatcher.cut(text, at: stops) }

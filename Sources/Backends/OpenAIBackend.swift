@@ -145,7 +145,7 @@ public final class OpenAIBackend: Backend, @unchecked Sendable {
                 let response = try await self.post("/completions", body, as: Completion.self)
                 text = response.choices.first?.text ?? ""
             }
-            return cutAtStop(text, stops: r.stop)
+            return StopMatcher.cut(text, at: r.stop)
         }
     }
 

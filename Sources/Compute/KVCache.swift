@@ -40,6 +40,8 @@ public final class KVCache: @unchecked Sendable {
     /// Most tokens the cache can hold.
     public let capacity: Int
     public let type: KVCacheType
+    /// Bytes the keys and values of every layer take.
+    public let bytes: Int
     /// Cache length from which a lone decode row's attention runs in three pool phases (below it
     /// the extra pool synchronisations cost more than the balance gains). Both paths give the
     /// same bits; tests move it to compare them.
@@ -65,6 +67,7 @@ public final class KVCache: @unchecked Sendable {
         self.type = type
         var owned: [UnsafeMutableRawPointer] = []
         var layers: [Layer] = []
+        var bytes = 0
         for window in s.layerWindows {
             var slots = capacity
             if let window { slots = min(capacity, window + chunkSize) }
@@ -73,10 +76,12 @@ public final class KVCache: @unchecked Sendable {
             let kp = UnsafeMutableRawPointer.allocate(byteCount: max(kBytes, 1), alignment: 64)
             let vp = UnsafeMutableRawPointer.allocate(byteCount: max(vBytes, 1), alignment: 64)
             owned += [kp, vp]
+            bytes += kBytes + vBytes
             layers.append(Layer(k: kp, v: vp, slots: slots, window: window))
         }
         self.layers = layers
         self.owned = owned
+        self.bytes = bytes
     }
 
     deinit { for p in owned { p.deallocate() } }

@@ -182,16 +182,6 @@ public final class LocalBench {
                           residentFractionBefore: resident)
     }
 
-    /// Bytes the KV cache of `state` holds: full layers keep the capacity, sliding-window layers a
-    /// ring of window + one chunk (SequenceState's layout).
-    public static func kvCacheBytes(config c: ModelConfig, state: SequenceState) -> Int {
-        let perToken = c.kvBytesPerTokenPerLayer(bytesPerElement: state.cacheType == .f16 ? 2 : 4)
-        return c.slidingLayers.reduce(0) { sum, sliding in
-            let slots = sliding ? min(state.capacity, (c.slidingWindow ?? state.capacity) + state.chunkSize) : state.capacity
-            return sum + perToken * slots
-        }
-    }
-
     func prompt(_ n: Int, runner: SequenceRunner, bos: Int32?) throws {
         guard n > 0 else { return }
         let vocab = runner.model.config.vocabSize
@@ -247,7 +237,7 @@ public final class LocalBench {
         let rates = seconds.map { Double(spec.nPrompt + spec.nGen) / $0 }
         return BenchTest(name: spec.name, nPrompt: spec.nPrompt, nGen: spec.nGen, depth: spec.depth, threads: spec.threads,
                          isa: ISA.preferred.rawValue, cacheType: options.cacheType.rawValue, contextLength: state.capacity,
-                         kvCacheBytes: Self.kvCacheBytes(config: model.config, state: state),
+                         kvCacheBytes: state.cache.bytes,
                          samplesSeconds: seconds, samplesTokensPerSecond: rates,
                          meanTokensPerSecond: Statistics.mean(rates), sdTokensPerSecond: Statistics.sampleStandardDeviation(rates))
     }
