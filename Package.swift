@@ -30,7 +30,7 @@ let package = Package(
         // Numeric kernels in C; SIMD paths use per-function target attributes, never global -march.
         // Optimized in debug builds too, so tests that run models take seconds, not minutes.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
-        .target(name: "Compute", dependencies: ["CKernels", "GGUF"], swiftSettings: optimized),
+        .target(name: "Compute", dependencies: ["CKernels", "GGUF", "SeededRandom"], swiftSettings: optimized),
         // Process start-up for the code-execution sandbox (rlimits, session, namespaces between fork and exec).
         .target(name: "CSandbox"),
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: optimized),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Backends
 import Weigh
 
 struct Bench: AsyncParsableCommand {
@@ -10,6 +11,9 @@ struct Bench: AsyncParsableCommand {
             [--vs-llama-cpp PATH]: random tokens, one warm-up, pp = one batched prompt pass, tg = single-token decode \
             steps, pg = both, -d fills the KV cache first (untimed); t/s = mean of the per-repetition rates ± sample \
             standard deviation. Lists give one row per combination. Also: cold and warm load time, peak RSS, KV-cache bytes.
+            A catalog id as MODEL (mistral-small-3.1-24b, gemma-3-27b, ...) is first synthesized: the published shapes, \
+            tensor types (--quant) and metadata with random weights, cached under the models folder's synthetic/; its rows \
+            are labelled "synthetic weights: speed and memory only". Refused when fit says it cannot fit this machine.
 
             feather bench --endpoint URL --model NAME [--endpoint URL2 ...] [--concurrency 1,4,16] [--rate R|inf] \
             [--num-prompts N] [--input-tokens N --output-tokens N | --dataset mt-bench|gsm8k] [--api-key K] \
@@ -40,6 +44,10 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .customLong("vs-llama-cpp"), help: "A llama-bench binary: run it on the same tests, alternating with ours.")
     var llamaBench: String?
     @Option(help: "Where to write the JSON result (default out/bench/<kind>-<time>.json).") var result: String?
+    @Option(help: "A catalog id as MODEL is synthesized (random weights, cached under the models folder) at this recipe: q4_k_m, q8_0, q4_0, f16.")
+    var quant = "q4_k_m"
+    @Option(name: .customLong("synthetic-layers"), help: "A catalog id as MODEL keeps only its first N blocks (quick runs; not the model's speed).")
+    var syntheticLayers: Int?
 
     // Serving load test.
     @Option(help: "OpenAI-compatible endpoint (http://host:port or .../v1); repeat to share the load round-robin.")
@@ -121,7 +129,8 @@ struct Bench: AsyncParsableCommand {
         o.measureLoad = !noLoadTime
         guard !o.specs.isEmpty else { throw ValidationError("no tests: -p, -n and -pg are all 0") }
         let host = try ProcessMetrics.selectedHost()
-        let paths = try models.map { try resolveModelPath($0) }
+        let longest = o.specs.map { $0.nPrompt + $0.nGen + $0.depth }.max() ?? 1
+        let paths = try models.map { try benchPath($0, context: longest) }
         let llama = try llamaBench.map { try LlamaBench(executable: $0, repetitions: repetitions, cacheType: cacheType) }
         Interruption.shared.install()
         var result = BenchResult(kind: .local, host: host, command: commandLine())
@@ -147,6 +156,17 @@ struct Bench: AsyncParsableCommand {
         try writeResult(result)
         print(try BenchReport.render(result, format: format), terminator: "")
         if result.interrupted { throw ExitCode(130) }
+    }
+
+    /// A model file, or for a catalog id the cached synthetic file (written now when missing).
+    func benchPath(_ name: String, context: Int) throws -> String {
+        guard case .catalog(let id) = try ModelSpecResolver.withCatalog().spec(name) else { return try resolveModelPath(name) }
+        guard let recipe = QuantRecipe.parse(quant) else {
+            throw ValidationError("unknown quantization '\(quant)' (known: \(QuantRecipe.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        let s = try ModelSynthesizer(model: id, recipe: recipe, layers: syntheticLayers, seed: 1)
+        try SyntheticCache.checkFits(s, context: context)
+        return try SyntheticCache().file(for: s) { self.stderr($0) }
     }
 
     func runLoadTest() async throws {

@@ -7,7 +7,8 @@ struct Compare: AsyncParsableCommand {
         abstract: "Which of these models should I use? Facts, fit, speed and benchmark scores side by side, with significance tests.",
         discussion: """
             Each MODEL is a .gguf file or short name (read directly and measured here), a catalog id of a published \
-            configuration (fit and speed-of-light rows only), or an endpoint http://HOST:PORT/v1#MODEL. Reports: the \
+            configuration (fit and speed-of-light rows only; with --measure-synthetic also speed and memory measured \
+            here on random weights of its shape), or an endpoint http://HOST:PORT/v1#MODEL. Reports: the \
             terminal table, and report.md, report.json, report.html in the output folder.
             """)
 
@@ -17,13 +18,17 @@ struct Compare: AsyncParsableCommand {
     @Flag(help: "Quick workload (default): seeded samples of each task and a short benchmark.") var quick = false
     @Flag(help: "Full workload: whole datasets, llama-bench's default sizes.") var full = false
     @Option(name: .shortAndLong, help: "Folder for report.md, report.json, report.html.") var output = "out/compare"
-    @Option(help: "Quantization assumed for catalog models: q4_k_m, q8_0 or f16.") var quant = "q4_k_m"
+    @Option(help: "Quantization assumed for catalog models: q4_k_m, q8_0, q4_0 or f16.") var quant = "q4_k_m"
     @Option(help: "Context length for memory and speed-of-light rows.") var ctx = 8192
     @Option(help: "KV cache element type: f16 or q8_0.") var kvType = "f16"
     @Option(help: "Significance level.") var alpha = 0.05
     @Option(name: .shortAndLong, help: "Threads (default: physical cores).") var threads: Int?
     @Option(help: "Items per task (a seeded sample; overrides --quick's sizes and --full's whole datasets).") var limit: Int?
     @Option(help: "Benchmark data folder (default: $FEATHER_DATA or .data).") var dataDir: String?
+    @Flag(help: "Measure catalog models on synthesized files (random weights of the published shapes, cached under the models folder): pp512, tg128, tg128 at --synthetic-depths, load time, peak RSS, KV cache. Speed and memory only.")
+    var measureSynthetic = false
+    @Option(help: "Depths for decode on synthetic models, comma-separated.") var syntheticDepths = "4096,16384"
+    @Option(help: "Synthetic models keep only their first N blocks (quick runs; not the model's speed).") var syntheticLayers: Int?
 
     func run() async throws {
         guard models.count >= 2 else { throw ValidationError("compare needs at least two models") }
@@ -40,6 +45,20 @@ struct Compare: AsyncParsableCommand {
             do { def = try TaskCatalog.load(t).definition } catch { throw ValidationError("task '\(t)': \(error)") }
             if def.kind == .judged { throw ValidationError("task '\(t)' needs a judge model: run it with feather eval --judge") }
             if def.execution != nil { throw ValidationError("task '\(t)' runs generated code: run it with feather eval --allow-code-execution") }
+        }
+        if measureSynthetic {
+            let depths = try syntheticDepths.split(separator: ",").map { d -> Int in
+                guard let n = Int(d.trimmingCharacters(in: .whitespaces)), n >= 0 else {
+                    throw ValidationError("--synthetic-depths: '\(d)' is not a token count")
+                }
+                return n
+            }
+            if let n = syntheticLayers, n < 1 { throw ValidationError("--synthetic-layers must be at least 1") }
+            plan.synthetic = .init(layers: syntheticLayers, depths: depths)
+            plan.promptTokens = 512
+            plan.generatedTokens = 128
+        } else if syntheticLayers != nil {
+            throw ValidationError("--synthetic-layers goes with --measure-synthetic")
         }
         if let limit {
             guard limit > 0 else { throw ValidationError("--limit must be positive") }

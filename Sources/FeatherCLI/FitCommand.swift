@@ -12,7 +12,7 @@ struct Fit: AsyncParsableCommand {
 
     @Argument(help: "Models: .gguf paths, short names, or catalog ids.") var models: [String]
     @Option(help: "Comma-separated hardware ids.") var hardware = "rtx-4090,rtx-3090,rtx-4060-ti-16gb,l4,a100-40gb,a100-80gb,h100-80gb,mac-16gb,mac-32gb,mac-64gb,mac-128gb"
-    @Option(help: "Quantizations for catalog models: q4_k_m, q8_0, f16 (a GGUF file uses its own).") var quant = "q4_k_m,q8_0,f16"
+    @Option(help: "Quantizations for catalog models: q4_k_m, q8_0, q4_0, f16 (a GGUF file uses its own).") var quant = "q4_k_m,q8_0,f16"
     @Option(help: "Context length in tokens.") var ctx = 8192
     @Option(help: "KV cache element type: f16 or q8_0.") var kvType = "f16"
     @Option(name: .shortAndLong, help: "Threads for the this-machine bandwidth probe (default: physical cores).") var threads: Int?

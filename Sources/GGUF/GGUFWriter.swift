@@ -62,6 +62,98 @@ public struct GGUFWriter: Sendable {
 
     /// The whole file as bytes.
     public func serialized() -> [UInt8] {
+        var out = header(tensors.map { TensorInfo(name: $0.name, shape: $0.shape, type: $0.type) })
+        for t in tensors {
+            out.bytes.append(contentsOf: t.data)
+            out.pad(to: alignment)
+        }
+        return out.bytes
+    }
+
+    public func write(to path: String) throws(GGUFError) {
+        let bytes = serialized()
+        guard let f = fopen(path, "wb") else { throw .writeFailed(path: path, reason: String(cString: strerror(errno))) }
+        let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
+        let closed = fclose(f)
+        guard written == bytes.count, closed == 0 else { throw .writeFailed(path: path, reason: "short write") }
+    }
+
+    /// A tensor whose bytes are produced while the file is written (`writeStreaming`).
+    public struct TensorInfo: Sendable, Equatable {
+        public var name: String
+        public var shape: [Int]
+        public var type: GGMLType
+        public init(name: String, shape: [Int], type: GGMLType) {
+            self.name = name
+            self.shape = shape
+            self.type = type
+        }
+        public var elements: Int { shape.reduce(1, *) }
+        /// Bytes of data; nil when the row length is not a whole number of blocks.
+        public var bytes: Int? { shape.first.map { $0 % type.blockLayout.weights == 0 } == true ? type.byteSize(elements: elements) : nil }
+    }
+
+    /// Bytes a file with this writer's metadata and these tensors takes (header, data and padding).
+    public func fileSize(streaming tensors: [TensorInfo]) -> Int {
+        var size = header(tensors).bytes.count
+        for t in tensors { size += ((t.bytes ?? 0) + alignment - 1) / alignment * alignment }
+        return size
+    }
+
+    /// Writes this writer's metadata and `tensors` (not `self.tensors`) to `path`, asking `fill` for each tensor's
+    /// bytes a chunk at a time: `fill(tensorIndex, byteOffset, buffer)` fills `buffer` with the tensor's bytes from
+    /// `byteOffset` on. Chunks are whole blocks of the tensor's type and at most about `chunkBytes`, so memory stays
+    /// bounded by one chunk whatever the model's size. `fill` may throw to stop; the partial file is left for the
+    /// caller to remove.
+    public func writeStreaming(to path: String, tensors: [TensorInfo], chunkBytes: Int = 64 << 20,
+                               fill: (Int, Int, UnsafeMutableRawBufferPointer) throws -> Void) throws {
+        for (i, t) in tensors.enumerated() {
+            guard (1...GGUFFile.maxDimensions).contains(t.shape.count), t.shape.allSatisfy({ $0 >= 0 }) else {
+                throw GGUFError.badTensorDimensions(name: t.name, reason: "has shape \(t.shape)")
+            }
+            guard t.bytes != nil else {
+                throw GGUFError.badTensorDimensions(name: t.name, reason: "row length \(t.shape[0]) is not a multiple of the \(t.type.name) block size")
+            }
+            if tensors[..<i].contains(where: { $0.name == t.name }) { throw GGUFError.duplicateTensor(t.name) }
+        }
+        guard let f = fopen(path, "wb") else { throw GGUFError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+        var closed = false
+        defer { if !closed { fclose(f) } }
+        func put(_ p: UnsafeRawBufferPointer) throws {
+            guard p.count == 0 || fwrite(p.baseAddress, 1, p.count, f) == p.count else {
+                throw GGUFError.writeFailed(path: path, reason: String(cString: strerror(errno)))
+            }
+        }
+        let head = header(tensors).bytes
+        try head.withUnsafeBytes { try put($0) }
+        let block = tensors.map(\.type.blockLayout.bytes).max() ?? 1
+        let capacity = max(chunkBytes / block, 1) * block + alignment
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 64)
+        defer { buffer.deallocate() }
+        for (i, t) in tensors.enumerated() {
+            let total = t.bytes!
+            let step = max(chunkBytes / t.type.blockLayout.bytes, 1) * t.type.blockLayout.bytes
+            var offset = 0
+            while offset < total {
+                let n = min(step, total - offset)
+                let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
+                try fill(i, offset, chunk)
+                try put(UnsafeRawBufferPointer(chunk))
+                offset += n
+            }
+            let pad = (total + alignment - 1) / alignment * alignment - total
+            if pad > 0 {
+                let zeros = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<pad])
+                zeros.initializeMemory(as: UInt8.self, repeating: 0)
+                try put(UnsafeRawBufferPointer(zeros))
+            }
+        }
+        closed = true
+        guard fclose(f) == 0 else { throw GGUFError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+    }
+
+    /// Magic, version, counts, metadata and tensor infos, padded to the alignment: everything before the data.
+    func header(_ tensors: [TensorInfo]) -> ByteWriter {
         var out = ByteWriter()
         out.put(GGUFFile.magic)
         out.put(UInt32(3))
@@ -76,33 +168,17 @@ public struct GGUFWriter: Sendable {
             out.put(value.type.rawValue)
             out.putValue(value)
         }
-        var offsets: [Int] = []
         var next = 0
         for t in tensors {
-            offsets.append(next)
-            next = (next + t.data.count + alignment - 1) / alignment * alignment
-        }
-        for (t, offset) in zip(tensors, offsets) {
             out.putString(t.name)
             out.put(UInt32(t.shape.count))
             for d in t.shape { out.put(UInt64(d)) }
             out.put(t.type.rawValue)
-            out.put(UInt64(offset))
+            out.put(UInt64(next))
+            next = (next + (t.bytes ?? 0) + alignment - 1) / alignment * alignment
         }
         out.pad(to: alignment)
-        for t in tensors {
-            out.bytes.append(contentsOf: t.data)
-            out.pad(to: alignment)
-        }
-        return out.bytes
-    }
-
-    public func write(to path: String) throws(GGUFError) {
-        let bytes = serialized()
-        guard let f = fopen(path, "wb") else { throw .writeFailed(path: path, reason: String(cString: strerror(errno))) }
-        let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
-        let closed = fclose(f)
-        guard written == bytes.count, closed == 0 else { throw .writeFailed(path: path, reason: "short write") }
+        return out
     }
 }
 

@@ -64,6 +64,8 @@ public struct ModelInspection: Codable, Sendable, Equatable {
     public var configError: String?
     /// Tensor types present that Featherweight cannot compute with.
     public var unsupportedTypes: [String]
+    /// Set when the weights are random (`feather synthesize`): speed and memory only.
+    public var synthetic: SyntheticMark?
 
     /// What the model file at `path` holds.
     public init(path: String) throws {
@@ -76,6 +78,7 @@ public struct ModelInspection: Codable, Sendable, Equatable {
         ggufVersion = Int(file.version)
         architecture = file.architecture
         name = file.string("general.name")
+        synthetic = SyntheticMark(file: file)
         sizeLabel = file.string("general.size_label")
         license = file.string("general.license")
         fileType = file.int("general.file_type").map(Self.fileTypeName)

@@ -1,7 +1,9 @@
 /// Renders inspections as a plain-text table, one column per model.
 public enum InspectionReport {
     /// Label and value rows; the quantization mix takes `quantRows` rows (padded with empty values).
-    public static func rows(_ m: ModelInspection, quantRows: Int = 0) -> [(String, String)] {
+    /// `weightsRow`: say whether the weights are synthetic (on by default for a synthetic file; a table turns it on
+    /// for every column when one is).
+    public static func rows(_ m: ModelInspection, quantRows: Int = 0, weightsRow: Bool? = nil) -> [(String, String)] {
         func opt<T>(_ v: T?) -> String { v.map { "\($0)" } ?? "—" }
         let quant = m.quantization.map { "\($0.type): \($0.tensors) tensors, \(Format.bytes($0.bytes))" }
         var rows: [(String, String)] = [
@@ -10,6 +12,9 @@ public enum InspectionReport {
             ("GGUF version", "\(m.ggufVersion)"),
             ("architecture", opt(m.architecture)),
             ("name", opt(m.name)),
+        ]
+        if weightsRow ?? (m.synthetic != nil) { rows.append(("weights", m.synthetic.map(syntheticText) ?? "the file's own")) }
+        rows += [
             ("size label", opt(m.sizeLabel)),
             ("licence", opt(m.license)),
             ("parameters", "\(Format.count(m.parameterCount)) (\(m.parameterCount))"),
@@ -40,6 +45,14 @@ public enum InspectionReport {
         return rows
     }
 
+    /// "synthetic weights: speed and memory only (gemma-3-27b, 2 of 62 blocks, seed 1)".
+    public static func syntheticText(_ mark: SyntheticMark) -> String {
+        var parts = [mark.source ?? "unknown source"]
+        if let of = mark.layersOf { parts.append("truncated from \(of) blocks") }
+        if let seed = mark.seed { parts.append("seed \(seed)") }
+        return ModelSynthesizer.label + " (" + parts.joined(separator: ", ") + ")"
+    }
+
     static func ropeText(_ m: ModelInspection) -> String {
         guard let base = m.ropeBase else { return "—" }
         var s = Format.number(base)
@@ -67,7 +80,8 @@ public enum InspectionReport {
     /// One column per model; long rows are not wrapped.
     public static func table(_ models: [ModelInspection]) -> String {
         let quantRows = models.map(\.quantization.count).max() ?? 0
-        let columns = models.map { rows($0, quantRows: quantRows) }
+        let anySynthetic = models.contains { $0.synthetic != nil }
+        let columns = models.map { rows($0, quantRows: quantRows, weightsRow: anySynthetic) }
         // Columns share their labels row for row (quantization rows padded); only a trailing
         // "note" differs, shown where a model has one.
         let count = columns.map(\.count).max() ?? 0

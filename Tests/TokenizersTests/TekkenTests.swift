@@ -8,19 +8,6 @@ import Testing
 /// (fixture: scripts/oracle/tekken_fixtures.py). Needs mistral-common's tekken_240911.json:
 /// `$FEATHER_TEKKEN_JSON`, `.data/tekken_240911.json` (scripts/fetch-data.sh), or a virtual environment with mistral-common.
 enum Tekken {
-    struct File: Decodable {
-        struct Config: Decodable {
-            let default_vocab_size: Int
-            let default_num_special_tokens: Int
-        }
-        struct Token: Decodable {
-            let rank: Int
-            let token_bytes: String
-        }
-        let config: Config
-        let vocab: [Token]
-    }
-
     struct Meta: Decodable {
         let special_tokens: [String]
         let bos: Int
@@ -60,14 +47,16 @@ enum Tekken {
 
     static let preTokenizers = ["tekken", "llama-bpe", "qwen2", "gpt-2", "smollm", "default"]
 
-    /// The vocabulary-only GGUF under each pre-tokenizer, and its tokenizer; built once.
+    /// The vocabulary-only GGUF (TekkenVocabulary's metadata) under each pre-tokenizer, and its tokenizer; built once.
     static let built: [String: (gguf: [UInt8], tokenizer: Tokenizer)] = {
         guard available, let json,
-              let file = try? JSONDecoder().decode(File.self, from: Data(contentsOf: json)),
               let meta = try? JSONDecoder().decode(
-                  Meta.self, from: Data(contentsOf: Fixtures.tokenizerDir.appendingPathComponent("tekken.meta.json")))
+                  Meta.self, from: Data(contentsOf: Fixtures.tokenizerDir.appendingPathComponent("tekken.meta.json"))),
+              let entries = try? TekkenVocabulary.metadata(json: Data(contentsOf: json), specialTokens: meta.special_tokens)
         else { return [:] }
-        var w = writer(file, meta)
+        var w = GGUFWriter()
+        w.set("general.architecture", "llama")
+        for (k, v) in entries { w.set(k, v) }
         var out: [String: (gguf: [UInt8], tokenizer: Tokenizer)] = [:]
         for pre in preTokenizers {
             w.set("tokenizer.ggml.pre", pre)
@@ -78,45 +67,6 @@ enum Tekken {
     }()
 
     static var available: Bool { json != nil && Fixtures.hasFixture("tekken.jsonl") && Fixtures.hasFixture("tekken.meta.json") }
-
-    static func byteLevel(_ b: [UInt8]) -> String { String(decoding: b.flatMap { ByteLevel.encoded[Int($0)] }, as: UTF8.self) }
-
-    /// The vocabulary-only GGUF: special tokens (CONTROL), then each token's bytes through GPT-2's
-    /// byte-to-unicode map (NORMAL); for every token from rank 256 on, the merges of each split
-    /// whose halves are tokens, ordered by the halves' ranks.
-    static func writer(_ file: File, _ meta: Meta) -> GGUFWriter {
-        let inner = file.config.default_vocab_size - file.config.default_num_special_tokens
-        let vocab = file.vocab.filter { $0.rank < inner }.sorted { $0.rank < $1.rank }
-            .map { [UInt8](Data(base64Encoded: $0.token_bytes)!) }
-        var ranks = ByteTable(capacity: vocab.count)
-        for (r, b) in vocab.enumerated() { ranks.insert(b, value: Int32(r)) }
-        var merges: [String] = []
-        for b in vocab[256...] {
-            var local: [(Int32, Int32, Int)] = []
-            for j in 1..<b.count {
-                let l = ranks.lookup(Array(b[..<j])), r = ranks.lookup(Array(b[j...]))
-                if l >= 0 && r >= 0 { local.append((l, r, j)) }
-            }
-            for (_, _, j) in local.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
-                merges.append(byteLevel(Array(b[..<j])) + " " + byteLevel(Array(b[j...])))
-            }
-        }
-        var w = GGUFWriter()
-        w.set("general.architecture", "llama")
-        w.set("tokenizer.ggml.model", "gpt2")
-        w.set("tokenizer.ggml.pre", "tekken")
-        w.set("tokenizer.ggml.tokens", .array(.string(meta.special_tokens + vocab.map(byteLevel))))
-        w.set("tokenizer.ggml.token_type", .array(.int32(
-            [Int32](repeating: 3, count: meta.special_tokens.count) + [Int32](repeating: 1, count: vocab.count))))
-        w.set("tokenizer.ggml.merges", .array(.string(merges)))
-        w.set("tokenizer.ggml.bos_token_id", uint32: meta.bos)
-        w.set("tokenizer.ggml.eos_token_id", uint32: meta.eos)
-        w.set("tokenizer.ggml.unknown_token_id", uint32: meta.unk)
-        w.set("tokenizer.ggml.padding_token_id", uint32: meta.pad)
-        w.set("tokenizer.ggml.add_bos_token", true)
-        w.set("tokenizer.ggml.add_eos_token", false)
-        return w
-    }
 }
 
 /// A row value that is either the corpus id or a list of token ids.
@@ -133,6 +83,9 @@ struct AnyID: Decodable {
     func idsMatchLlamaCpp() throws {
         let meta = try JSONDecoder().decode(
             Tekken.Meta.self, from: Data(contentsOf: Fixtures.tokenizerDir.appendingPathComponent("tekken.meta.json")))
+        // The library's own special-token list is the one the oracle used.
+        #expect(TekkenVocabulary.specialTokens(count: meta.special_tokens.count) == meta.special_tokens)
+        #expect(meta.unk == 0 && meta.bos == 1 && meta.eos == 2 && meta.pad == 11)
         // Through a file, as a user would load it.
         let bytes = try #require(Tekken.built["tekken"]).gguf
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("feather-tekken-vocab-\(getpid()).gguf").path

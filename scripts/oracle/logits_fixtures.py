@@ -7,7 +7,8 @@ the top-64 token ids with their log-probabilities under llama.cpp's full softmax
 
 Real models: .models/gemma3-270m.gguf, .models/smollm2-135m.gguf with the text prompts below.
 Synthetic models: written by `feather synthesize` with the parameters in SYNTHETIC (the Swift
-tests write the same files with SyntheticModel); prompts are seeded random token ids.
+tests write the same files with SyntheticModel); prompts are seeded random token ids. Published
+shapes (SEED): `feather synthesize CATALOG_ID --layers 2` (1.6 GB each, removed after), text prompts.
 
     .venv-oracle/bin/python scripts/oracle/logits_fixtures.py [--feather .build/debug/feather] [names...]
 Writes Tests/Fixtures/logits/NAME.json.
@@ -55,6 +56,13 @@ SYNTHETIC = {
                                          "--ffn", "64", "--seed", "14"]),
 }
 
+# Published shapes (issue 26): `feather synthesize CATALOG_ID --layers 2` (the real tokenizer, the Q4_K_M recipe's
+# types, random weights); text prompts. name -> (catalog id, feather synthesize options, prompt count)
+SEED = {
+    "seed-mistral-small-3.1-24b-2L": ("mistral-small-3.1-24b", ["--layers", "2", "--seed", "21"], 6),
+    "seed-gemma-3-27b-2L": ("gemma-3-27b", ["--layers", "2", "--seed", "22"], 6),
+}
+
 
 def log_softmax(x):
     x = np.asarray(x, dtype=np.float64)
@@ -96,7 +104,14 @@ def main():
     names = a.names or ["gemma3-270m", "smollm2-135m", *SYNTHETIC]
     os.makedirs("Tests/Fixtures/logits", exist_ok=True)
     for name in names:
-        if name in SYNTHETIC:
+        if name in SEED:
+            model, opts, count = SEED[name]
+            tmp = tempfile.mkdtemp()
+            path = os.path.join(tmp, name + ".gguf")
+            subprocess.run([a.feather, "synthesize", model, "-o", path, *opts], check=True)
+            prompts = PROMPTS[:count]
+            source = f"feather synthesize {model} {' '.join(opts)}"
+        elif name in SYNTHETIC:
             arch, opts = SYNTHETIC[name]
             tmp = tempfile.mkdtemp()
             path = os.path.join(tmp, name + ".gguf")
@@ -114,6 +129,8 @@ def main():
                "llama_cpp_python": llama_cpp.__version__, "n_ctx": N_CTX, "top_k": TOPK, "prompts": results}
         with open(f"Tests/Fixtures/logits/{name}.json", "w") as f:
             json.dump(doc, f, separators=(",", ":"))
+        if name in SEED:
+            os.remove(path)
         print(name, len(results), "prompts", file=sys.stderr)
 
 

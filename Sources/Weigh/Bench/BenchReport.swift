@@ -42,7 +42,8 @@ public enum BenchReport {
     static func mib(_ b: Int?) -> String { b.map { String(format: "%.2f MiB", Double($0) / 1_048_576) } ?? "-" }
 
     static func modelLabel(_ m: ModelIdentity) -> String {
-        [m.architecture, m.sizeLabel, m.fileType].compactMap { $0 }.joined(separator: " ")
+        ([m.architecture, m.synthetic?.source ?? m.sizeLabel, m.fileType].compactMap { $0 } + (m.synthetic != nil ? ["(synthetic)"] : []))
+            .joined(separator: " ")
     }
 
     static func params(_ n: Int) -> String {
@@ -78,6 +79,7 @@ public enum BenchReport {
         out += "\n"
         for m in models {
             out += "\(m.model.fileName): peak RSS \(mib(m.peakResidentBytes))"
+            if let mark = m.model.synthetic { out += "; \(InspectionReport.syntheticText(mark))" }
             if let load = m.load {
                 func lt(_ l: LoadTiming) -> String {
                     var s = String(format: "load %.1f ms + first forward %.1f ms", l.loadSeconds * 1e3, l.firstForwardSeconds * 1e3)

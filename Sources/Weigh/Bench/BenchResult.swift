@@ -59,6 +59,8 @@ public struct ModelIdentity: Codable, Sendable, Equatable {
     /// Weight bytes one decode step reads: every tensor, except that a token embedding separate from the
     /// output matrix contributes one row. Divided into the memory bandwidth, the decode speed limit.
     public var weightBytesPerToken: Int?
+    /// Set for a file of random weights (`feather synthesize`): its rows are speed and memory only.
+    public var synthetic: SyntheticMark?
 }
 
 /// Time to load a model: `loadSeconds` until the model is ready (file mapped, tensors checked;

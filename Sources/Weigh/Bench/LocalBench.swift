@@ -103,7 +103,7 @@ public final class LocalBench {
         return ModelIdentity(path: file.path, fileName: (file.path as NSString).lastPathComponent, fileSize: file.fileSize,
                              name: file.string("general.name"), architecture: file.architecture,
                              sizeLabel: file.string("general.size_label"), parameterCount: params, fileType: fileType,
-                             weightBytesPerToken: perToken)
+                             weightBytesPerToken: perToken, synthetic: SyntheticMark(file: file))
     }
 
     /// Benchmarks one model file. `afterTest` runs after each of our tests (the llama.cpp comparison

@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 
 /// How much `compare` measures: the quick default fits a few minutes on a small CPU; full runs whole datasets.
 public struct MeasurementPlan: Codable, Sendable, Equatable {
@@ -12,6 +13,20 @@ public struct MeasurementPlan: Codable, Sendable, Equatable {
     public var generatedTokens: Int
     public var repetitions: Int
     public var threads: Int
+    /// Catalog models measured on synthesized files (`--measure-synthetic`): recipe, blocks kept (nil: all), and the
+    /// depths decode is measured at besides 0. Nil: catalog models are not measured.
+    public var synthetic: SyntheticPlan?
+
+    public struct SyntheticPlan: Codable, Sendable, Equatable {
+        public var layers: Int?
+        public var depths: [Int]
+        public var seed: UInt64
+        public init(layers: Int? = nil, depths: [Int] = [4096, 16384], seed: UInt64 = 1) {
+            self.layers = layers
+            self.depths = depths
+            self.seed = seed
+        }
+    }
 
     public init(workload: String, tasks: [String], itemLimit: [String: Int], seed: UInt64, promptTokens: Int,
                 generatedTokens: Int, repetitions: Int, threads: Int) {
@@ -40,7 +55,12 @@ public struct MeasurementPlan: Codable, Sendable, Equatable {
 
     public var description: String {
         let limits = tasks.map { t in itemLimit[t].map { "\(t) \($0) items" } ?? "\(t) all items" }.joined(separator: ", ")
-        return "\(workload): \(limits); bench pp\(promptTokens) tg\(generatedTokens) × \(repetitions), \(threads) threads, seed \(seed)"
+        var s = "\(workload): \(limits); bench pp\(promptTokens) tg\(generatedTokens) × \(repetitions), \(threads) threads, seed \(seed)"
+        if let p = synthetic {
+            s += "; catalog models on synthetic weights (pp\(promptTokens), tg\(generatedTokens) at depth 0, "
+                + p.depths.map(String.init).joined(separator: ", ") + (p.layers.map { "; first \($0) blocks only" } ?? "") + ")"
+        }
+        return s
     }
 }
 
@@ -63,6 +83,8 @@ public struct CompareRunner: Sendable {
     public var measurer: (any ModelMeasurer)?
     /// Why nothing is measured when `measurer` is nil.
     public var unmeasuredReason: String
+    /// Where synthesized models are kept (`plan.synthetic`).
+    public var syntheticCache = SyntheticCache()
 
     public init(resolver: ModelResolver = ModelResolver(), hardware: [Hardware], quants: [QuantRecipe], context: Int,
                 kv: KVCacheElement, alpha: Double = 0.05, plan: MeasurementPlan, measurer: (any ModelMeasurer)?,
@@ -92,7 +114,21 @@ public struct CompareRunner: Sendable {
         var models = try describe(names)
         for i in models.indices {
             let label = "\(ComparisonResult.letter(i)) \(models[i].label)"
-            guard models[i].source.canRun else {
+            if case .catalog(let id) = models[i].source, let synthetic = plan.synthetic, measurer != nil {
+                do {
+                    let s = try ModelSynthesizer(model: id, recipe: quants.first ?? .q4_k_m, layers: synthetic.layers, seed: synthetic.seed)
+                    try SyntheticCache.checkFits(s, context: plan.promptTokens + plan.generatedTokens + (synthetic.depths.max() ?? 0))
+                    let path = try syntheticCache.file(for: s) { progress("\(label): \($0)") }
+                    models[i].syntheticFile = path
+                    models[i].syntheticMark = SyntheticMark(file: try GGUFFile(path: path))
+                } catch {
+                    models[i].errors.append("synthetic weights: \(error)")
+                    models[i].notMeasured.append("speed: \(error)")
+                    models[i].notMeasured += plan.tasks.map { "task \($0): \(Comparison.needsWeights)" }
+                    continue
+                }
+            }
+            guard models[i].source.canRun || models[i].syntheticFile != nil else {
                 models[i].notMeasured.append("speed and tasks: \(Comparison.needsWeights)")
                 continue
             }
@@ -107,6 +143,10 @@ public struct CompareRunner: Sendable {
             } catch {
                 models[i].errors.append("speed: \(error)")
                 models[i].notMeasured.append("speed: failed: \(error)")
+            }
+            if models[i].synthetic != nil {
+                models[i].notMeasured += plan.tasks.map { "task \($0): \(ModelSynthesizer.label)" }
+                continue
             }
             for task in plan.tasks {
                 progress("\(label): \(task)")

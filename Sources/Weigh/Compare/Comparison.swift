@@ -70,6 +70,7 @@ public enum Comparison {
         rows.append(fact("model.licence", "licence") { $0.facts?.licence ?? $0.inspection?.license })
         rows.append(fact("model.weights", "weights") { m in
             m.weights.first.map { "\($0.quant) \(Format.bytes($0.bytes)), \(Format.fixed($0.bitsPerWeight, 2)) bits/weight" }
+                .map { text in m.synthetic.map { text + "; measured on " + InspectionReport.syntheticText($0) } ?? text }
         })
         return rows
     }
@@ -144,7 +145,7 @@ public enum Comparison {
                 let xs = s[keyPath: samples]
                 let mean = Significance.mean(xs)
                 let sd = xs.count > 1 ? Significance.sampleStandardDeviation(xs) : 0
-                return Cell(text: "\(FitReport.rate(mean)) ± \(FitReport.rate(sd))", value: mean, uncertainty: sd)
+                return Cell(text: "\(FitReport.rate(mean)) ± \(FitReport.rate(sd))" + syntheticSuffix(m), value: mean, uncertainty: sd)
             }
             let outcomes: [PairOutcome] = pairs.compactMap { a, b in
                 guard let x = models[a].speed?[keyPath: samples], let y = models[b].speed?[keyPath: samples] else { return nil }
@@ -158,6 +159,7 @@ public enum Comparison {
             rows.append(Row(id: id, label: label, kind: .measured, cells: cells, outcomes: outcomes, higherIsBetter: true, unit: "tok/s",
                             short: id == "speed.prefill" ? "prefill" : "decode"))
         }
+        rows += syntheticSpeedRows(models, settings: settings, pairs: pairs)
         for h in hardware {
             var row = derivedRow("sol.\(h.id)", "decode bound on \(h.id) (\(FitReport.whole(h.bandwidthBytesPerSecond / 1e9)) GB/s), tok/s",
                                  models: models, pairs: pairs, higherIsBetter: true, unit: "tok/s") { m in
@@ -171,8 +173,53 @@ public enum Comparison {
         return rows
     }
 
+    /// " (synthetic weights: speed and memory only)" for a model measured on random weights.
+    static func syntheticSuffix(_ m: ModelResult) -> String { m.synthetic == nil ? "" : " (\(ModelSynthesizer.label))" }
+
+    /// Rows only synthetic measurements carry: decode at each depth (Welch t-test), load time, peak RSS, KV cache.
+    static func syntheticSpeedRows(_ models: [ModelResult], settings: CompareSettings, pairs: [(Int, Int)]) -> [Row] {
+        var rows: [Row] = []
+        let depths = Array(Set(models.flatMap { $0.speed?.decodeAtDepth?.map(\.depth) ?? [] })).sorted()
+        for d in depths {
+            func samples(_ m: ModelResult) -> [Double]? { m.speed?.decodeAtDepth?.first { $0.depth == d }?.samples }
+            let cells = models.map { m -> Cell in
+                guard let xs = samples(m) else {
+                    return .missing(m.speed == nil ? missingMeasurement(m, what: "speed") : "not measured at this depth (beyond its context)")
+                }
+                let mean = Significance.mean(xs), sd = xs.count > 1 ? Significance.sampleStandardDeviation(xs) : 0
+                return Cell(text: "\(FitReport.rate(mean)) ± \(FitReport.rate(sd))" + syntheticSuffix(m), value: mean, uncertainty: sd)
+            }
+            let outcomes: [PairOutcome] = pairs.compactMap { a, b in
+                guard let x = samples(models[a]), let y = samples(models[b]) else { return nil }
+                guard let w = Significance.welch(x, y) else {
+                    return PairOutcome(a: a, b: b, winner: nil, pValue: nil, method: "Welch t-test", detail: "needs two repetitions each")
+                }
+                let winner: Int? = w.pValue < settings.alpha ? (w.t > 0 ? a : b) : nil
+                return PairOutcome(a: a, b: b, winner: winner, pValue: w.pValue, method: "Welch t-test",
+                                   detail: "t = \(Format.fixed(w.t, 2)), df = \(Format.fixed(w.degreesOfFreedom, 1)), \(x.count) and \(y.count) repetitions")
+            }
+            rows.append(Row(id: "speed.decode.d\(d)", label: "decode tok/s at depth \(d), this machine (measured)", kind: .measured,
+                            cells: cells, outcomes: outcomes, higherIsBetter: true, unit: "tok/s", short: "decode @ d\(d)"))
+        }
+        func single(_ id: String, _ label: String, unit: String, _ value: (SpeedMeasurement) -> Double?, _ text: (Double) -> String) {
+            guard models.contains(where: { $0.speed.flatMap(value) != nil }) else { return }
+            rows.append(Row(id: id, label: label, kind: .fact, cells: models.map { m in
+                guard let v = m.speed.flatMap(value) else { return .missing(m.speed == nil ? missingMeasurement(m, what: "speed") : "not measured") }
+                return Cell(text: text(v) + syntheticSuffix(m), value: v)
+            }, unit: unit))
+        }
+        single("speed.load", "load time, warm page cache (measured once)", unit: "s", { $0.loadSeconds }) { Format.fixed($0, 2) + " s" }
+        single("speed.peak_rss", "peak RSS while benchmarking (measured)", unit: "bytes", { $0.peakResidentBytes.map(Double.init) }) {
+            Format.bytes(Int($0))
+        }
+        single("speed.kv", "KV cache at the deepest test (measured)", unit: "bytes", { $0.kvCacheBytes.map(Double.init) }) {
+            Format.bytes(Int($0))
+        }
+        return rows
+    }
+
     static func missingMeasurement(_ m: ModelResult, what: String) -> String {
-        if !m.source.canRun { return needsWeights }
+        if !m.source.canRun && m.syntheticFile == nil { return needsWeights }
         return m.notMeasured.first { $0.hasPrefix(what) } ?? "not measured"
     }
 

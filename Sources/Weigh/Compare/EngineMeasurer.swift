@@ -1,5 +1,6 @@
 import Backends
 import Foundation
+import GGUF
 
 /// The measured half of `feather compare`: speed with `feather bench`'s method (local files) or timed
 /// streaming requests (endpoints), and tasks through `feather eval`'s runner, keeping every item so two
@@ -22,6 +23,9 @@ public final class EngineMeasurer: ModelMeasurer, @unchecked Sendable {
     // MARK: speed
 
     public func measureSpeed(_ model: ModelResult, plan: MeasurementPlan, progress: @escaping @Sendable (String) -> Void) async throws -> SpeedMeasurement {
+        if let path = model.syntheticFile, let synthetic = plan.synthetic {
+            return try measureSynthetic(path: path, plan: plan, synthetic: synthetic, progress: progress)
+        }
         switch model.source {
         case .file(let path):
             var o = LocalBenchOptions()
@@ -61,6 +65,43 @@ public final class EngineMeasurer: ModelMeasurer, @unchecked Sendable {
         case .catalog:
             throw CompareError.measurement(Comparison.needsWeights)
         }
+    }
+
+    /// A synthesized catalog model: pp and tg at depth 0, tg at each of the plan's depths that the model's context
+    /// holds, load time (warm), peak RSS and KV-cache bytes, with `feather bench`'s method.
+    func measureSynthetic(path: String, plan: MeasurementPlan, synthetic: MeasurementPlan.SyntheticPlan,
+                          progress: @escaping @Sendable (String) -> Void) throws -> SpeedMeasurement {
+        let file = try GGUFFile(path: path)
+        let context = file.architecture.flatMap { file.int("\($0).context_length") } ?? Int.max
+        var o = LocalBenchOptions()
+        o.prompts = [plan.promptTokens]
+        o.gens = [plan.generatedTokens]
+        o.threads = [plan.threads]
+        o.repetitions = plan.repetitions
+        o.measureLoad = true
+        let bench = try LocalBench(options: o, progress: { progress("  " + $0) }).run(path: path)
+        guard let pp = bench.tests.first(where: { $0.nPrompt > 0 && $0.nGen == 0 && $0.depth == 0 }),
+              let tg = bench.tests.first(where: { $0.nGen > 0 && $0.nPrompt == 0 && $0.depth == 0 })
+        else { throw CompareError.measurement("the benchmark was interrupted") }
+        // Decode only at the depths (as llama-bench -p 0 -n 128 -d 4096,16384), those the model's context holds.
+        var deep: [BenchTest] = []
+        let depths = synthetic.depths.filter { $0 > 0 && $0 + plan.generatedTokens <= context }
+        if !depths.isEmpty {
+            o.prompts = [0]
+            o.depths = depths
+            o.measureLoad = false
+            deep = try LocalBench(options: o, progress: { progress("  " + $0) }).run(path: path).tests
+        }
+        var m = SpeedMeasurement(hardware: "this-machine", threads: plan.threads, promptTokens: plan.promptTokens,
+                                 generatedTokens: plan.generatedTokens, prefillSamples: pp.samplesTokensPerSecond,
+                                 decodeSamples: tg.samplesTokensPerSecond,
+                                 source: "feather bench on synthetic weights \((path as NSString).lastPathComponent) (\(pp.isa))")
+        m.decodeAtDepth = deep.filter { $0.nGen > 0 && $0.nPrompt == 0 && $0.depth > 0 }
+            .map { .init(depth: $0.depth, samples: $0.samplesTokensPerSecond, kvCacheBytes: $0.kvCacheBytes) }
+        m.loadSeconds = bench.load.map { $0.warm.loadSeconds + $0.warm.firstForwardSeconds }
+        m.peakResidentBytes = ([bench.peakResidentBytes] + (deep.isEmpty ? [] : [deep.compactMap(\.peakResidentBytes).max()])).compactMap { $0 }.max()
+        m.kvCacheBytes = (bench.tests + deep).map(\.kvCacheBytes).max()
+        return m
     }
 
     // MARK: tasks

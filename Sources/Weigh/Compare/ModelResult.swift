@@ -14,6 +14,24 @@ public struct SpeedMeasurement: Codable, Sendable, Equatable {
     public var decodeSamples: [Double]
     /// What produced the numbers ("feather bench, schema 1").
     public var source: String
+    /// Decode rates with the KV cache filled to a depth first (synthetic measurements: tg128 @ d4096, d16384).
+    public var decodeAtDepth: [DepthSamples]?
+    /// Load time (warm page cache: map, check, first forward pass), peak resident memory and the largest KV cache
+    /// of the tests, when measured.
+    public var loadSeconds: Double?
+    public var peakResidentBytes: Int?
+    public var kvCacheBytes: Int?
+
+    public struct DepthSamples: Codable, Sendable, Equatable {
+        public var depth: Int
+        public var samples: [Double]
+        public var kvCacheBytes: Int?
+        public init(depth: Int, samples: [Double], kvCacheBytes: Int?) {
+            self.depth = depth
+            self.samples = samples
+            self.kvCacheBytes = kvCacheBytes
+        }
+    }
 
     public init(hardware: String, threads: Int?, promptTokens: Int, generatedTokens: Int, prefillSamples: [Double],
                 decodeSamples: [Double], source: String) {
@@ -109,6 +127,9 @@ public struct ModelResult: Codable, Sendable {
     public var notMeasured: [String]
     /// Errors met while measuring (the comparison goes on without that row).
     public var errors: [String]
+    /// A catalog model measured on a synthesized file (`--measure-synthetic`): the file, and its mark.
+    public var syntheticFile: String?
+    public var syntheticMark: SyntheticMark?
 
     public init(label: String, source: ModelSpec, facts: ModelFacts?, inspection: ModelInspection? = nil,
                 weights: [WeightsSummary] = [], fit: [FitRow] = [], speed: SpeedMeasurement? = nil,
@@ -126,6 +147,9 @@ public struct ModelResult: Codable, Sendable {
     }
 
     public var displayName: String { facts?.displayName ?? inspection?.name ?? label }
+
+    /// The weights measured are random (a synthetic file, or a catalog model measured on one): speed and memory only.
+    public var synthetic: SyntheticMark? { syntheticMark ?? inspection?.synthetic }
 
     /// Parameter count: the file's tensors, else the publisher's (vision encoder included).
     public var parameters: Int? { inspection?.parameterCount ?? facts?.publishedParameters }

@@ -14,6 +14,7 @@ extension ModelFacts {
                   slidingLayers: c.slidingLayerIndices, tiedEmbeddings: !names.contains("output.weight"),
                   attentionBias: names.contains("blk.0.attn_q.bias"), modalities: inspection.modalities,
                   licence: inspection.license, publishedParameters: inspection.parameterCount, source: file.path)
+        if let mark = inspection.synthetic { notes.append(InspectionReport.syntheticText(mark)) }
         if c.valueHeadDim != c.headDim {
             notes.append("value head dim \(c.valueHeadDim) differs from key head dim \(c.headDim); KV estimates use the key dim")
         }

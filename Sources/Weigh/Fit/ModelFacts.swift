@@ -35,12 +35,20 @@ public struct ModelFacts: Codable, Sendable, Equatable {
     /// Where the facts come from: the config.json URL for catalog models, the path for files.
     public var source: String
     public var notes: [String]
+    /// RoPE base (config.json `rope_theta`; Gemma 3's sliding-window layers use 10,000 whatever this is).
+    public var ropeBase: Double?
+    /// Position scaling of RoPE as config.json `rope_scaling` gives it: "linear" (Gemma 3 4B+) or "llama3".
+    public var ropeScalingType: String?
+    public var ropeScalingFactor: Double?
+    /// RMS norm epsilon (config.json `rms_norm_eps`).
+    public var normEpsilon: Double?
 
     public init(id: String, displayName: String, architecture: String, layers: Int, embeddingWidth: Int, heads: Int,
                 kvHeads: Int, headDim: Int, ffnWidth: Int, vocabSize: Int, contextLength: Int, slidingWindow: Int? = nil,
                 slidingLayers: [Int] = [], tiedEmbeddings: Bool, attentionBias: Bool = false, modalities: [String] = ["text"],
                 licence: String?, publishedParameters: Int? = nil, visionParameters: Int? = nil, checkpointVocabSize: Int? = nil, source: String,
-                notes: [String] = []) {
+                notes: [String] = [], ropeBase: Double? = nil, ropeScalingType: String? = nil, ropeScalingFactor: Double? = nil,
+                normEpsilon: Double? = nil) {
         self.id = id
         self.displayName = displayName
         self.architecture = architecture
@@ -63,6 +71,10 @@ public struct ModelFacts: Codable, Sendable, Equatable {
         self.checkpointVocabSize = checkpointVocabSize
         self.source = source
         self.notes = notes
+        self.ropeBase = ropeBase
+        self.ropeScalingType = ropeScalingType
+        self.ropeScalingFactor = ropeScalingFactor
+        self.normEpsilon = normEpsilon
     }
 
     /// Gemma 3's layer pattern: five sliding-window layers, then one global (layer i is local iff i % 6 < 5).

@@ -17,6 +17,7 @@ public struct TensorShape: Sendable, Equatable {
 public enum QuantRecipe: String, Codable, Sendable, CaseIterable {
     case q4_k_m
     case q8_0
+    case q4_0
     case f16
 
     public var displayName: String { rawValue.uppercased() }
@@ -29,12 +30,16 @@ public enum QuantRecipe: String, Codable, Sendable, CaseIterable {
     /// everywhere except the output matrix (the token embedding when tied) at Q6_K, and attn_v and ffn_down at Q6_K
     /// in the "more bits" layers: the first eighth, the last eighth, and every third layer in between. A K-quant needs
     /// rows that are whole 256-weight blocks; otherwise llama.cpp falls back: Q4_K → Q5_0, Q6_K → Q8_0.
-    /// One-dimensional tensors (norms, biases) stay F32 in every recipe.
+    /// Q4_0: Q4_0 but the output matrix at Q6_K. One-dimensional tensors (norms, biases) stay F32 in every recipe.
     public func type(for t: TensorShape, layers: Int) -> GGMLType {
         if t.role == .vector { return .f32 }
         switch self {
         case .f16: return .f16
         case .q8_0: return .q8_0
+        case .q4_0:
+            // Q4_0 everywhere but the output matrix, which gets Q6_K (Q8_0 when its rows are not whole K-blocks).
+            guard t.role == .output else { return .q4_0 }
+            return t.rowWidth % 256 == 0 ? .q6_K : .q8_0
         case .q4_k_m:
             var type: GGMLType
             switch t.role {
@@ -123,11 +128,16 @@ public struct WeightEstimate: Sendable, Equatable {
         } else {
             t.append(TensorShape(name: "output.weight", role: .output, layer: nil, rowWidth: h, rows: vocab))
         }
+        // Llama 3.x's position scaling travels as per-frequency divisors (convert_hf_to_gguf.py's rope_freqs).
+        if f.ropeScalingType == "llama3" {
+            t.append(TensorShape(name: "rope_freqs.weight", role: .vector, layer: nil, rowWidth: f.headDim / 2, rows: 1))
+        }
         return t
     }
 
-    /// Parameters of the text model; with the checkpoint's vocabulary rows this is what the publisher counts.
+    /// Parameters of the text model (rope_freqs, derived from the configuration, is not one); with the checkpoint's
+    /// vocabulary rows this is what the publisher counts.
     public static func textParameters(_ f: ModelFacts, vocabRows: Int? = nil) -> Int {
-        tensors(f, vocabRows: vocabRows).reduce(0) { $0 + $1.elements }
+        tensors(f, vocabRows: vocabRows).reduce(0) { $0 + ($1.name == "rope_freqs.weight" ? 0 : $1.elements) }
     }
 }
