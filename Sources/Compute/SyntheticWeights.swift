@@ -45,8 +45,11 @@ public struct SyntheticWeights {
                 i += 4
             }
         default:
-            randomBytes(base, count: dst.count)
-            for b in 0..<blocks { fixBlock(base + b * blockBytes) }
+            // Block by block, so the bytes do not depend on how the tensor is cut into chunks.
+            for b in 0..<blocks {
+                randomBytes(base + b * blockBytes, count: blockBytes)
+                fixBlock(base + b * blockBytes)
+            }
         }
     }
 

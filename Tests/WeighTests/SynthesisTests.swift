@@ -164,6 +164,42 @@ import Testing
         #expect(a == b && a != c)
     }
 
+    /// `compare --measure-synthetic`: a catalog model is synthesized (cached), measured for speed at depth 0 and at
+    /// the plan's depths, load time and peak RSS, and every row from it is labelled; its quality rows stay empty.
+    @Test func compareMeasuresCatalogModelsOnSyntheticWeights() async throws {
+        let dir = "\(Self.tmp)/compare-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var plan = MeasurementPlan(workload: "test", tasks: ["mmlu"], itemLimit: ["mmlu": 4], seed: 7, promptTokens: 16,
+                                   generatedTokens: 4, repetitions: 2, threads: 2)
+        plan.synthetic = .init(layers: 2, depths: [32, 1_000_000])
+        var runner = CompareRunner(hardware: [], quants: [.q4_k_m], context: 4096, kv: .f16, plan: plan,
+                                   measurer: EngineMeasurer(outputDirectory: dir + "/eval"), unmeasuredReason: "unused")
+        runner.syntheticCache = SyntheticCache(modelsDirectory: dir, sources: .init(locator: ModelLocator(directory: "/nonexistent"),
+                                                                                   dataDirectory: "/nonexistent"))
+        let r = try await runner.run(["smollm2-360m", "smollm2-1.7b"], command: ["test"]) { _ in }
+        for m in r.models {
+            #expect(m.errors.isEmpty, "\(m.errors)")
+            #expect(m.synthetic?.source == m.label && m.synthetic?.layersOf != nil)
+            let speed = try #require(m.speed)
+            #expect(speed.prefillSamples.count == 2 && speed.decodeSamples.count == 2 && speed.loadSeconds != nil)
+            // Depth 1,000,000 is beyond the context: measured only at 32.
+            #expect(speed.decodeAtDepth?.map(\.depth) == [32] && speed.decodeAtDepth?.first?.samples.count == 2)
+            #expect((speed.peakResidentBytes ?? 0) > 0 && (speed.kvCacheBytes ?? 0) > 0)
+            #expect(m.tasks.isEmpty)
+        }
+        // One cached file per model under the models folder.
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/synthetic")
+        #expect(files.count == 2 && files.allSatisfy { $0.hasSuffix(".gguf") })
+        let rows = r.sections.flatMap(\.rows)
+        for id in ["speed.prefill", "speed.decode", "speed.decode.d32", "speed.load", "speed.peak_rss"] {
+            let row = try #require(rows.first { $0.id == id }, "\(id)")
+            #expect(row.cells.allSatisfy { $0.text.contains(ModelSynthesizer.label) }, "\(id)")
+        }
+        let quality = try #require(rows.first { $0.id == "task.mmlu" })
+        #expect(quality.cells.allSatisfy { $0.value == nil && $0.missing == "task mmlu: \(ModelSynthesizer.label)" })
+        #expect(r.verdicts.first { $0.use == "quality" }?.winner == nil)
+    }
+
     /// Teacher-forced logits of the 2-block seed-pair files against llama.cpp on the same files
     /// (Tests/Fixtures/logits/seed-*.json, scripts/oracle/logits_fixtures.py): top-1 and KL over llama.cpp's top 64.
     @Test(.enabled(if: tokenizersAtHand || required, "needs the embedded models (make models) and .data/tekken_240911.json (make data)"),

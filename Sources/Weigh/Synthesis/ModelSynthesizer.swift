@@ -34,7 +34,7 @@ public enum SynthesisError: Error, CustomStringConvertible, Equatable {
 /// memory only". Written a chunk at a time to `FILE.part`, renamed when complete.
 public struct ModelSynthesizer: Sendable {
     /// Bumped when the bytes a seed gives change; part of the configuration hash that names cached files.
-    public static let generatorVersion = 1
+    public static let generatorVersion = 2
     public static let label = "synthetic weights: speed and memory only"
 
     /// The published configuration (all blocks) and the one written (`--layers` keeps the first N blocks).
