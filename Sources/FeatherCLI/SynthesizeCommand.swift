@@ -65,7 +65,7 @@ struct Synthesize: AsyncParsableCommand {
                    + "\(s.tensors.count) tensors, \(Format.bytes(size)) of weights, seed \(seed)")
             let start = Date()
             let progress = ProgressReporter()
-            let tokenizer = try s.write(to: path) { p in progress.report(p) }
+            let tokenizer = try s.write(to: path, progress: { p in progress.report(p) })
             progress.finish()
             stderr("tokenizer: \(tokenizer)")
             stderr(String(format: "wrote %@ in %.1f s (%@)", path, Date().timeIntervalSince(start), ModelSynthesizer.label))

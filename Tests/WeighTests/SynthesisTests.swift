@@ -129,12 +129,15 @@ import Testing
         struct Stop: Error {}
         var calls = 0
         #expect(throws: Stop.self) {
-            try s.write(to: path) { p in
+            try s.write(to: path, progress: { p in
                 calls += 1
                 if p.tensor >= 3 { throw Stop() }
-            }
+            })
         }
         #expect(calls > 0)
+        // Not enough disk: refused before anything is written.
+        #expect(throws: SynthesisError.self) { try s.write(to: path, freeBytes: { _ in 10 << 20 }) }
+        #expect(!FileManager.default.fileExists(atPath: path) && !FileManager.default.fileExists(atPath: path + ".part"))
         #expect(!FileManager.default.fileExists(atPath: path) && !FileManager.default.fileExists(atPath: path + ".part"))
         // Without a tokenizer at hand: placeholders of the right count, said so in the file.
         let tokenizer = try s.write(to: path)

@@ -38,7 +38,7 @@ check() {  # id quant layers
     echo "FAIL $1 $2 $3: feather synthesize: $(tail -n1 "$TMP/synth.log")"; fails=$((fails + 1)); return
   fi
   if out=$("$LLAMA_BENCH" -m "$f" -p 16 -n 4 -r 1 -t 2 -o csv 2>"$TMP/llama.log"); then
-    rates=$(echo "$out" | python3 -c 'import csv,sys; print(", ".join(f"{r["n_prompt"]}/{r["n_gen"]}: {float(r["avg_ts"]):.2f} t/s" for r in csv.DictReader(sys.stdin)))')
+    rates=$(echo "$out" | python3 -c 'import csv,sys; print(", ".join("%s/%s: %.2f t/s" % (r["n_prompt"], r["n_gen"], float(r["avg_ts"])) for r in csv.DictReader(sys.stdin)))')
     echo "PASS $1 $2 $3 layers: llama-bench $rates"
   else
     echo "FAIL $1 $2 $3: llama-bench: $(grep -m1 -iE 'error|fail' "$TMP/llama.log" || tail -n1 "$TMP/llama.log")"; fails=$((fails + 1))

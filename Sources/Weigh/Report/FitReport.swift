@@ -24,6 +24,7 @@ public enum FitReport {
         guard let f = m.facts else { return "\(m.label): no configuration known (not a file or a catalog id)" }
         var out = ["\(f.displayName) (\(m.label): \(m.source.kindName), \(f.source))"]
         out += describe(f).map { "  " + $0 }
+        if let mark = m.synthetic { out.append("  weights: " + InspectionReport.syntheticText(mark)) }
         let ctx = min(context, f.contextLength)
         let kvBytes = f.kvCacheBytes(tokens: ctx, type: kv)
         var kvLine = "  KV cache (\(kv.rawValue.uppercased())) at \(ctx) tokens: \(Format.bytes(kvBytes))"

@@ -242,16 +242,18 @@ public struct ModelSynthesizer: Sendable {
         return Int(s.f_bavail) * Int(s.f_frsize)
     }
 
-    /// Writes the model to `path` (through `path.part`, renamed when whole; removed on any error). `progress` is called
-    /// after every chunk; throwing from it stops the write. Returns the tokenizer used.
+    /// Writes the model to `path` (through `path.part`, renamed when whole; removed on any error), after checking that
+    /// the file system has room for it (and 64 MiB more). `progress` is called after every chunk; throwing from it
+    /// stops the write. Returns the tokenizer used.
     @discardableResult
-    public func write(to path: String, progress: (Progress) throws -> Void = { _ in }) throws -> String {
+    public func write(to path: String, freeBytes: (String) -> Int? = ModelSynthesizer.freeBytes,
+                      progress: (Progress) throws -> Void = { _ in }) throws -> String {
         let (w, tokenizer) = try metadata()
         let infos = tensorInfos
         let size = w.fileSize(streaming: infos)
         let dir = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        if let free = Self.freeBytes(dir), free < size + (64 << 20) {
+        if let free = freeBytes(dir), free < size + (64 << 20) {
             throw SynthesisError.noSpace(path: path, needed: size, available: free)
         }
         let part = path + ".part"

@@ -39,13 +39,13 @@ public struct SyntheticCache: Sendable {
         }
         progress("synthetic \(s.published.id): writing \(path) (\(Format.bytes(s.tensorBytes)) of random weights, \(s.recipe.displayName))")
         var lastPercent = -1
-        try s.write(to: path) { p in
+        try s.write(to: path, progress: { p in
             let percent = p.totalBytes > 0 ? 100 * p.bytesWritten / p.totalBytes : 100
             if percent / 10 != lastPercent / 10 {
                 lastPercent = percent
                 progress("  \(percent)% of \(Format.bytes(p.totalBytes))")
             }
-        }
+        })
         return path
     }
 }
