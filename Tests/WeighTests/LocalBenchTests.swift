@@ -15,6 +15,16 @@ struct LocalBenchTests {
         return path
     }
 
+    /// /proc/PID/status pads small values with spaces after the tab and large ones not at all
+    /// (a 24B model's peak RSS read as nil before).
+    @Test func statusFieldsOfEveryWidth() {
+        let text = "Name:\tfeather\nVmPeak:\t15000000 kB\nVmHWM:\t14123456 kB\nVmRSS:\t    1936 kB\nThreads:\t3\n"
+        #expect(ProcessMetrics.statusField("VmHWM", in: text) == 14_123_456 * 1024)
+        #expect(ProcessMetrics.statusField("VmRSS", in: text) == 1936 * 1024)
+        #expect(ProcessMetrics.statusField("VmSwap", in: text) == nil)
+        #expect(ProcessMetrics.peakResidentBytes().map { $0 > 0 } == true)
+    }
+
     @Test func specsFollowLlamaBenchOrderAndNames() {
         var o = LocalBenchOptions()
         o.prompts = [16, 0]

@@ -35,8 +35,14 @@ public enum ProcessMetrics {
 
     static func statusField(_ name: String, process: String = "self") -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/\(process)/status", encoding: .utf8) else { return nil }
+        return statusField(name, in: text)
+    }
+
+    /// The value in bytes of a "Name:   N kB" line of a /proc status text.
+    static func statusField(_ name: String, in text: String) -> Int? {
         for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
-            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            // "VmHWM:\t    1936 kB", but "VmHWM:\t14000000 kB" from 10 GB on: the tab is a separator too.
+            let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard parts.count >= 2, let kb = Int(parts[1]) else { return nil }
             return kb * 1024
         }
