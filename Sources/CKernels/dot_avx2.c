@@ -457,8 +457,44 @@ FW_NR_WRAPPERS(f32)
 FW_NR_WRAPPERS(f16)
 FW_NR_WRAPPERS(bf16)
 
+// The gemv order of dot_q4_K_repack_nr (one activation row, per64 = 0) with each block's two
+// integers taken at once: scales and mins unpacked with 32-bit masks (fw_q4_K_scales_mins), the
+// mins' sum by one madd over the activation's 16-value sums, the scaled products in one vector
+// and one horizontal sum per block. The integers are exact, so the result is bit for bit
+// dot_q4_K_repack_nr's (RepackOrderTests); it reads the weights near the memory bound.
 FW_AVX2 static void dot_q4_K_repack_gemv(int64_t n, float *s, const void *w, const void *x, size_t xs) {
-    dot_q4_K_repack_nr(n, s, w, x, xs, 1, 0);
+    (void)xs;
+    const block_q4_K *a = w;
+    const block_q8_K *b = x;
+    float acc = 0, accm = 0;
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        uint8_t sm[16];  // sc[0..7], mn[0..7]
+        fw_q4_K_scales_mins(a[i].scales, sm);
+        const __m128i pairs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)b[i].bsums),
+                                             _mm_loadu_si128((const __m128i *)(b[i].bsums + 8)));
+        __m128i mins = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(sm + 8))), pairs);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            const __m256i q4 = _mm256_loadu_si256((const __m256i *)(a[i].qs + c * 32));
+            const __m256i lo = _mm256_and_si256(q4, m4);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), m4);
+            const __m256i y0 = _mm256_loadu_si256((const __m256i *)(b[i].qs + c * 64));
+            const __m256i y1 = _mm256_loadu_si256((const __m256i *)(b[i].qs + c * 64 + 32));
+            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), _mm256_set1_epi16(sm[2 * c]));
+            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), _mm256_set1_epi16(sm[2 * c + 1]));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+        }
+        __m128i t = _mm_add_epi32(_mm256_castsi256_si128(sumi), _mm256_extracti128_si256(sumi, 1));
+        t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
+        t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
+        mins = _mm_add_epi32(mins, _mm_shuffle_epi32(mins, 0x4E));
+        mins = _mm_add_epi32(mins, _mm_shuffle_epi32(mins, 0xB1));
+        const float d = _cvtsh_ss(a[i].d) * b[i].d, dm = _cvtsh_ss(a[i].dmin) * b[i].d;
+        acc = fmaf((float)_mm_cvtsi128_si32(t), d, acc);
+        accm = fmaf((float)_mm_cvtsi128_si32(mins), dm, accm);
+    }
+    *s = acc - accm;
 }
 FW_AVX2 static void dot_q4_K_repack_gemm_x4(int64_t n, float *s, const void *w, const void *x, size_t xs) {
     dot_q4_K_repack_nr(n, s, w, x, xs, 4, 1);

@@ -3,6 +3,7 @@
 // No Q8_0 here: its AVX2 kernels compute the same bits and come with the 4- and 8-row kernels that
 // fw_matmul gives up for a type with an AVX-512 one-row kernel.
 #include "fw_internal.h"
+#include <math.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -53,6 +54,92 @@ FW_AVX512 static void dot_q4_0(int64_t n, float *s, const void *w, const void *x
     *s = _mm_cvtss_f32(h);
 }
 
+// dot_q4_K_repack_gemv (dot_avx2.c) two 32-weight sub-blocks per step: a block's four 32 bytes
+// of nibbles in both halves of a register, the upper half shifted by 4, against 64 activation
+// bytes; the scales spread by vpermw. The same exact integers per block, so the same bits.
+FW_AVX512 static void dot_q4_K_repack_gemv(int64_t n, float *s, const void *w, const void *x, size_t xs) {
+    (void)xs;
+    const block_q4_K *a = w;
+    const block_q8_K *b = x;
+    float acc = 0, accm = 0;
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i shift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
+    __m512i spread[4];  // lanes 0..15: scale 2c, lanes 16..31: scale 2c + 1
+    for (int c = 0; c < 4; c++)
+        spread[c] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)(2 * c))), _mm256_set1_epi16((short)(2 * c + 1)), 1);
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        uint8_t sm[16];  // sc[0..7], mn[0..7]
+        fw_q4_K_scales_mins(a[i].scales, sm);
+        const __m128i pairs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)b[i].bsums),
+                                             _mm_loadu_si128((const __m128i *)(b[i].bsums + 8)));
+        const __m128i mins = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(sm + 8))), pairs);
+        const __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)sm)));
+        __m512i sumi = _mm512_setzero_si512();
+        for (int c = 0; c < 4; c++) {
+            const __m512i q = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(a[i].qs + c * 32)));
+            const __m512i nib = _mm512_and_si512(_mm512_srlv_epi16(q, shift), m4);
+            const __m512i y = _mm512_loadu_si512((const void *)(b[i].qs + c * 64));
+            const __m512i p = _mm512_madd_epi16(_mm512_maddubs_epi16(nib, y), _mm512_permutexvar_epi16(spread[c], sc16));
+            sumi = _mm512_add_epi32(sumi, p);
+        }
+        const float d = _cvtsh_ss(a[i].d) * b[i].d, dm = _cvtsh_ss(a[i].dmin) * b[i].d;
+        acc = fmaf((float)_mm512_reduce_add_epi32(sumi), d, acc);
+        __m128i m = _mm_add_epi32(mins, _mm_shuffle_epi32(mins, 0x4E));
+        m = _mm_add_epi32(m, _mm_shuffle_epi32(m, 0xB1));
+        accm = fmaf((float)_mm_cvtsi128_si32(m), dm, accm);
+    }
+    *s = acc - accm;
+}
+
+fw_vec_dot_x4_fn fw_q4_K_repack_gemv_avx512(void) { return dot_q4_K_repack_gemv; }
+
+// Q6_K one row as dot_q6_K_mode_nr (dot_avx2.c, vec_dot order) computes it, two 32-weight chunks
+// per step: 64 contiguous bytes of ql (chunks sh and sh + 1) with their qh bits shifted per half,
+// against 64 contiguous activation bytes. Lane k of each half holds what lane k of the AVX2 sum
+// holds for its chunk; the halves are added lane by lane at the end of the block, so every lane's
+// integer, and so every float operation after it, is the AVX2 kernel's (Q6KAVX512Tests).
+FW_AVX512 static void dot_q6_K(int64_t n, float *s, const void *w, const void *x) {
+    const block_q6_K *a = w;
+    const block_q8_K *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m3 = _mm512_set1_epi8(3);
+    const __m512i sh01 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    const __m512i sh23 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(4)), _mm256_set1_epi16(6), 1);
+    __m512i spread[4];  // int16 lane l takes scale 4m + l / 8
+    for (int m = 0; m < 4; m++) {
+        short idx[32];
+        for (int l = 0; l < 32; l++) idx[l] = (short)(4 * m + l / 8);
+        spread[m] = _mm512_loadu_si512((const void *)idx);
+    }
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const __m512i sc16 = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[i].scales)));
+        __m512i sumi = _mm512_setzero_si512();
+        for (int c = 0; c < 2; c++) {
+            const __m512i ql = _mm512_loadu_si512((const void *)(a[i].ql + c * 64));
+            const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(a[i].qh + c * 32)));
+            for (int p = 0; p < 2; p++) {  // chunks sh = 2p and 2p + 1
+                const __m512i lo = _mm512_and_si512(p ? _mm512_srli_epi16(ql, 4) : ql, m4);
+                const __m512i hi = _mm512_and_si512(_mm512_srlv_epi16(qh, p ? sh23 : sh01), m3);
+                const __m512i q = _mm512_or_si512(lo, _mm512_slli_epi16(hi, 4));
+                const __m512i y = _mm512_loadu_si512((const void *)(b[i].qs + c * 128 + p * 64));
+                const __m512i scale = _mm512_permutexvar_epi16(spread[2 * c + p], sc16);
+                sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(_mm512_maddubs_epi16(q, y), scale));
+            }
+        }
+        const __m256i sum8 = _mm256_add_epi32(_mm512_castsi512_si256(sumi), _mm512_extracti64x4_epi64(sumi, 1));
+        const __m256i scales16 = _mm512_castsi512_si256(sc16);
+        const __m256i bias = _mm256_slli_epi32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)b[i].bsums), scales16), 5);
+        const __m256 vda = _mm256_cvtph_ps(_mm_set1_epi16((short)a[i].d));
+        acc = _mm256_fmadd_ps(_mm256_mul_ps(vda, _mm256_set1_ps(b[i].d)), _mm256_cvtepi32_ps(_mm256_sub_epi32(sum8, bias)), acc);
+    }
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    *s = _mm_cvtss_f32(h);
+}
+
+fw_vec_dot_fn fw_q6_K_matvec_avx512(void) { return dot_q6_K; }
+
 fw_vec_dot_fn fw_vec_dot_avx512(int t) {
     switch (t) {
     case FW_TYPE_F32: return dot_f32;
@@ -64,4 +151,6 @@ fw_vec_dot_fn fw_vec_dot_avx512(int t) {
 
 #else
 fw_vec_dot_fn fw_vec_dot_avx512(int t) { (void)t; return NULL; }
+fw_vec_dot_x4_fn fw_q4_K_repack_gemv_avx512(void) { return NULL; }
+fw_vec_dot_fn fw_q6_K_matvec_avx512(void) { return NULL; }
 #endif

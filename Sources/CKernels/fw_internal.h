@@ -130,6 +130,20 @@ static inline void fw_scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t 
     }
 }
 
+// All eight Q4_K/Q5_K scales and mins at once (fw_scale_min_k4 for j = 0..7): sm[j] = scale j,
+// sm[8 + j] = min j, unpacked with 32-bit masks as llama.cpp's x86 kernels do.
+static inline void fw_q4_K_scales_mins(const uint8_t *q, uint8_t sm[16]) {
+    uint32_t u[4];
+    memcpy(u, q, 12);
+    const uint32_t k1 = 0x3f3f3f3f, k2 = 0x0f0f0f0f, k3 = 0x03030303;
+    u[3] = ((u[2] >> 4) & k2) | (((u[1] >> 6) & k3) << 4);
+    const uint32_t mins_lo = u[1] & k1;
+    u[1] = (u[2] & k2) | (((u[0] >> 6) & k3) << 4);
+    u[2] = mins_lo;
+    u[0] &= k1;
+    memcpy(sm, u, 16);
+}
+
 // Q3_K scale j of 16, as a signed value in [-32, 31].
 static inline int fw_q3k_scale(const uint8_t *s, int j) {
     const int lo = j < 8 ? (s[j] & 0xF) : (s[j - 8] >> 4);
@@ -186,6 +200,9 @@ typedef void (*fw_gemv4_fn)(int64_t n, float *s, const void *w, size_t row_bytes
 fw_gemv4_fn fw_gemv4_avx2(int weight_type);
 // llama.cpp's repacked Q4_K (see dot_avx2.c): per64 = 1 with rows = 4 (gemm), per64 = 0 with rows = 1 (gemv).
 fw_vec_dot_x4_fn fw_q4_K_repack_avx2(int rows, int per64);
+fw_vec_dot_x4_fn fw_q4_K_repack_gemv_avx512(void);  // the one-row (gemv) order only
+// Q6_K's AVX2 vec_dot bits, faster; for matvec only (batches keep the AVX2 four-row kernels).
+fw_vec_dot_fn fw_q6_K_matvec_avx512(void);
 // llama.cpp's tiled Q6_K matmul order (see dot_avx2.c): rows = 4 or 1.
 fw_vec_dot_x4_fn fw_q6_K_tiled_avx2(int rows);
 void fw_q4_K_repack_scalar(int64_t n, float *s, const void *w, const void *x, int per64);

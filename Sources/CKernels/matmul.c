@@ -48,6 +48,7 @@ static int matvec(fw_isa isa, int weight_type, const void *w, size_t row_bytes, 
     fw_vec_dot_fn dot;
     const int rc = check(isa, weight_type, cols, &dot);
     if (rc != FW_OK) return rc;
+    if (isa == FW_ISA_AVX512 && weight_type == FW_TYPE_Q6_K && fw_q6_K_matvec_avx512()) dot = fw_q6_K_matvec_avx512();
     const uint8_t *base = w;
     // The 32-weight types: the activation's block scales converted to f32 once for all rows.
     fw_gemv_fn gv = NULL;
@@ -171,6 +172,7 @@ static int repack_rows(fw_isa isa, int weight_type, const void *w, size_t row_by
     // The scalar twin serves other ISAs (the same numbers, slower).
     const int x86 = isa == FW_ISA_AVX2 || isa == FW_ISA_AVX512;
     fw_vec_dot_x4_fn gemm = x86 ? fw_q4_K_repack_avx2(4, 1) : NULL, gemv = x86 ? fw_q4_K_repack_avx2(1, 0) : NULL;
+    if (isa == FW_ISA_AVX512 && fw_q4_K_repack_gemv_avx512()) gemv = fw_q4_K_repack_gemv_avx512();
     const uint8_t *wb = w, *xb = xq;
     const int64_t ngemm = nx - nx % 4;  // llama.cpp: gemm over whole groups of four rows, gemv for the rest
     for (int64_t rb = r0; rb < r1; rb += ROW_TILE) {

@@ -205,3 +205,41 @@ extension RepackOrderTests {
         }
     }
 }
+
+/// AVX-512's one-row kernels for decode's heaviest types compute the AVX2 kernels' bits: Q6_K in the
+/// vec_dot order (matvec) and Q4_K in llama.cpp's repacked gemv order, over matrices long enough to
+/// carry many blocks and with the extremes of every field (random bytes, random scales).
+struct DecodeKernelAVX512Tests {
+    static func matvec(_ type: GGMLType, order: fw_sum_order, isa: ISA, w: [UInt8], rows: Int, cols: Int, xq: [UInt8]) -> [Float] {
+        var y = [Float](repeating: .nan, count: rows)
+        let rowBytes = w.count / rows
+        let rc = w.withUnsafeBytes { wp in
+            xq.withUnsafeBytes { xp in
+                var plan = fw_matmul_plan(isa: isa.raw, weight_type: Int32(type.rawValue), order: order, rows: Int64(rows), prefetch_end: 0)
+                return fw_matmul(&plan, wp.baseAddress!, rowBytes, Int64(cols), xp.baseAddress!, xq.count, 1, &y, Int64(rows), 0, Int64(rows))
+            }
+        }
+        #expect(rc == FW_OK)
+        return y
+    }
+
+    @Test(arguments: [(GGMLType.q6_K, FW_SUM_REFERENCE), (.q6_K, FW_SUM_LLAMACPP_BATCH), (.q4_K, FW_SUM_LLAMACPP_REPACKED), (.q4_K, FW_SUM_LLAMACPP_BATCH)])
+    func sameBitsAsAVX2(type: GGMLType, order: fw_sum_order) throws {
+        guard ISA.avx512.isSupported else {
+            // Nothing to compare on this CPU; the kernels still agree with the scalar twin (RepackOrderTests).
+            #expect(!runnableISAs.contains(.avx512))
+            return
+        }
+        var rng = SeededRandom(seed: 0xA512 &+ UInt64(type.rawValue))
+        let rows = 40, cols = 5120  // Mistral Small's width: 20 blocks per row
+        let w = randomWeights(type, count: rows * cols, rng: &rng, scale: -0.5...0.5)
+        for range in [Float(-1)...1, -100...100] {
+            let x = randomFloats(cols, rng: &rng, range: range)
+            let xq = try VecDotTests.activations(x, for: type)
+            let a = Self.matvec(type, order: order, isa: .avx512, w: w, rows: rows, cols: cols, xq: xq)
+            let b = Self.matvec(type, order: order, isa: .avx2, w: w, rows: rows, cols: cols, xq: xq)
+            #expect(a == b, "\(type) \(order)")
+            #expect(a.allSatisfy { $0.isFinite })
+        }
+    }
+}
