@@ -34,11 +34,11 @@ struct KLDivergenceTests {
         for k in 0..<20 {
             let logits: [Float] = (0..<50).map { Float(($0 * 37 + k * 11) % 23) * 0.4 - 3 }
             let v = Self.add(&sums, base: logits, model: logits, token: k)
-            #expect(abs(v.kld) < 1e-6 && abs(v.pDiff) < 1e-5)
+            // Only the base's 16-bit steps (8.8 nats / 65535 = 1.3e-4) separate the two: half a step per log-prob at most.
+            #expect(abs(v.kld) < 1.4e-4 && abs(v.pDiff) < 1.4e-4)
         }
         #expect(sums.sameTop == 20)
-        #expect(abs(sums.ppl.value - sums.pplBase.value) < 1e-3)
-        #expect(abs(sums.logPPLRatio.value) < 1e-5)
+        #expect(abs(sums.logPPLRatio.value) < 7e-5)
         #expect(sums.sameTopFraction == Estimate(1, 0))
     }
 
