@@ -50,7 +50,7 @@ public struct BaseLogProbs {
 /// "_logits_", n_ctx (u32), n_vocab (i32), n_chunk (i32), the n_chunk·n_ctx tokens of the text (i32,
 /// BOS not substituted), then for each chunk its n_ctx - 1 - n_ctx/2 scored positions, each a record of
 /// `recordLength` u16: scale and minimum log-prob as two f32, then one u16 per token (padded to even).
-public struct KLDivergenceBase: @unchecked Sendable {
+public struct KLDivergenceBase: Sendable {
     public static let magic = Array("_logits_".utf8)
     public let path: String
     public let contextLength: Int

@@ -240,7 +240,7 @@ public enum Comparison {
             guard let k = m.klDivergence else {
                 return .missing(m.notMeasured.first { $0.hasPrefix("KL divergence") } ?? "not another quantization of A")
             }
-            return Cell(text: Format.fixed(k.meanKLD.value, 4) + " ± " + Format.fixed(k.meanKLD.uncertainty, 4)
+            return Cell(text: Format.fixed(k.meanKLD.value, 5) + " ± " + Format.fixed(k.meanKLD.uncertainty, 5)
                             + " (same top token " + Format.fixed(100 * k.sameTop.value, 1) + "%, n=\(k.positions))",
                         value: k.meanKLD.value, uncertainty: k.meanKLD.uncertainty)
         }
