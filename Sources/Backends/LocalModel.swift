@@ -111,8 +111,18 @@ public final class LocalModel: Sendable {
     }
 
     /// llama-perplexity's method over `text` in chunks of `contextLength` tokens; `progress` hears each chunk's running perplexity.
-    public func perplexity(text: String, contextLength: Int, maxChunks: Int?,
+    /// With `basePath`, llama-perplexity's KL-divergence base of this model on the text is written there.
+    public func perplexity(text: String, contextLength: Int, maxChunks: Int?, basePath: String? = nil,
                            progress: (Int, Double) -> Void = { _, _ in }) throws -> LocalPerplexity {
-        LocalPerplexity(result: try engine.perplexity(text: text, contextLength: contextLength, maxChunks: maxChunks, progress: progress))
+        LocalPerplexity(result: try engine.perplexity(text: text, contextLength: contextLength, maxChunks: maxChunks,
+                                                      basePath: basePath, progress: progress))
+    }
+
+    /// This model scored against the KL-divergence base at `basePath` (written by llama-perplexity or
+    /// `perplexity(basePath:)`), on the base's tokens and context; a `text` given must tokenize to them.
+    /// `progress` hears each chunk's running row.
+    public func klDivergence(basePath: String, text: (name: String, content: String)? = nil,
+                             progress: (KLDivergenceChunkRow) -> Void = { _ in }) throws -> KLDivergenceResult {
+        try engine.klDivergence(base: KLDivergenceBase(path: basePath), text: text, progress: progress)
     }
 }

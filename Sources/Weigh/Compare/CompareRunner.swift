@@ -69,6 +69,14 @@ public protocol ModelMeasurer: Sendable {
     func measureSpeed(_ model: ModelResult, plan: MeasurementPlan, progress: @escaping @Sendable (String) -> Void) async throws -> SpeedMeasurement
     func measureTask(_ task: String, model: ModelResult, plan: MeasurementPlan,
                      progress: @escaping @Sendable (String) -> Void) async throws -> TaskMeasurement
+    /// KL divergence of `model` from `reference`, another quantization of the same model; nil when not measured.
+    func measureKLDivergence(_ model: ModelResult, reference: ModelResult, plan: MeasurementPlan,
+                             progress: @escaping @Sendable (String) -> Void) async throws -> KLDivergenceMeasurement?
+}
+
+extension ModelMeasurer {
+    public func measureKLDivergence(_ model: ModelResult, reference: ModelResult, plan: MeasurementPlan,
+                                    progress: @escaping @Sendable (String) -> Void) async throws -> KLDivergenceMeasurement? { nil }
 }
 
 /// `feather compare`: describe each model, fit it to each machine, measure what can be measured, and compare.
@@ -155,6 +163,21 @@ public struct CompareRunner: Sendable {
                 } catch {
                     models[i].errors.append("task \(task): \(error)")
                     models[i].notMeasured.append("task \(task): failed: \(error)")
+                }
+            }
+        }
+        if let measurer, let reference = models.first {
+            for i in models.indices.dropFirst() where models[i].synthetic == nil && reference.synthetic == nil {
+                if let why = KLDivergenceMeasurement.incompatibility(reference, models[i]) {
+                    if case .file = models[i].source, case .file = reference.source { models[i].notMeasured.append("KL divergence from A: \(why)") }
+                    continue
+                }
+                progress("\(ComparisonResult.letter(i)) \(models[i].label): KL divergence from A")
+                do {
+                    models[i].klDivergence = try await measurer.measureKLDivergence(models[i], reference: reference, plan: plan, progress: progress)
+                } catch {
+                    models[i].errors.append("KL divergence: \(error)")
+                    models[i].notMeasured.append("KL divergence from A: failed: \(error)")
                 }
             }
         }

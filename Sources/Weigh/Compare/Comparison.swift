@@ -228,25 +228,44 @@ public enum Comparison {
     static func qualityRows(_ models: [ModelResult], settings: CompareSettings, pairs: [(Int, Int)]) -> [Row] {
         var tasks: [String] = settings.tasks
         for m in models { for t in m.tasks where !tasks.contains(t.task) { tasks.append(t.task) } }
-        return tasks.map { task in
-            let results = models.map { m in m.tasks.first { $0.task == task } }
-            let reference = results.compactMap { $0 }.first
-            let cells = zip(models, results).map { m, r -> Cell in
-                guard let r else { return .missing(missingMeasurement(m, what: "task \(task)")) }
-                let digits = r.kind == .accuracy ? 1 : 3
-                let scale = r.kind == .accuracy ? 100.0 : 1.0
-                var text = Format.fixed(r.value * scale, digits) + (r.kind == .accuracy ? "%" : "")
-                if let se = r.stderr { text += " ± " + Format.fixed(se * scale, digits) }
-                return Cell(text: text + " (n=\(r.n))", value: r.value, uncertainty: r.stderr)
+        return tasks.map { task in taskRow(task, models, settings: settings, pairs: pairs) } + klDivergenceRows(models)
+    }
+
+    /// "KL divergence from A" when some model is another quantization of the first: mean KLD ± its uncertainty,
+    /// with the share of positions whose most likely token is A's. No pair test: it is a distance from A, not a score.
+    static func klDivergenceRows(_ models: [ModelResult]) -> [Row] {
+        guard let settings = models.lazy.compactMap(\.klDivergence).first?.settings else { return [] }
+        let cells = models.enumerated().map { i, m -> Cell in
+            if i == 0 { return Cell(text: "reference", value: 0) }
+            guard let k = m.klDivergence else {
+                return .missing(m.notMeasured.first { $0.hasPrefix("KL divergence") } ?? "not another quantization of A")
             }
-            let outcomes: [PairOutcome] = pairs.compactMap { a, b in
-                guard let x = results[a], let y = results[b] else { return nil }
-                return pairTask(x, y, a: a, b: b, alpha: settings.alpha)
-            }
-            let label = reference.map { "\(task) (\($0.metric))" } ?? task
-            return Row(id: "task.\(task)", label: label, kind: .measured, cells: cells, outcomes: outcomes,
-                       higherIsBetter: reference?.higherIsBetter, unit: reference?.metric, short: task)
+            return Cell(text: Format.fixed(k.meanKLD.value, 5) + " ± " + Format.fixed(k.meanKLD.uncertainty, 5)
+                            + " (same top token " + Format.fixed(100 * k.sameTop.value, 1) + "%, n=\(k.positions))",
+                        value: k.meanKLD.value, uncertainty: k.meanKLD.uncertainty)
         }
+        return [Row(id: "quality.kld", label: "KL divergence from A (\(settings))", kind: .measured, cells: cells,
+                    higherIsBetter: false, unit: "nats", short: "KL divergence from A")]
+    }
+
+    static func taskRow(_ task: String, _ models: [ModelResult], settings: CompareSettings, pairs: [(Int, Int)]) -> Row {
+        let results = models.map { m in m.tasks.first { $0.task == task } }
+        let reference = results.compactMap { $0 }.first
+        let cells = zip(models, results).map { m, r -> Cell in
+            guard let r else { return .missing(missingMeasurement(m, what: "task \(task)")) }
+            let digits = r.kind == .accuracy ? 1 : 3
+            let scale = r.kind == .accuracy ? 100.0 : 1.0
+            var text = Format.fixed(r.value * scale, digits) + (r.kind == .accuracy ? "%" : "")
+            if let se = r.stderr { text += " ± " + Format.fixed(se * scale, digits) }
+            return Cell(text: text + " (n=\(r.n))", value: r.value, uncertainty: r.stderr)
+        }
+        let outcomes: [PairOutcome] = pairs.compactMap { a, b in
+            guard let x = results[a], let y = results[b] else { return nil }
+            return pairTask(x, y, a: a, b: b, alpha: settings.alpha)
+        }
+        let label = reference.map { "\(task) (\($0.metric))" } ?? task
+        return Row(id: "task.\(task)", label: label, kind: .measured, cells: cells, outcomes: outcomes,
+                   higherIsBetter: reference?.higherIsBetter, unit: reference?.metric, short: task)
     }
 
     /// Pairs two models' items by id and tests the difference: McNemar for right/wrong, paired bootstrap otherwise.

@@ -104,6 +104,17 @@ public final class EngineMeasurer: ModelMeasurer, @unchecked Sendable {
         return m
     }
 
+    // MARK: KL divergence
+
+    /// Chunks of 512 tokens of the Wikipedia sample: 4 in the quick plan (1020 positions), 16 in the full one.
+    public func measureKLDivergence(_ model: ModelResult, reference: ModelResult, plan: MeasurementPlan,
+                                    progress: @escaping @Sendable (String) -> Void) async throws -> KLDivergenceMeasurement? {
+        guard case .file(let path) = model.source, case .file(let referencePath) = reference.source else { return nil }
+        return try KLDivergenceMeasurement.measure(model: path, reference: (label: reference.label, path: referencePath),
+                                                   textPath: Dataset.path("wiki.utf8", directory: dataDirectory), contextLength: 512,
+                                                   chunks: plan.workload == "full" ? 16 : 4, threads: plan.threads, progress: progress)
+    }
+
     // MARK: tasks
 
     func backend(for model: ModelResult, threads: Int) throws -> any Backend {

@@ -130,6 +130,8 @@ public struct ModelResult: Codable, Sendable {
     /// A catalog model measured on a synthesized file (`--measure-synthetic`): the file, and its mark.
     public var syntheticFile: String?
     public var syntheticMark: SyntheticMark?
+    /// KL divergence from the first model when this one is another quantization of it.
+    public var klDivergence: KLDivergenceMeasurement?
 
     public init(label: String, source: ModelSpec, facts: ModelFacts?, inspection: ModelInspection? = nil,
                 weights: [WeightsSummary] = [], fit: [FitRow] = [], speed: SpeedMeasurement? = nil,
