@@ -201,6 +201,11 @@ fw_gemv4_fn fw_gemv4_avx2(int weight_type);
 // llama.cpp's repacked Q4_K (see dot_avx2.c): per64 = 1 with rows = 4 (gemm), per64 = 0 with rows = 1 (gemv).
 fw_vec_dot_x4_fn fw_q4_K_repack_avx2(int rows, int per64);
 fw_vec_dot_x4_fn fw_q4_K_repack_gemv_avx512(void);  // the one-row (gemv) order only
+fw_vec_dot_x4_fn fw_q4_K_repack_gemm4_avx512(void); // four rows in the gemm order
+// Two weight rows (wa, wb) against four activation rows in the gemm order: sa[0..3], sb[0..3].
+typedef void (*fw_q4_K_gemm4x2_fn)(int64_t n, float *sa, float *sb, const void *wa, const void *wb, const void *x, size_t x_stride);
+fw_q4_K_gemm4x2_fn fw_q4_K_repack_gemm4x2_avx512(void);
+fw_vec_dot_x4_fn fw_q6_K_tiled4_avx512(void);       // four rows in the tiled order
 // Q6_K's AVX2 vec_dot bits, faster; for matvec only (batches keep the AVX2 four-row kernels).
 fw_vec_dot_fn fw_q6_K_matvec_avx512(void);
 // llama.cpp's tiled Q6_K matmul order (see dot_avx2.c): rows = 4 or 1.

@@ -172,7 +172,12 @@ static int repack_rows(fw_isa isa, int weight_type, const void *w, size_t row_by
     // The scalar twin serves other ISAs (the same numbers, slower).
     const int x86 = isa == FW_ISA_AVX2 || isa == FW_ISA_AVX512;
     fw_vec_dot_x4_fn gemm = x86 ? fw_q4_K_repack_avx2(4, 1) : NULL, gemv = x86 ? fw_q4_K_repack_avx2(1, 0) : NULL;
-    if (isa == FW_ISA_AVX512 && fw_q4_K_repack_gemv_avx512()) gemv = fw_q4_K_repack_gemv_avx512();
+    fw_q4_K_gemm4x2_fn gemm2 = NULL;  // two weight rows per call where the ISA has it
+    if (isa == FW_ISA_AVX512 && fw_q4_K_repack_gemv_avx512()) {
+        gemv = fw_q4_K_repack_gemv_avx512();
+        gemm = fw_q4_K_repack_gemm4_avx512();
+        gemm2 = fw_q4_K_repack_gemm4x2_avx512();
+    }
     const uint8_t *wb = w, *xb = xq;
     const int64_t ngemm = nx - nx % 4;  // llama.cpp: gemm over whole groups of four rows, gemv for the rest
     for (int64_t rb = r0; rb < r1; rb += ROW_TILE) {
@@ -182,7 +187,17 @@ static int repack_rows(fw_isa isa, int weight_type, const void *w, size_t row_by
             for (int64_t j = jb; j < je;) {
                 const void *xr = xb + (size_t)j * x_bytes;
                 if (j < ngemm) {
-                    for (int64_t r = rb; r < re; r++) {
+                    int64_t r = rb;
+                    for (; gemm2 && r + 2 <= re; r += 2) {
+                        float sa[4], sb[4];
+                        const uint8_t *wr = wb + (size_t)r * row_bytes;
+                        gemm2(cols, sa, sb, wr, wr + row_bytes, xr, x_bytes);
+                        for (int k = 0; k < 4; k++) {
+                            y[(j + k) * y_stride + r] = sa[k];
+                            y[(j + k) * y_stride + r + 1] = sb[k];
+                        }
+                    }
+                    for (; r < re; r++) {
                         float s4[4];
                         const void *wr = wb + (size_t)r * row_bytes;
                         if (gemm) {
@@ -229,6 +244,7 @@ static int matmul_llamacpp(fw_isa isa, int weight_type, const void *w, size_t ro
     if (!fw_isa_supported(isa)) return FW_ERR_ISA_UNSUPPORTED;
     if (cols % QK_K != 0) return FW_ERR_SHAPE;
     fw_vec_dot_x4_fn dot4 = fw_q6_K_tiled_avx2(4), dot1 = fw_q6_K_tiled_avx2(1);
+    if (isa == FW_ISA_AVX512 && fw_q6_K_tiled4_avx512()) dot4 = fw_q6_K_tiled4_avx512();
     if (!dot4 || !dot1) return FW_ERR_ISA_UNSUPPORTED;
     const uint8_t *wb = w, *xb = xq;
     for (int64_t rb = r0; rb < r1; rb += ROW_TILE) {

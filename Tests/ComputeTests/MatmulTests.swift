@@ -243,3 +243,40 @@ struct DecodeKernelAVX512Tests {
         }
     }
 }
+
+extension DecodeKernelAVX512Tests {
+    /// Prefill's four-row kernels on AVX-512 (Q4_K in the repacked gemm order, Q6_K in the tiled order)
+    /// compute the AVX2 kernels' bits for batches with whole groups of four rows and a remainder.
+    @Test(arguments: [(GGMLType.q4_K, FW_SUM_LLAMACPP_REPACKED), (.q4_K, FW_SUM_LLAMACPP_BATCH), (.q6_K, FW_SUM_LLAMACPP_BATCH)])
+    func batchesSameBitsAsAVX2(type: GGMLType, order: fw_sum_order) throws {
+        guard ISA.avx512.isSupported else {
+            #expect(!runnableISAs.contains(.avx512))
+            return
+        }
+        var rng = SeededRandom(seed: 0xB512 &+ UInt64(type.rawValue))
+        // 25 rows: tiles of 16 and 9 weight rows, so pairs of rows and a last row alone.
+        for (rows, n) in [(24, 7), (24, 9), (24, 12), (25, 8), (25, 13)] {
+            let cols = 2048
+            let w = randomWeights(type, count: rows * cols, rng: &rng, scale: -0.5...0.5)
+            let rowBytes = w.count / rows
+            let x = randomFloats(n * cols, rng: &rng, range: -50...50)
+            var xq: [UInt8] = []
+            for j in 0..<n { xq += try VecDotTests.activations(Array(x[(j * cols)..<((j + 1) * cols)]), for: type) }
+            let xBytes = xq.count / n
+            func run(_ isa: ISA) -> [Float] {
+                var y = [Float](repeating: .nan, count: n * rows)
+                let rc = w.withUnsafeBytes { wp in
+                    xq.withUnsafeBytes { xp in
+                        var plan = fw_matmul_plan(isa: isa.raw, weight_type: Int32(type.rawValue), order: order, rows: Int64(rows), prefetch_end: 0)
+                        return fw_matmul(&plan, wp.baseAddress!, rowBytes, Int64(cols), xp.baseAddress!, xBytes, Int64(n), &y, Int64(rows), 0, Int64(rows))
+                    }
+                }
+                #expect(rc == FW_OK)
+                return y
+            }
+            let a = run(.avx512), b = run(.avx2)
+            #expect(a == b, "\(type) \(order) rows=\(rows) n=\(n)")
+            #expect(a.allSatisfy { $0.isFinite })
+        }
+    }
+}
