@@ -12,6 +12,41 @@
 
 FW_AVX512 static inline float hsum512(__m512 v) { return _mm512_reduce_add_ps(v); }
 
+// Q4_K: index vectors for vpermw that spread a block's eight 16-bit scales over part c (32 weights):
+// scale 2c in lanes 0..15, scale 2c + 1 in lanes 16..31.
+FW_AVX512 static inline void q4_K_scale_spread(__m512i spread[4]) {
+    for (int c = 0; c < 4; c++)
+        spread[c] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)(2 * c))), _mm256_set1_epi16((short)(2 * c + 1)), 1);
+}
+
+// The four parts' mins [M0 M1 M2 M3] of a Q4_K block (mins mn16) against activation block b:
+// M_c = mn[2c] (bsums[4c] + bsums[4c + 1]) + mn[2c + 1] (bsums[4c + 2] + bsums[4c + 3]), exact.
+FW_AVX512 static inline __m128 q4_K_part_mins(__m128i mn16, const block_q8_K *b) {
+    return _mm_castsi128_ps(_mm_madd_epi16(mn16, _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)b->bsums),
+                                                                 _mm_loadu_si128((const __m128i *)(b->bsums + 8)))));
+}
+
+// Q6_K: index vectors for vpermw, step m: int16 lane l takes scale 4m + l / 8.
+FW_AVX512 static inline void q6_K_scale_spread(__m512i spread[4]) {
+    for (int m = 0; m < 4; m++) {
+        short idx[32];
+        for (int l = 0; l < 32; l++) idx[l] = (short)(4 * m + l / 8);
+        spread[m] = _mm512_loadu_si512((const void *)idx);
+    }
+}
+
+// Q6_K: chunks sh = 2p and 2p + 1 of half c of block a as unsigned 6-bit values (0...63; the -32 is
+// taken off per block): 64 contiguous bytes of ql, their qh bits shifted per half.
+FW_AVX512 static inline __m512i q6_K_chunk_pair(const block_q6_K *a, int c, int p) {
+    const __m512i ql = _mm512_loadu_si512((const void *)(a->ql + c * 64));
+    const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(a->qh + c * 32)));
+    const __m512i shift = p ? _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(4)), _mm256_set1_epi16(6), 1)
+                            : _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    const __m512i lo = _mm512_and_si512(p ? _mm512_srli_epi16(ql, 4) : ql, _mm512_set1_epi8(0x0F));
+    const __m512i hi = _mm512_and_si512(_mm512_srlv_epi16(qh, shift), _mm512_set1_epi8(3));
+    return _mm512_or_si512(lo, _mm512_slli_epi16(hi, 4));
+}
+
 FW_AVX512 static void dot_f32(int64_t n, float *s, const void *w, const void *x) {
     const float *a = w, *b = x;
     __m512 acc = _mm512_setzero_ps();
@@ -64,15 +99,12 @@ FW_AVX512 static void dot_q4_K_repack_gemv(int64_t n, float *s, const void *w, c
     float acc = 0, accm = 0;
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     const __m512i shift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
-    __m512i spread[4];  // lanes 0..15: scale 2c, lanes 16..31: scale 2c + 1
-    for (int c = 0; c < 4; c++)
-        spread[c] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)(2 * c))), _mm256_set1_epi16((short)(2 * c + 1)), 1);
+    __m512i spread[4];
+    q4_K_scale_spread(spread);
     for (int64_t i = 0; i < n / QK_K; i++) {
         uint8_t sm[16];  // sc[0..7], mn[0..7]
         fw_q4_K_scales_mins(a[i].scales, sm);
-        const __m128i pairs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)b[i].bsums),
-                                             _mm_loadu_si128((const __m128i *)(b[i].bsums + 8)));
-        const __m128i mins = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(sm + 8))), pairs);
+        const __m128i mins = _mm_castps_si128(q4_K_part_mins(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(sm + 8))), b + i));
         const __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)sm)));
         __m512i sumi = _mm512_setzero_si512();
         for (int c = 0; c < 4; c++) {
@@ -113,18 +145,15 @@ FW_AVX512 static void dot_q4_K_repack_gemm4(int64_t n, float *s, const void *w, 
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     const __m512i shift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
     __m512i spread[4];
-    for (int c = 0; c < 4; c++)
-        spread[c] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)(2 * c))), _mm256_set1_epi16((short)(2 * c + 1)), 1);
+    q4_K_scale_spread(spread);
     for (int64_t i = 0; i < n / QK_K; i++) {
         uint8_t sm[16];
         fw_q4_K_scales_mins(a[i].scales, sm);
         const __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)sm)));
         const __m128i mn16 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(sm + 8)));
         // Row r's four parts' mins [M0 M1 M2 M3], then transposed to one vector per part (lanes = rows).
-#define FW_MINS(b) _mm_castsi128_ps(_mm_madd_epi16(mn16, _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(b)[i].bsums), \
-                                                                        _mm_loadu_si128((const __m128i *)((b)[i].bsums + 8)))))
-        __m128 m0 = FW_MINS(b0), m1 = FW_MINS(b1), m2 = FW_MINS(b2), m3 = FW_MINS(b3);
-#undef FW_MINS
+        __m128 m0 = q4_K_part_mins(mn16, b0 + i), m1 = q4_K_part_mins(mn16, b1 + i);
+        __m128 m2 = q4_K_part_mins(mn16, b2 + i), m3 = q4_K_part_mins(mn16, b3 + i);
         _MM_TRANSPOSE4_PS(m0, m1, m2, m3);
         const __m128 mins[4] = {m0, m1, m2, m3};
         const __m128 bd = _mm_set_ps(b3[i].d, b2[i].d, b1[i].d, b0[i].d);
@@ -145,12 +174,6 @@ FW_AVX512 static void dot_q4_K_repack_gemm4(int64_t n, float *s, const void *w, 
 
 fw_vec_dot_x4_fn fw_q4_K_repack_gemm4_avx512(void) { return dot_q4_K_repack_gemm4; }
 
-// Row r's four parts' mins [M0 M1 M2 M3] for weight mins mn16 and activation block b.
-FW_AVX512 static inline __m128 q4_K_part_mins(__m128i mn16, const block_q8_K *b) {
-    return _mm_castsi128_ps(_mm_madd_epi16(mn16, _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)b->bsums),
-                                                                 _mm_loadu_si128((const __m128i *)(b->bsums + 8)))));
-}
-
 // dot_q4_K_repack_gemm4 for two weight rows (A, B) at once: the activation bytes are loaded once
 // for both, and the float work runs in 8 lanes (A's four rows, then B's), each lane the same
 // sequence of operations as before, so the same bits (DecodeKernelAVX512Tests).
@@ -163,8 +186,7 @@ FW_AVX512 static void dot_q4_K_repack_gemm4x2(int64_t n, float *sa, float *sb, c
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     const __m512i shift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
     __m512i spread[4];
-    for (int c = 0; c < 4; c++)
-        spread[c] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)(2 * c))), _mm256_set1_epi16((short)(2 * c + 1)), 1);
+    q4_K_scale_spread(spread);
     for (int64_t i = 0; i < n / QK_K; i++) {
         __m512i sc16[2];
         __m128 mins[2][4];
@@ -214,15 +236,8 @@ FW_AVX512 static void dot_q6_K_tiled4(int64_t n, float *s, const void *w, const 
     const block_q8_K *bq[4];
     for (int r = 0; r < 4; r++) bq[r] = (const block_q8_K *)((const uint8_t *)x + r * xs);
     __m128 acc = _mm_setzero_ps();
-    const __m512i m4 = _mm512_set1_epi8(0x0F), m3 = _mm512_set1_epi8(3);
-    const __m512i sh01 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
-    const __m512i sh23 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(4)), _mm256_set1_epi16(6), 1);
     __m512i spread[4];
-    for (int m = 0; m < 4; m++) {
-        short idx[32];
-        for (int l = 0; l < 32; l++) idx[l] = (short)(4 * m + l / 8);
-        spread[m] = _mm512_loadu_si512((const void *)idx);
-    }
+    q6_K_scale_spread(spread);
     for (int64_t i = 0; i < n / QK_K; i++) {
         const __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[i].scales));
         const __m512i sc16 = _mm512_castsi256_si512(scales16);
@@ -232,12 +247,8 @@ FW_AVX512 static void dot_q6_K_tiled4(int64_t n, float *s, const void *w, const 
             sumi[r] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(bias));
         }
         for (int c = 0; c < 2; c++) {
-            const __m512i ql = _mm512_loadu_si512((const void *)(a[i].ql + c * 64));
-            const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(a[i].qh + c * 32)));
             for (int p = 0; p < 2; p++) {
-                const __m512i lo = _mm512_and_si512(p ? _mm512_srli_epi16(ql, 4) : ql, m4);
-                const __m512i hi = _mm512_and_si512(_mm512_srlv_epi16(qh, p ? sh23 : sh01), m3);
-                const __m512i q = _mm512_or_si512(lo, _mm512_slli_epi16(hi, 4));
+                const __m512i q = q6_K_chunk_pair(a + i, c, p);
                 const __m512i scale = _mm512_permutexvar_epi16(spread[2 * c + p], sc16);
                 for (int r = 0; r < 4; r++) {
                     const __m512i y = _mm512_loadu_si512((const void *)(bq[r][i].qs + c * 128 + p * 64));
@@ -263,25 +274,14 @@ FW_AVX512 static void dot_q6_K(int64_t n, float *s, const void *w, const void *x
     const block_q6_K *a = w;
     const block_q8_K *b = x;
     __m256 acc = _mm256_setzero_ps();
-    const __m512i m4 = _mm512_set1_epi8(0x0F), m3 = _mm512_set1_epi8(3);
-    const __m512i sh01 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
-    const __m512i sh23 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(4)), _mm256_set1_epi16(6), 1);
-    __m512i spread[4];  // int16 lane l takes scale 4m + l / 8
-    for (int m = 0; m < 4; m++) {
-        short idx[32];
-        for (int l = 0; l < 32; l++) idx[l] = (short)(4 * m + l / 8);
-        spread[m] = _mm512_loadu_si512((const void *)idx);
-    }
+    __m512i spread[4];
+    q6_K_scale_spread(spread);
     for (int64_t i = 0; i < n / QK_K; i++) {
         const __m512i sc16 = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[i].scales)));
         __m512i sumi = _mm512_setzero_si512();
         for (int c = 0; c < 2; c++) {
-            const __m512i ql = _mm512_loadu_si512((const void *)(a[i].ql + c * 64));
-            const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(a[i].qh + c * 32)));
-            for (int p = 0; p < 2; p++) {  // chunks sh = 2p and 2p + 1
-                const __m512i lo = _mm512_and_si512(p ? _mm512_srli_epi16(ql, 4) : ql, m4);
-                const __m512i hi = _mm512_and_si512(_mm512_srlv_epi16(qh, p ? sh23 : sh01), m3);
-                const __m512i q = _mm512_or_si512(lo, _mm512_slli_epi16(hi, 4));
+            for (int p = 0; p < 2; p++) {
+                const __m512i q = q6_K_chunk_pair(a + i, c, p);
                 const __m512i y = _mm512_loadu_si512((const void *)(b[i].qs + c * 128 + p * 64));
                 const __m512i scale = _mm512_permutexvar_epi16(spread[2 * c + p], sc16);
                 sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(_mm512_maddubs_epi16(q, y), scale));
