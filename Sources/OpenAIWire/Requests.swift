@@ -59,9 +59,26 @@ public struct StreamOptions: Codable, Sendable {
     public init(includeUsage: Bool? = nil) { self.includeUsage = includeUsage }
 }
 
+/// `response_format`: "text", "json_object", or "json_schema" with `json_schema`.
 public struct ResponseFormat: Codable, Sendable {
+    /// `json_schema`'s body: the schema the reply must satisfy.
+    public struct JSONSchemaSpec: Codable, Sendable {
+        public var name: String?
+        public var description: String?
+        public var schema: JSONValue?
+        public var strict: Bool?
+        public init(name: String? = nil, schema: JSONValue? = nil, strict: Bool? = nil) {
+            self.name = name
+            self.schema = schema
+            self.strict = strict
+        }
+    }
     public var type: String
-    public init(type: String) { self.type = type }
+    public var jsonSchema: JSONSchemaSpec?
+    public init(type: String, jsonSchema: JSONSchemaSpec? = nil) {
+        self.type = type
+        self.jsonSchema = jsonSchema
+    }
 }
 
 /// A chat message's `content`: a string, or a list of parts of which only text ones are taken
