@@ -44,13 +44,15 @@ let package = Package(
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "Engine", dependencies: ["SeededRandom", "Models", "Compute", "Tokenizers", "Templates"], swiftSettings: optimized),
+        // Grammars over bytes (JSON, JSON Schema) that constrain decoding; Engine applies them per token.
+        .target(name: "Grammar", dependencies: ["Templates"], swiftSettings: optimized),
+        .target(name: "Engine", dependencies: ["SeededRandom", "Models", "Compute", "Tokenizers", "Templates", "Grammar"], swiftSettings: optimized),
         // The OpenAI API's request and response bodies, shared by Server, Backends (OpenAIBackend) and Weigh (LoadTest).
         .target(name: "OpenAIWire"),
         .target(
             name: "Server",
             dependencies: [
-                "Engine", "Models", "Tokenizers", "OpenAIWire",
+                "Engine", "Models", "Tokenizers", "OpenAIWire", "Grammar",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -86,9 +88,10 @@ let package = Package(
         .testTarget(name: "ComputeTests", dependencies: ["CKernels", "Compute", "GGUF"]),
         .testTarget(name: "TokenizersTests", dependencies: ["GGUF", "Tokenizers"]),
         .testTarget(name: "ModelsTests", dependencies: ["GGUF", "Models", "Compute", "Tokenizers"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Models", "Tokenizers", "Templates", "GGUF"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Models", "Tokenizers", "Templates", "GGUF", "Grammar"]),
         .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Engine", "Weigh", "Backends"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
+        .testTarget(name: "GrammarTests", dependencies: ["Grammar", "Templates", "SeededRandom"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Engine", "Models", "OpenAIWire"]),
         .testTarget(name: "OpenAIWireTests", dependencies: ["OpenAIWire"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "Engine", "Models"]),

@@ -25,6 +25,8 @@ public struct GenerationSpeed: Sendable, Equatable {
     public var generatedTokens: Int { timings.generatedTokens }
     public var generationSeconds: Double { timings.generationSeconds }
     public var generationTokensPerSecond: Double { timings.generationTokensPerSecond }
+    /// Of the generation's seconds, those spent applying an output grammar (nil without one).
+    public var constraintSeconds: Double? { timings.constraintSeconds }
 }
 
 /// One generation of `LocalModel.generate`; it encodes as the engine's result (`feather run --json`).
@@ -100,10 +102,16 @@ public final class LocalModel: Sendable {
 
     /// Generates after `prompt`, each token's text streamed through `onText`. `topLogprobs`
     /// alternatives come with each token; `promptLogprobs` scores the prompt too.
+    /// `output` constrains the text to JSON (see `OutputConstraint`).
     public func generate(prompt: [TokenID], maxTokens: Int, sampling: Sampling, topLogprobs: Int = 0, promptLogprobs: Bool = false,
-                         onText: (String) -> Void = { _ in }) throws -> LocalGeneration {
-        let request = GenerationRequest(prompt: prompt, maxTokens: maxTokens, sampling: sampling.parameters,
+                         output: OutputConstraint = .text, onText: (String) -> Void = { _ in }) throws -> LocalGeneration {
+        var request = GenerationRequest(prompt: prompt, maxTokens: maxTokens, sampling: sampling.parameters,
                                         topLogprobs: topLogprobs, promptLogprobs: promptLogprobs)
+        switch output {
+        case .text: break
+        case .jsonObject: request.grammar = StructuredOutput.jsonObject()
+        case .jsonSchema(let text): request.grammar = try StructuredOutput.jsonSchema(text: text)
+        }
         return LocalGeneration(result: try engine.generate(request) { token in
             onText(token.text)
             return true
@@ -125,4 +133,12 @@ public final class LocalModel: Sendable {
                              progress: (KLDivergenceChunkRow) -> Void = { _ in }) throws -> KLDivergenceResult {
         try engine.klDivergence(base: KLDivergenceBase(path: basePath), text: text, progress: progress)
     }
+}
+
+/// What a local generation's text must be: free text, any JSON object, or JSON valid under a JSON
+/// Schema (given as its JSON text).
+public enum OutputConstraint: Sendable, Equatable {
+    case text
+    case jsonObject
+    case jsonSchema(String)
 }

@@ -1,6 +1,7 @@
 import Compute
 import Foundation
 import GGUF
+import Grammar
 import Models
 import Tokenizers
 
@@ -15,6 +16,9 @@ public struct GenerationRequest: Sendable {
     public var promptLogprobs: Bool = false
     /// Stop at the tokenizer's end-of-generation tokens (EOS, EOT, ...).
     public var stopAtEndOfGeneration = true
+    /// When set, only output this grammar matches is generated (JSON, a JSON Schema, a tool call);
+    /// the generation ends when the output is complete and the model chooses to end it.
+    public var grammar: Grammar?
 
     public init(prompt: [TokenID], maxTokens: Int = 128, sampling: SamplingParameters = .greedy,
                 topLogprobs: Int = 0, promptLogprobs: Bool = false) {
@@ -42,6 +46,8 @@ public struct GenerationTimings: Sendable, Codable, Equatable {
     public var promptSeconds = 0.0
     public var generatedTokens = 0
     public var generationSeconds = 0.0
+    /// Of which spent applying the request's grammar (nil without one).
+    public var constraintSeconds: Double?
     public var promptTokensPerSecond: Double { promptSeconds > 0 ? Double(promptTokens) / promptSeconds : 0 }
     public var generationTokensPerSecond: Double { generationSeconds > 0 ? Double(generatedTokens) / generationSeconds : 0 }
 }

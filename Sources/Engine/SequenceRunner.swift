@@ -64,6 +64,8 @@ struct Generation {
     let request: GenerationRequest
     private let tokenizer: Tokenizer
     private var sampler: Sampler
+    /// The request's grammar, applied to every choice.
+    private let constraint: TokenConstraint?
     private var detokenizer: StreamingDetokenizer
     private var history: [TokenID]
     /// The token chosen from the last logits, not yet emitted.
@@ -78,6 +80,7 @@ struct Generation {
         self.request = request
         self.tokenizer = tokenizer
         sampler = Sampler(request.sampling)
+        constraint = request.grammar.map { TokenConstraint(grammar: $0, tokenizer: tokenizer) }
         detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
         history = request.prompt
     }
@@ -108,7 +111,14 @@ struct Generation {
 
     /// Chooses the next token from the logits after the last evaluated token.
     mutating func choose(_ logits: UnsafeBufferPointer<Float>) {
-        next = sampler.sample(logits, history: history)
+        if let constraint {
+            // No token fits the grammar (it cannot happen with a grammar every vocabulary can spell):
+            // end the generation as the model's own end would.
+            next = constraint.choose(logits, sampler: &sampler, history: history)
+                ?? tokenizer.eos ?? tokenizer.endOfGeneration.min() ?? Sampler.argmax(logits)
+        } else {
+            next = sampler.sample(logits, history: history)
+        }
         let lse = LogProbs.logSumExp(logits)
         chosen = TokenLogProb(id: next, logprob: Float(LogProbs.logprob(of: next, in: logits, logSumExp: lse)))
         alternatives = request.topLogprobs > 0 ? LogProbs.top(request.topLogprobs, of: logits, logSumExp: lse) : []
@@ -117,6 +127,7 @@ struct Generation {
     /// The chosen token as it streams; nil when it ends the generation (an end-of-generation token).
     mutating func emit() -> GeneratedToken? {
         if request.stopAtEndOfGeneration && tokenizer.isEndOfGeneration(next) { return nil }
+        constraint?.accept(next)
         let token = GeneratedToken(id: next, text: detokenizer.append(next), logprob: chosen.logprob, topLogprobs: alternatives)
         generated += 1
         history.append(next)
@@ -130,6 +141,7 @@ struct Generation {
     mutating func finish() -> (tail: String, timings: GenerationTimings) {
         timings.generatedTokens = generated
         timings.generationSeconds = Date().timeIntervalSince(decodeStart)
+        timings.constraintSeconds = constraint?.seconds
         return (detokenizer.finish(), timings)
     }
 }

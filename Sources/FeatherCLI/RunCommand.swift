@@ -19,12 +19,27 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Apply the chat template: the prompt is one user message.") var chat = false
     @Option(name: .customLong("chat-template"), help: "A Jinja chat template file (implies --chat).") var chatTemplate: String?
     @Option(help: "System message (implies --chat).") var system: String?
+    @Option(name: .customLong("json-schema"), help: ArgumentHelp("Constrain the output to JSON valid under this JSON Schema: a file, or the schema itself when it starts with '{'.",
+                                                                 valueName: "FILE"))
+    var jsonSchema: String?
+    @Flag(name: .customLong("json-object"), help: "Constrain the output to a JSON object.") var jsonObject = false
 
     func validate() throws {
         try CommonOptions.checkThreads(t)
         try CommonOptions.checkContext(ctx)
         try CommonOptions.checkMaxTokens(n)
         guard logprobs >= 0 else { throw ValidationError("--logprobs must be at least 0 (got \(logprobs))") }
+        if jsonSchema != nil && jsonObject { throw ValidationError("--json-schema and --json-object exclude each other") }
+    }
+
+    /// The output constraint the options ask for; the schema file is read here.
+    func outputConstraint() throws -> OutputConstraint {
+        if jsonObject { return .jsonObject }
+        guard let jsonSchema else { return .text }
+        if jsonSchema.drop(while: \.isWhitespace).first == "{" { return .jsonSchema(jsonSchema) }
+        do { return .jsonSchema(try String(contentsOfFile: jsonSchema, encoding: .utf8)) } catch {
+            throw ValidationError("cannot read the JSON Schema file \(jsonSchema): \((error as NSError).localizedDescription)")
+        }
     }
 
     func run() async throws {
@@ -49,10 +64,11 @@ struct Run: AsyncParsableCommand {
         } else {
             promptTokens = local.tokenize(prompt)
         }
+        let output = try outputConstraint()
         let result: LocalGeneration
         do {
             result = try local.generate(prompt: promptTokens, maxTokens: n, sampling: samplingOptions.sampling,
-                                        topLogprobs: json ? logprobs : 0, promptLogprobs: json) { text in
+                                        topLogprobs: json ? logprobs : 0, promptLogprobs: json, output: output) { text in
                 if !json {
                     FileHandle.standardOutput.write(Data(text.utf8))
                 }
@@ -82,6 +98,10 @@ struct Run: AsyncParsableCommand {
                               tm.promptTokens, tm.promptSeconds, tm.promptTokensPerSecond,
                               tm.generatedTokens, tm.generationSeconds, tm.generationTokensPerSecond)
             FileHandle.standardError.write(Data(line.utf8))
+            if let c = tm.constraintSeconds {
+                let share = tm.generationSeconds > 0 ? 100 * c / tm.generationSeconds : 0
+                FileHandle.standardError.write(Data(String(format: "output grammar: %.3f s of the generation (%.1f%%)\n", c, share).utf8))
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Grammar
 import Hummingbird
 import NIOCore
 import OpenAIWire
@@ -44,8 +45,14 @@ extension ChatCompletionRequest {
                     throw APIError.badRequest("'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.",
                                               param: "messages")
                 }
+            case "json_schema":
+                guard format.jsonSchema?.schema != nil else {
+                    throw APIError.badRequest("Missing required parameter: 'response_format.json_schema.schema'.", param: "response_format.json_schema.schema",
+                                              code: "missing_required_parameter")
+                }
             default:
-                throw APIError.badRequest("response_format type '\(format.type)' is not supported (text or json_object)", param: "response_format")
+                throw APIError.badRequest("Invalid value: '\(format.type)'. Supported values are: 'text', 'json_object' and 'json_schema'.",
+                                          param: "response_format.type", code: "invalid_value")
             }
         }
         let top = topLogprobs ?? 0
@@ -54,6 +61,26 @@ extension ChatCompletionRequest {
     }
 
     func sampling() throws -> SamplingParameters { try APIServer.sampling(temperature: temperature, topP: topP, seed: seed) }
+
+    /// The grammar `response_format` asks for: any JSON object, or the values of a JSON Schema (read
+    /// again from the request's `body` so its properties keep their order); nil for text.
+    func outputGrammar(body: Data) throws -> Grammar? {
+        if ignoreEos == true, let type = responseFormat?.type, type != "text" {
+            throw APIError.badRequest("'ignore_eos' cannot be combined with 'response_format' of type '\(type)': the output must end where the JSON does",
+                                      param: "ignore_eos")
+        }
+        switch responseFormat?.type {
+        case "json_object": return StructuredOutput.jsonObject()
+        case "json_schema":
+            do {
+                return try StructuredOutput.jsonSchema(in: String(decoding: body, as: UTF8.self), at: ["response_format", "json_schema", "schema"])
+            } catch {
+                throw APIError.badRequest("response_format.json_schema.schema: \(error)", param: "response_format.json_schema.schema",
+                                          code: "invalid_json_schema")
+            }
+        default: return nil
+        }
+    }
 }
 
 extension CompletionRequest {
@@ -87,6 +114,12 @@ extension APIServer {
     /// The body as `T`, and the request with its body collected: `whileConnected` needs the request
     /// in that state (Hummingbird then replays the body and goes on watching the connection).
     func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> (T, Request) {
+        let (body, request, _) = try await decodeKeepingBody(type, request)
+        return (body, request)
+    }
+
+    /// `decode`, also giving back the body's bytes (for what must be read in key order).
+    func decodeKeepingBody<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> (T, Request, Data) {
         var request = request
         let buffer: ByteBuffer
         do { buffer = try await request.collectBody(upTo: configuration.maxBodyBytes) } catch is NIOTooManyBytesError {
@@ -94,7 +127,7 @@ extension APIServer {
                            type: "invalid_request_error", code: "request_too_large")
         }
         let data = Data(buffer.readableBytesView)
-        do { return (try OpenAIJSON.requestDecoder().decode(T.self, from: data), request) } catch let e as InvalidField {
+        do { return (try OpenAIJSON.requestDecoder().decode(T.self, from: data), request, data) } catch let e as InvalidField {
             throw APIError.badRequest(e.message, param: e.param)
         } catch let e as DecodingError {
             if case .dataCorrupted(let c) = e, c.codingPath.isEmpty { throw Self.diagnose(data) }

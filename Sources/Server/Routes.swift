@@ -42,9 +42,10 @@ extension APIServer {
 
     func chatCompletion(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let started = Date()
-        let (body, request) = try await decode(ChatCompletionRequest.self, request)
+        let (body, request, raw) = try await decodeKeepingBody(ChatCompletionRequest.self, request)
         let m = try model(body.model)
         try body.validate()
+        let grammar = try body.outputGrammar(body: raw)
         let prompt = try await chatPrompt(body.chatMessages, for: m)
         let maxTokens = body.maxCompletionTokens ?? body.maxTokens ?? (m.engine.contextLength - prompt.count)
         guard maxTokens >= 1 else { throw APIError.badRequest("'max_tokens' must be at least 1", param: "max_tokens") }
@@ -52,6 +53,7 @@ extension APIServer {
         var g = GenerationRequest(prompt: prompt, maxTokens: maxTokens, sampling: try body.sampling(),
                                   topLogprobs: answer.logprobs ? max(answer.topLogprobs, 1) : 0)
         g.stopAtEndOfGeneration = body.ignoreEos != true
+        g.grammar = grammar
         let generation = try submit(g, to: m, stops: body.stop?.values ?? [], started: started)
         guard body.stream == true else {
             let out = try await Self.whileConnected(request) { try await generation.collect() }

@@ -1,0 +1,189 @@
+import Foundation
+import Grammar
+import Tokenizers
+
+/// The vocabulary's tokens as a byte trie (the bytes each token adds to the output), laid out in
+/// preorder: node i's subtree is i..<end[i], its first child i + 1, a child's next sibling end[child].
+/// Testing every token against a grammar state is then one walk that drops a whole subtree at the
+/// first byte the grammar refuses. Built once per tokenizer (`shared(for:)`).
+public final class VocabularyTrie: Sendable {
+    let byte: [UInt8]
+    let end: [Int32]
+    /// Tokens whose bytes end at node i: sortedTokens[tokenStart[i] ..< tokenStart[i] + tokenCount[i]].
+    let tokenStart: [Int32]
+    let tokenCount: [UInt16]
+    let sortedTokens: [TokenID]
+    public let vocabularySize: Int
+
+    /// Every token with text of its own: control tokens, end-of-generation tokens and tokens that
+    /// decode to nothing are left out (a constrained generation never writes them; it may end
+    /// with an end-of-generation token when the grammar is complete).
+    public init(tokenizer: Tokenizer) {
+        vocabularySize = tokenizer.vocabularySize
+        var entries: [(bytes: [UInt8], id: TokenID)] = []
+        entries.reserveCapacity(vocabularySize)
+        for i in 0..<vocabularySize {
+            let id = TokenID(i)
+            if tokenizer.isControl(id) || tokenizer.isEndOfGeneration(id) { continue }
+            let bytes = tokenizer.pieceBytes(id)
+            if bytes.isEmpty { continue }
+            entries.append((bytes, id))
+        }
+        entries.sort { $0.bytes.lexicographicallyPrecedes($1.bytes) || ($0.bytes == $1.bytes && $0.id < $1.id) }
+        var byte: [UInt8] = [0], end: [Int32] = [0], tokenStart: [Int32] = [0], tokenCount: [UInt16] = [0]
+        var path: [Int32] = [0]  // node at each depth of the previous token's bytes
+        var previous: [UInt8] = []
+        var sorted: [TokenID] = []
+        sorted.reserveCapacity(entries.count)
+        for (bytes, id) in entries {
+            var common = 0
+            while common < min(bytes.count, previous.count) && bytes[common] == previous[common] { common += 1 }
+            // Close the nodes below the shared prefix: their subtrees end here.
+            while path.count > common + 1 {
+                end[Int(path.removeLast())] = Int32(byte.count)
+            }
+            for k in common..<bytes.count {
+                byte.append(bytes[k])
+                end.append(0)
+                tokenStart.append(Int32(sorted.count))
+                tokenCount.append(0)
+                path.append(Int32(byte.count - 1))
+            }
+            let leaf = Int(path.last!)
+            if tokenCount[leaf] == 0 { tokenStart[leaf] = Int32(sorted.count) }
+            tokenCount[leaf] += 1
+            sorted.append(id)
+            previous = bytes
+        }
+        for node in path { end[Int(node)] = Int32(byte.count) }
+        self.byte = byte
+        self.end = end
+        self.tokenStart = tokenStart
+        self.tokenCount = tokenCount
+        self.sortedTokens = sorted
+    }
+
+    public var nodeCount: Int { byte.count }
+
+    /// Sets `allowed[t]` for every token whose bytes the matcher accepts from `state`; returns how many.
+    func mark(_ matcher: GrammarMatcher, from state: GrammarMatcher.State, into allowed: UnsafeMutablePointer<Bool>) -> Int {
+        var count = 0
+        // Explicit stack of (node, state); children are visited by following sibling links.
+        var stack: [(node: Int32, state: GrammarMatcher.State)] = [(0, state)]
+        stack.reserveCapacity(128)
+        byte.withUnsafeBufferPointer { byte in
+            end.withUnsafeBufferPointer { end in
+                while let (parent, s) = stack.popLast() {
+                    var child = parent + 1
+                    let stop = end[Int(parent)]
+                    while child < stop {
+                        let next = matcher.next(s, byte[Int(child)])
+                        if next >= 0 {
+                            let n = Int(tokenCount[Int(child)])
+                            if n > 0 {
+                                let start = Int(tokenStart[Int(child)])
+                                for k in start..<(start + n) { allowed[Int(sortedTokens[k])] = true }
+                                count += n
+                            }
+                            if end[Int(child)] > child + 1 { stack.append((child, next)) }
+                        }
+                        child = end[Int(child)]
+                    }
+                }
+            }
+        }
+        return count
+    }
+
+    private static let cache = Mutex<[ObjectIdentifier: VocabularyTrie]>([:])
+
+    /// The trie of `tokenizer`'s vocabulary, built on first use and kept for the process.
+    public static func shared(for tokenizer: Tokenizer) -> VocabularyTrie {
+        let key = ObjectIdentifier(tokenizer)
+        if let trie = cache.withLock({ $0[key] }) { return trie }
+        let trie = VocabularyTrie(tokenizer: tokenizer)
+        return cache.withLock { table in
+            if let existing = table[key] { return existing }
+            table[key] = trie
+            return trie
+        }
+    }
+}
+
+/// A lock-protected value (Foundation's NSLock around it).
+final class Mutex<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}
+
+/// One generation's grammar constraint: which tokens may come next, and the state after the chosen
+/// one. Tokens outside the grammar get probability zero before sampling (as llama.cpp's grammar
+/// sampler does); end-of-generation tokens are allowed exactly when the output so far is complete.
+final class TokenConstraint {
+    let matcher: GrammarMatcher
+    let trie: VocabularyTrie
+    let tokenizer: Tokenizer
+    private var allowed: [Bool]
+    private var masked: [Float]
+    /// Time spent choosing under the constraint (masks and checks), and how many masks were built.
+    private(set) var seconds = 0.0
+    private(set) var masks = 0
+
+    init(grammar: Grammar, tokenizer: Tokenizer) {
+        matcher = GrammarMatcher(grammar)
+        trie = VocabularyTrie.shared(for: tokenizer)
+        self.tokenizer = tokenizer
+        allowed = [Bool](repeating: false, count: tokenizer.vocabularySize)
+        masked = [Float](repeating: 0, count: tokenizer.vocabularySize)
+    }
+
+    /// Whether `token` may come next.
+    func allows(_ token: TokenID) -> Bool {
+        if tokenizer.isEndOfGeneration(token) { return matcher.isAccepting }
+        if tokenizer.isControl(token) { return false }
+        let bytes = tokenizer.pieceBytes(token)
+        return !bytes.isEmpty && matcher.next(matcher.current, bytes: bytes) >= 0
+    }
+
+    /// The token to emit: greedy choice (without a repetition penalty) keeps the model's argmax when
+    /// the grammar allows it, which is the argmax of the masked logits too; otherwise every token is
+    /// tested and the sampler runs on the masked logits. Nil when no token is allowed.
+    func choose(_ logits: UnsafeBufferPointer<Float>, sampler: inout Sampler, history: [TokenID]) -> TokenID? {
+        let start = Date()
+        defer { seconds += Date().timeIntervalSince(start) }
+        let p = sampler.parameters
+        if p.temperature <= 0 && p.repetitionPenalty == 1 {
+            let best = Sampler.argmax(logits)
+            if allows(best) { return best }
+        }
+        masks += 1
+        let n = logits.count
+        let count = allowed.withUnsafeMutableBufferPointer { allowed in
+            allowed.update(repeating: false)
+            var count = trie.mark(matcher, from: matcher.current, into: allowed.baseAddress!)
+            if matcher.isAccepting {
+                for t in tokenizer.endOfGeneration where Int(t) < n { allowed[Int(t)] = true; count += 1 }
+            }
+            return count
+        }
+        guard count > 0 else { return nil }
+        for i in 0..<n { masked[i] = allowed[i] ? logits[i] : -.infinity }
+        let chosen = masked.withUnsafeBufferPointer { sampler.sample($0, history: history) }
+        // The sampler's last-candidate fallback (rounding in its cumulative sum) could land on a
+        // refused token: take the best allowed one instead.
+        if allowed[Int(chosen)] { return chosen }
+        return masked.withUnsafeBufferPointer { Sampler.argmax($0) }
+    }
+
+    /// Moves past `token` (which `choose` allowed).
+    func accept(_ token: TokenID) {
+        if tokenizer.isEndOfGeneration(token) { return }
+        matcher.accept(tokenizer.pieceBytes(token))
+    }
+}
