@@ -15,6 +15,9 @@ public struct GenerationRequest: Sendable {
     public var promptLogprobs: Bool = false
     /// Stop at the tokenizer's end-of-generation tokens (EOS, EOT, ...).
     public var stopAtEndOfGeneration = true
+    /// Write control tokens' texts into the generated text (tool-call markers such as Mistral's
+    /// `[TOOL_CALLS]` and Llama 3's `<|python_tag|>` are control tokens).
+    public var renderSpecialTokens = false
 
     public init(prompt: [TokenID], maxTokens: Int = 128, sampling: SamplingParameters = .greedy,
                 topLogprobs: Int = 0, promptLogprobs: Bool = false) {

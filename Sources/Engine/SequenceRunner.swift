@@ -78,7 +78,7 @@ struct Generation {
         self.request = request
         self.tokenizer = tokenizer
         sampler = Sampler(request.sampling)
-        detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+        detokenizer = StreamingDetokenizer(tokenizer: tokenizer, special: request.renderSpecialTokens)
         history = request.prompt
     }
 
