@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import OpenAIWire
+import Templates
 
 // Request bodies: decoding with errors that name the field, and each request's own checks. The
 // checks run after the model is looked up (an unknown model is a 404 first) and say what is
@@ -22,14 +23,96 @@ struct DetokenizeRequest: Decodable {
     var tokens: [Int32]
 }
 
+/// Engine's call type (inside ChatCompletionRequest, `ToolCall` is the wire type).
+typealias EngineToolCall = ToolCall
+
 extension ChatCompletionRequest {
     /// Chat roles OpenAI's API accepts.
     static let roles = ["system", "developer", "user", "assistant", "tool", "function"]
 
-    var chatMessages: [ChatMessage] { messages.map { ChatMessage(role: $0.role, content: $0.content?.text ?? "") } }
+    var chatMessages: [ChatMessage] {
+        messages.map { m in
+            ChatMessage(role: m.role, content: m.content?.text ?? "",
+                        toolCalls: m.toolCalls.map { calls in
+                            calls.enumerated().map { i, c in
+                                EngineToolCall(id: c.id ?? "call_\(i)", name: c.function.name, arguments: c.function.arguments)
+                            }
+                        },
+                        toolCallID: m.toolCallId, name: m.name)
+        }
+    }
+
+    /// The tools as the template gets them: OpenAI's `{type, function: {...}}` objects.
+    var templateTools: [Value]? { tools.map { $0.map(\.value) } }
+
+    /// The functions of `tools` (validated: every one has a name).
+    var toolFunctions: [ToolFunction] {
+        (tools ?? []).compactMap { t in
+            t.function.flatMap { f in f.name.map { ToolFunction(name: $0, description: f.description, parameters: f.parameters) } }
+        }
+    }
+
+    /// Whether a reply is read for tool calls: tools were given and `tool_choice` is not "none".
+    var parsesToolCalls: Bool { !(tools ?? []).isEmpty && toolChoice != ChatCompletionRequest.ToolChoice.none }
+
+    /// `tools`, `tool_choice` and the tool fields of messages, in OpenAI's words.
+    func validateTools() throws {
+        var names = Set<String>()
+        for (i, tool) in (tools ?? []).enumerated() {
+            if let type = tool.type, type != "function" {
+                throw APIError.badRequest("Invalid value: '\(type)'. Supported values are: 'function'.", param: "tools[\(i)].type", code: "invalid_value")
+            }
+            guard let function = tool.function else {
+                throw APIError.badRequest("Missing required parameter: 'tools[\(i)].function'.", param: "tools[\(i)].function", code: "missing_required_parameter")
+            }
+            guard let name = function.name else {
+                throw APIError.badRequest("Missing required parameter: 'tools[\(i)].function.name'.", param: "tools[\(i)].function.name",
+                                          code: "missing_required_parameter")
+            }
+            guard ToolCallParser.isValidName(name) else {
+                throw APIError.badRequest("Invalid 'tools[\(i)].function.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]{1,64}$'.",
+                                          param: "tools[\(i)].function.name", code: "invalid_value")
+            }
+            guard names.insert(name).inserted else {
+                throw APIError.badRequest("Duplicate function name '\(name)' in 'tools'.", param: "tools[\(i)].function.name")
+            }
+            if let p = function.parameters, !p.isObject {
+                throw APIError.badRequest("Invalid 'tools[\(i)].function.parameters': expected a JSON Schema object.", param: "tools[\(i)].function.parameters")
+            }
+        }
+        switch toolChoice {
+        case .required?, .function?:
+            guard !names.isEmpty else {
+                throw APIError.badRequest("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", param: "tool_choice")
+            }
+            if case .function(let name)? = toolChoice, !names.contains(name) {
+                throw APIError.badRequest("Invalid value for 'tool_choice': no function named '\(name)' was specified in the 'tools' parameter.",
+                                          param: "tool_choice")
+            }
+        case .none?, .auto?, nil: break
+        }
+        for (i, m) in messages.enumerated() {
+            if m.role == "tool" && (m.toolCallId ?? "").isEmpty {
+                throw APIError.badRequest("Missing parameter 'tool_call_id': messages with role 'tool' must have a 'tool_call_id'.",
+                                          param: "messages[\(i)].tool_call_id", code: "missing_required_parameter")
+            }
+            for (j, call) in (m.toolCalls ?? []).enumerated() {
+                let at = "messages[\(i)].tool_calls[\(j)]"
+                if m.role != "assistant" { throw APIError.badRequest("'tool_calls' is only allowed in assistant messages.", param: "messages[\(i)].tool_calls") }
+                if let type = call.type, type != "function" {
+                    throw APIError.badRequest("Invalid value: '\(type)'. Supported values are: 'function'.", param: "\(at).type", code: "invalid_value")
+                }
+                if (call.id ?? "").isEmpty { throw APIError.badRequest("Missing required parameter: '\(at).id'.", param: "\(at).id", code: "missing_required_parameter") }
+                if call.function.name.isEmpty {
+                    throw APIError.badRequest("Missing required parameter: '\(at).function.name'.", param: "\(at).function.name", code: "missing_required_parameter")
+                }
+            }
+        }
+    }
 
     func validate() throws {
         if let n, n != 1 { throw APIError.badRequest("only n=1 is supported", param: "n") }
+        try validateTools()
         guard !messages.isEmpty else { throw APIError.badRequest("'messages' must not be empty", param: "messages") }
         for (i, message) in messages.enumerated() where !Self.roles.contains(message.role) {
             throw APIError.badRequest("Invalid value: '\(message.role)'. Supported values are: \(Self.roles.map { "'\($0)'" }.joined(separator: ", ")).",
@@ -86,7 +169,8 @@ extension APIServer {
 
     /// The body as `T`, and the request with its body collected: `whileConnected` needs the request
     /// in that state (Hummingbird then replays the body and goes on watching the connection).
-    func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> (T, Request) {
+    func decode<T: Decodable>(_ type: T.Type, _ request: Request,
+                              parse: (Data) throws -> T = { try OpenAIJSON.requestDecoder().decode(T.self, from: $0) }) async throws -> (T, Request) {
         var request = request
         let buffer: ByteBuffer
         do { buffer = try await request.collectBody(upTo: configuration.maxBodyBytes) } catch is NIOTooManyBytesError {
@@ -94,7 +178,7 @@ extension APIServer {
                            type: "invalid_request_error", code: "request_too_large")
         }
         let data = Data(buffer.readableBytesView)
-        do { return (try OpenAIJSON.requestDecoder().decode(T.self, from: data), request) } catch let e as InvalidField {
+        do { return (try parse(data), request) } catch let e as InvalidField {
             throw APIError.badRequest(e.message, param: e.param)
         } catch let e as DecodingError {
             if case .dataCorrupted(let c) = e, c.codingPath.isEmpty { throw Self.diagnose(data) }
