@@ -324,12 +324,7 @@ public struct ToolCallStream: Sendable {
             if !ready.isEmpty { sentText = true }
             return ready
         }
-        var keep = 0
-        for marker in family.markers {
-            for n in stride(from: min(marker.count, held.count), to: 0, by: -1) where n > keep {
-                if held.hasSuffix(marker.prefix(n)) { keep = n; break }
-            }
-        }
+        let keep = StopMatcher.partialMatchLength(held, of: family.markers)
         let ready = String(held.dropLast(keep))
         held = String(held.suffix(keep))
         if !ready.isEmpty { sentText = true }
