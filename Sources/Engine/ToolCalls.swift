@@ -295,21 +295,44 @@ enum JSONScan {
 
 /// Reads tool calls out of a reply as it streams: text goes out as content until a call starts
 /// (text that could be the start of a marker is held back, as `StopMatcher` holds stop sequences),
-/// then everything is collected and parsed when the reply ends. A collected part that does not
-/// parse goes out as content at the end.
+/// then the call is collected. A Hermes block goes out as soon as its `</tool_call>` arrives;
+/// the other families' calls are parsed when the reply ends (their JSON is the rest of the reply).
+/// A collected part that does not parse goes out as content at the end; whitespace between and
+/// after calls is dropped.
 public struct ToolCallStream: Sendable {
     public let parser: ToolCallParser
     private var held = ""
     private var collecting = false
     /// Whether anything other than whitespace went out yet (Llama 3's JSON reply must be the whole reply).
     private var sentText = false
+    private var madeCalls = false
 
     public init(parser: ToolCallParser) { self.parser = parser }
 
-    /// Content safe to send after `piece` arrives.
-    public mutating func feed(_ piece: String) -> String {
+    /// Content safe to send after `piece` arrives, and the calls completed by it.
+    public mutating func feed(_ piece: String) -> (content: String, calls: [ToolCall]) {
         held += piece
-        guard !collecting else { return "" }
+        var content = "", calls: [ToolCall] = []
+        while true {
+            if collecting {
+                // A whole Hermes block goes out now; one that does not parse waits for the end.
+                guard parser.family == .hermes, let close = held.range(of: "</tool_call>"),
+                      let (outside, made) = parser.parseHermes(String(held[..<close.upperBound])), outside.isEmpty, !made.isEmpty
+                else { break }
+                calls += made
+                madeCalls = true
+                held = String(held[close.upperBound...])
+                collecting = false
+            }
+            if madeCalls { held = String(held.drop(while: \.isWhitespace)) }
+            content += contentStep()
+            if !collecting { break }
+        }
+        return (content, calls)
+    }
+
+    /// Sends what cannot start a call; starts collecting at a call's start.
+    private mutating func contentStep() -> String {
         let family = parser.family
         if family == .llama3 && !sentText {
             let start = held.drop(while: \.isWhitespace)
@@ -331,7 +354,7 @@ public struct ToolCallStream: Sendable {
         return ready
     }
 
-    /// At the end of the reply: the content still to send, and the calls.
+    /// At the end of the reply: the content still to send, and the calls not sent yet.
     public mutating func finish() -> (content: String, calls: [ToolCall]) {
         defer { held = "" }
         guard collecting else { return (held, []) }

@@ -64,12 +64,13 @@ struct ChatAnswer: Sendable {
 }
 
 /// Turns a chat stream's pieces into chunks, reading tool calls out of the text when the request
-/// has tools: content goes out until a call starts; at the end each call goes out as two deltas
-/// (its id, type and name; then its arguments) and the finish reason is "tool_calls".
+/// has tools: content goes out until a call starts; each call goes out when it is complete as two
+/// deltas (its id, type and name; then its arguments), and the finish reason is "tool_calls".
 final class ChatStreamChunker: @unchecked Sendable {
     let answer: ChatAnswer
     private let lock = NSLock()
     private var stream: ToolCallStream?
+    private var callsSent = 0
 
     init(answer: ChatAnswer) {
         self.answer = answer
@@ -81,24 +82,35 @@ final class ChatStreamChunker: @unchecked Sendable {
             guard stream != nil else { return answer.chunk(for: piece).map { [$0] } ?? [] }
             switch piece {
             case .text(let text, let token):
-                let content = stream!.feed(text)
-                if content.isEmpty && !(answer.logprobs && token != nil) { return [] }
-                return [answer.chunk(.init(content: content), token.flatMap { answer.tokenLogprobs([$0]) })]
+                let (content, calls) = stream!.feed(text)
+                var out: [ChatCompletionChunk] = []
+                if !content.isEmpty || (answer.logprobs && token != nil) {
+                    out.append(answer.chunk(.init(content: content), token.flatMap { answer.tokenLogprobs([$0]) }))
+                }
+                return out + callChunks(calls)
             case .finish(let reason):
-                var (content, calls) = stream!.finish()
-                if !answer.parallelToolCalls { calls = Array(calls.prefix(1)) }
+                let (content, calls) = stream!.finish()
                 var out: [ChatCompletionChunk] = []
                 if !content.isEmpty { out.append(answer.chunk(.init(content: content))) }
-                for (i, call) in calls.enumerated() {
-                    out.append(answer.chunk(.init(toolCalls: [.init(index: i, id: call.id, type: "function", function: .init(name: call.name, arguments: ""))])))
-                    out.append(answer.chunk(.init(toolCalls: [.init(index: i, function: .init(arguments: call.arguments))])))
-                }
-                out.append(answer.chunk(.init(), finish: calls.isEmpty ? reason : "tool_calls"))
+                out += callChunks(calls)
+                out.append(answer.chunk(.init(), finish: callsSent > 0 ? "tool_calls" : reason))
                 return out
             case .usage:
                 return answer.chunk(for: piece).map { [$0] } ?? []
             }
         }
+    }
+
+    /// Two deltas per call, indexed in the order the calls came; past the first only with parallel calls.
+    private func callChunks(_ calls: [ToolCall]) -> [ChatCompletionChunk] {
+        var out: [ChatCompletionChunk] = []
+        for call in calls where answer.parallelToolCalls || callsSent == 0 {
+            let i = callsSent
+            callsSent += 1
+            out.append(answer.chunk(.init(toolCalls: [.init(index: i, id: call.id, type: "function", function: .init(name: call.name, arguments: ""))])))
+            out.append(answer.chunk(.init(toolCalls: [.init(index: i, function: .init(arguments: call.arguments))])))
+        }
+        return out
     }
 }
 

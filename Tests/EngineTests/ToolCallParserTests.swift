@@ -11,15 +11,16 @@ struct ToolCallParserTests {
     /// `reply` fed in pieces of `size` characters: the content sent and the calls at the end.
     static func streamed(_ family: ToolCallFamily, _ reply: String, size: Int = 1) -> (content: String, calls: [ToolCall]) {
         var stream = ToolCallStream(parser: parser(family))
-        var content = ""
+        var content = "", calls: [ToolCall] = []
         var i = reply.startIndex
         while i < reply.endIndex {
             let j = reply.index(i, offsetBy: size, limitedBy: reply.endIndex) ?? reply.endIndex
-            content += stream.feed(String(reply[i..<j]))
+            let out = stream.feed(String(reply[i..<j]))
+            (content, calls) = (content + out.content, calls + out.calls)
             i = j
         }
-        let (rest, calls) = stream.finish()
-        return (content + rest, calls)
+        let (rest, last) = stream.finish()
+        return (content + rest, calls + last)
     }
 
     static func call(_ name: String, _ arguments: String) -> ToolCall { ToolCall(id: "call_test", name: name, arguments: arguments) }
@@ -81,21 +82,27 @@ struct ToolCallParserTests {
 
     @Test func streamingHoldsBackOnlyWhatCouldStartAMarker() {
         var s = ToolCallStream(parser: Self.parser(.hermes))
-        #expect(s.feed("Hello <tool") == "Hello ")
-        #expect(s.feed("box>") == "<toolbox>")  // not a marker after all: sent
-        #expect(s.feed(" <tool_c") == " ")
-        #expect(s.feed("all>\n{\"name\": \"f\", \"arguments\": {}}\n</tool_call>") == "")
-        let end = s.finish()
-        #expect(end.content == "" && end.calls == [Self.call("f", "{}")])
+        #expect(s.feed("Hello <tool") == ("Hello ", []))
+        #expect(s.feed("box>") == ("<toolbox>", []))  // not a marker after all: sent
+        #expect(s.feed(" <tool_c") == (" ", []))
+        #expect(s.feed("all>\n{\"name\": \"f\", \"arguments\": {}}\n</tool_") == ("", []))
+        // A Hermes call goes out when its block closes; whitespace between calls is not content.
+        #expect(s.feed("call>\n<tool_call>\n{\"name\": \"g\", ") == ("", [Self.call("f", "{}")]))
+        #expect(s.feed("\"arguments\": {\"x\": 1}}\n</tool_call>\n") == ("", [Self.call("g", #"{"x":1}"#)]))
+        #expect(s.finish() == ("", []))
+        // A block that does not parse waits for the end and goes out as content.
+        var bad = ToolCallStream(parser: Self.parser(.hermes))
+        #expect(bad.feed("<tool_call>{\"name\": 1}</tool_call> ok") == ("", []))
+        #expect(bad.finish() == ("<tool_call>{\"name\": 1}</tool_call> ok", []))
         // A Llama 3 reply that is text streams at once; one starting with "{" is held to the end.
         var l = ToolCallStream(parser: Self.parser(.llama3))
-        #expect(l.feed("  ") == "")
-        #expect(l.feed("It is") == "  It is")
-        #expect(l.feed(" {\"a\": 1}") == " {\"a\": 1}")
+        #expect(l.feed("  ") == ("", []))
+        #expect(l.feed("It is") == ("  It is", []))
+        #expect(l.feed(" {\"a\": 1}") == (" {\"a\": 1}", []))
         var j = ToolCallStream(parser: Self.parser(.llama3))
-        #expect(j.feed(" {\"name\"") == "")
-        #expect(j.feed(": 1") == "")
-        #expect(j.finish() == (content: " {\"name\": 1", calls: []))
+        #expect(j.feed(" {\"name\"") == ("", []))
+        #expect(j.feed(": 1") == ("", []))
+        #expect(j.finish() == (" {\"name\": 1", []))
     }
 
     @Test func callIDs() {
