@@ -58,6 +58,10 @@ extension ChatCompletionRequest {
     /// `tools`, `tool_choice` and the tool fields of messages, in OpenAI's words.
     func validateTools() throws {
         var names = Set<String>()
+        if tools?.isEmpty == true {
+            throw APIError.badRequest("Invalid 'tools': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+                                      param: "tools", code: "empty_array")
+        }
         for (i, tool) in (tools ?? []).enumerated() {
             if let type = tool.type, type != "function" {
                 throw APIError.badRequest("Invalid value: '\(type)'. Supported values are: 'function'.", param: "tools[\(i)].type", code: "invalid_value")

@@ -52,6 +52,7 @@ struct ToolRequestTests {
             #expect(e?.message.contains(contains) == true, "\(e?.message ?? "no error")", sourceLocation: sourceLocation)
         }
         let m = #""model":"m","messages":[\#(Self.user)]"#
+        check(#"{\#(m),"tools":[]}"#, "tools", "empty array")
         check(#"{\#(m),"tools":[{"type":"retrieval","function":{"name":"a"}}]}"#, "tools[0].type", "Supported values are: 'function'")
         check(#"{\#(m),"tools":[{"type":"function"}]}"#, "tools[0].function", "Missing required parameter")
         check(#"{\#(m),"tools":[{"type":"function","function":{"description":"x"}}]}"#, "tools[0].function.name", "Missing required parameter")
