@@ -99,6 +99,8 @@ public struct ToolCallConstraint: Sendable, Equatable {
     public var prefix: String
     public var schema: Value
     public var suffix: String
+
+    public init(prefix: String, schema: Value, suffix: String) { (self.prefix, self.schema, self.suffix) = (prefix, schema, suffix) }
 }
 
 extension ToolCallFamily {

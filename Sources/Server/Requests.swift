@@ -52,6 +52,17 @@ extension ChatCompletionRequest {
         }
     }
 
+    /// The calls `tool_choice` forces, as alternatives a grammar engine can hold the reply to
+    /// (`ToolCallFamily.callConstraints`): "required", a call to any given function; a named
+    /// choice, a call to that one; nil when the model may answer in text ("auto", "none", unset).
+    func requiredToolCall(family: ToolCallFamily) -> [ToolCallConstraint]? {
+        switch toolChoice {
+        case .required?: return family.callConstraints(tools: toolFunctions)
+        case .function(let name)?: return family.callConstraints(tools: toolFunctions.filter { $0.name == name })
+        case .auto?, .none?, nil: return nil
+        }
+    }
+
     /// Whether a reply is read for tool calls: tools were given and `tool_choice` is not "none".
     var parsesToolCalls: Bool { !(tools ?? []).isEmpty && toolChoice != ChatCompletionRequest.ToolChoice.none }
 

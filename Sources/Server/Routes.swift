@@ -53,6 +53,8 @@ extension APIServer {
                 throw APIError.badRequest("model '\(m.id)' cannot take 'tools': its chat template (\(formatter.origin)) does not use them",
                                           param: "tools")
             }
+            // tool_choice "required" or named is read like "auto" for now: `body.requiredToolCall(family:)`
+            // gives the shapes a grammar-constrained sampler would hold the reply to.
             if body.parsesToolCalls, let family = formatter.toolCallFamily { parser = ToolCallParser(family: family) }
         }
         let prompt = try await chatPrompt(body.chatMessages, tools: body.templateTools, for: m)

@@ -71,6 +71,24 @@ struct ToolRequestTests {
         #expect(throws: InvalidField.self) { try chat(#"{\#(m),"tools":[\#(Self.weather)],"tool_choice":"sometimes"}"#) }
     }
 
+    @Test func forcedCallsForAGrammarEngine() throws {
+        let time = #"{"type":"function","function":{"name":"get_time"}}"#
+        func request(_ choice: String) throws -> ChatCompletionRequest {
+            try chat(#"{"model":"m","messages":[\#(Self.user)],"tools":[\#(Self.weather),\#(time)],"tool_choice":\#(choice)}"#)
+        }
+        #expect(try request(#""auto""#).requiredToolCall(family: .hermes) == nil)
+        #expect(try request(#""none""#).requiredToolCall(family: .hermes) == nil)
+        let any = try #require(try request(#""required""#).requiredToolCall(family: .hermes))
+        #expect(any.count == 1 && any[0].schema["anyOf"]?.arrayValue?.count == 2)
+        let named = try #require(try request(#"{"type":"function","function":{"name":"get_weather"}}"#).requiredToolCall(family: .hermes))
+        #expect(named == [ToolCallConstraint(prefix: "<tool_call>\n", schema: [
+            "type": "object",
+            "properties": ["name": ["const": "get_weather"], "arguments": ["type": "object", "properties": ["city": ["type": "string"]]]],
+            "required": ["name", "arguments"]], suffix: "\n</tool_call>")])
+        let mistral = try #require(try request(#""required""#).requiredToolCall(family: .mistralArgs))
+        #expect(mistral.map(\.prefix) == ["[TOOL_CALLS]get_weather[ARGS]", "[TOOL_CALLS]get_time[ARGS]"])
+    }
+
     @Test func toolsKeepTheirKeysAndOrder() throws {
         // The request decoder's snake_case strategy would rename `max_days` and lose the order of keys.
         let r = try chat(#"{"model":"m","messages":[\#(Self.user)],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"max_days":{"type":"integer"},"a_b":{"type":"string"}},"additionalProperties":false}}}]}"#)
