@@ -48,11 +48,12 @@ let package = Package(
         .target(name: "Grammar", dependencies: ["Templates"], swiftSettings: optimized),
         .target(name: "Engine", dependencies: ["SeededRandom", "Models", "Compute", "Tokenizers", "Templates", "Grammar"], swiftSettings: optimized),
         // The OpenAI API's request and response bodies, shared by Server, Backends (OpenAIBackend) and Weigh (LoadTest).
-        .target(name: "OpenAIWire"),
+        // Arbitrary JSON in them (tool schemas and arguments) is Templates' Value, which keeps key order.
+        .target(name: "OpenAIWire", dependencies: ["Templates"]),
         .target(
             name: "Server",
             dependencies: [
-                "Engine", "Models", "Tokenizers", "OpenAIWire", "Grammar",
+                "Engine", "Models", "Tokenizers", "OpenAIWire", "Templates", "Grammar",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -92,8 +93,8 @@ let package = Package(
         .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Engine", "Weigh", "Backends"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
         .testTarget(name: "GrammarTests", dependencies: ["Grammar", "Templates", "SeededRandom"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Engine", "Models", "OpenAIWire"]),
-        .testTarget(name: "OpenAIWireTests", dependencies: ["OpenAIWire"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Engine", "Models", "OpenAIWire", "Templates"]),
+        .testTarget(name: "OpenAIWireTests", dependencies: ["OpenAIWire", "Templates"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "Engine", "Models"]),
         .testTarget(name: "ModelStoresTests", dependencies: ["ModelStores", "Models", "GGUF"]),
         .testTarget(name: "HubTests", dependencies: [

@@ -6,9 +6,39 @@ import Tokenizers
 public struct ChatMessage: Sendable, Codable, Equatable, Hashable {
     public var role: String
     public var content: String
-    public init(role: String, content: String) {
+    /// The calls an assistant turn made (its content may then be empty: OpenAI's null).
+    public var toolCalls: [ToolCall]?
+    /// A `tool` turn: the call it answers.
+    public var toolCallID: String?
+    /// A `tool` (or `function`) turn: the function's name.
+    public var name: String?
+
+    public init(role: String, content: String, toolCalls: [ToolCall]? = nil, toolCallID: String? = nil, name: String? = nil) {
         self.role = role
         self.content = content
+        self.toolCalls = toolCalls
+        self.toolCallID = toolCallID
+        self.name = name
+    }
+
+    /// The message as a template sees it, shaped as llama.cpp's server passes it: content null for
+    /// an assistant turn with calls and no text; each call as `{id, type, function: {name, arguments}}`
+    /// with the arguments parsed into an object (templates iterate and `tojson` them) when they are
+    /// a JSON object, kept as text otherwise. Keys a message lacks are left out (templates test
+    /// `'tool_calls' in message`).
+    public var templateValue: Value {
+        let calls = toolCalls ?? []
+        var d = OrderedDict([("role", .string(role)), ("content", calls.isEmpty || !content.isEmpty ? .string(content) : .none)])
+        if !calls.isEmpty {
+            d["tool_calls"] = .array(calls.map { call in
+                let parsed = (try? Value(json: call.arguments)).flatMap { $0.isObject ? $0 : nil }
+                return ["id": .string(call.id), "type": "function",
+                        "function": ["name": .string(call.name), "arguments": parsed ?? .string(call.arguments)]]
+            })
+        }
+        if let toolCallID { d["tool_call_id"] = .string(toolCallID) }
+        if let name { d["name"] = .string(name) }
+        return .dict(d)
     }
 }
 
@@ -79,6 +109,12 @@ public struct ChatFormatter: Sendable {
         self.tokenizer = tokenizer
     }
 
+    /// Whether the template reads `tools` (one that does not would silently drop them).
+    public var takesTools: Bool { ToolCallFamily.templateTakesTools(source) }
+
+    /// How the template teaches the model to write tool calls, nil when no family this reads back.
+    public var toolCallFamily: ToolCallFamily? { ToolCallFamily.detect(templateSource: source) }
+
     /// The fallback template for an architecture whose file has none.
     public static func builtIn(architecture: String) -> (String, ChatTemplateOrigin) {
         architecture.hasPrefix("gemma") ? (gemma3ChatTemplate, .builtIn("gemma")) : (chatMLTemplate, .builtIn("chatml"))
@@ -87,13 +123,15 @@ public struct ChatFormatter: Sendable {
     /// The conversation as text, exactly as the template writes it (BOS text included if it writes one).
     /// A template that runs past its render budget (Templates' RenderLimits) fails with `ChatError.render`;
     /// `isCancelled`, polled during the render, ends it with `CancellationError`.
-    public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool = true,
+    /// `tools`: OpenAI's `tools` list as the client sent it (`{type, function: {name, description,
+    /// parameters}}` objects), nil when the request has none (the template then sees None).
+    public func render(_ messages: [ChatMessage], tools: [Value]? = nil, addGenerationPrompt: Bool = true,
                        isCancelled: @escaping @Sendable () -> Bool = { false }) throws -> String {
-        let values: [Value] = messages.map { .dict(OrderedDict([("role", .string($0.role)), ("content", .string($0.content))])) }
+        let values = messages.map(\.templateValue)
         var template = template
         template.options.isCancelled = isCancelled
         do {
-            return try template.render(messages: values, addGenerationPrompt: addGenerationPrompt,
+            return try template.render(messages: values, tools: tools, addGenerationPrompt: addGenerationPrompt,
                                        bosToken: tokenizer.bos.map { tokenizer.text(of: $0) } ?? "",
                                        eosToken: tokenizer.eos.map { tokenizer.text(of: $0) } ?? "")
         } catch let error as CancellationError {
@@ -104,9 +142,9 @@ public struct ChatFormatter: Sendable {
     }
 
     /// The prompt tokens for the conversation.
-    public func tokens(_ messages: [ChatMessage], addGenerationPrompt: Bool = true,
+    public func tokens(_ messages: [ChatMessage], tools: [Value]? = nil, addGenerationPrompt: Bool = true,
                        isCancelled: @escaping @Sendable () -> Bool = { false }) throws -> [TokenID] {
-        var text = try render(messages, addGenerationPrompt: addGenerationPrompt, isCancelled: isCancelled)
+        var text = try render(messages, tools: tools, addGenerationPrompt: addGenerationPrompt, isCancelled: isCancelled)
         if tokenizer.addBOS, let bos = tokenizer.bos {
             let bosText = tokenizer.text(of: bos)
             if !bosText.isEmpty && text.hasPrefix(bosText) { text.removeFirst(bosText.count) }
@@ -118,13 +156,13 @@ public struct ChatFormatter: Sendable {
     /// to its render budget then holds neither the caller's executor nor a thread of Swift's
     /// cooperative pool, which the server's other requests (and /health) need. Cancelling the
     /// calling task stops the render with `CancellationError`.
-    public func tokensOnOwnThread(_ messages: [ChatMessage], addGenerationPrompt: Bool = true) async throws -> [TokenID] {
+    public func tokensOnOwnThread(_ messages: [ChatMessage], tools: [Value]? = nil, addGenerationPrompt: Bool = true) async throws -> [TokenID] {
         let cancelled = CancellationFlag()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[TokenID], Error>) in
                 let thread = Thread {
                     continuation.resume(with: Result {
-                        try tokens(messages, addGenerationPrompt: addGenerationPrompt, isCancelled: { cancelled.isSet })
+                        try tokens(messages, tools: tools, addGenerationPrompt: addGenerationPrompt, isCancelled: { cancelled.isSet })
                     })
                 }
                 thread.name = "feather.chat-template"

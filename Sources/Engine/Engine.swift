@@ -19,6 +19,9 @@ public struct GenerationRequest: Sendable {
     /// When set, only output this grammar matches is generated (JSON, a JSON Schema, a tool call);
     /// the generation ends when the output is complete and the model chooses to end it.
     public var grammar: Grammar?
+    /// Write control tokens' texts into the generated text (tool-call markers such as Mistral's
+    /// `[TOOL_CALLS]` and Llama 3's `<|python_tag|>` are control tokens).
+    public var renderSpecialTokens = false
 
     public init(prompt: [TokenID], maxTokens: Int = 128, sampling: SamplingParameters = .greedy,
                 topLogprobs: Int = 0, promptLogprobs: Bool = false) {

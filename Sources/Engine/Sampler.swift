@@ -14,18 +14,29 @@ public struct SamplingParameters: Sendable, Equatable, Codable {
     /// penalty: positive logits divided, negative multiplied).
     public var repetitionPenalty: Float = 1
     public var repetitionWindow: Int = 64
+    /// OpenAI's `frequency_penalty` and `presence_penalty` (0 is off): subtracted from the logit of a
+    /// token seen n > 0 times among the last `repetitionWindow`, n times and once (llama.cpp's order:
+    /// after the repetition penalty).
+    public var frequencyPenalty: Float = 0
+    public var presencePenalty: Float = 0
     public var seed: UInt64 = 0
 
     public init(temperature: Float = 0.8, topK: Int = 40, topP: Float = 0.95, minP: Float = 0.05,
-                repetitionPenalty: Float = 1, repetitionWindow: Int = 64, seed: UInt64 = 0) {
+                repetitionPenalty: Float = 1, repetitionWindow: Int = 64, frequencyPenalty: Float = 0, presencePenalty: Float = 0,
+                seed: UInt64 = 0) {
         self.temperature = temperature
         self.topK = topK
         self.topP = topP
         self.minP = minP
         self.repetitionPenalty = repetitionPenalty
         self.repetitionWindow = repetitionWindow
+        self.frequencyPenalty = frequencyPenalty
+        self.presencePenalty = presencePenalty
         self.seed = seed
     }
+
+    /// Whether any penalty looks at the tokens so far.
+    public var penalizes: Bool { repetitionPenalty != 1 || frequencyPenalty != 0 || presencePenalty != 0 }
 
     public static let greedy = SamplingParameters(temperature: 0)
 
@@ -42,6 +53,7 @@ public struct SamplingParameters: Sendable, Equatable, Codable {
             throw bad("--repeat-penalty must be a number greater than 0 (got \(repetitionPenalty))")
         }
         guard repetitionWindow >= 0 else { throw bad("the repetition window must be at least 0 (got \(repetitionWindow))") }
+        guard frequencyPenalty.isFinite, presencePenalty.isFinite else { throw bad("--frequency-penalty and --presence-penalty must be numbers") }
     }
 }
 
@@ -70,11 +82,13 @@ public struct Sampler: Sendable {
     /// The next token given `logits` and the tokens so far (for the repetition penalty).
     public mutating func sample(_ logits: UnsafeBufferPointer<Float>, history: [Int32] = []) -> Int32 {
         let p = parameters
-        let penalized = p.repetitionPenalty != 1 ? Set(history.suffix(p.repetitionWindow)) : []
+        var penalized: [Int32: Int] = [:]
+        if p.penalizes { for t in history.suffix(p.repetitionWindow) { penalized[t, default: 0] += 1 } }
         func adjusted(_ i: Int) -> Float {
             let l = logits[i]
-            guard penalized.contains(Int32(i)) else { return l }
-            return l > 0 ? l / p.repetitionPenalty : l * p.repetitionPenalty
+            guard let n = penalized[Int32(i)] else { return l }
+            let r = p.repetitionPenalty == 1 ? l : (l > 0 ? l / p.repetitionPenalty : l * p.repetitionPenalty)
+            return r - Float(n) * p.frequencyPenalty - p.presencePenalty
         }
         if p.temperature <= 0 {
             if penalized.isEmpty { return Self.argmax(logits) }

@@ -80,8 +80,8 @@ struct Generation {
         self.request = request
         self.tokenizer = tokenizer
         sampler = Sampler(request.sampling)
-        constraint = request.grammar.map { TokenConstraint(grammar: $0, tokenizer: tokenizer) }
-        detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+        constraint = request.grammar.map { TokenConstraint(grammar: $0, tokenizer: tokenizer, special: request.renderSpecialTokens) }
+        detokenizer = StreamingDetokenizer(tokenizer: tokenizer, special: request.renderSpecialTokens)
         history = request.prompt
     }
 

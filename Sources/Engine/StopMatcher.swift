@@ -19,16 +19,22 @@ public struct StopMatcher: Sendable {
             defer { held = "" }
             return String(held[..<cut])
         }
-        // Keep the longest tail that is a prefix of some stop sequence.
-        var keep = 0
-        for stop in stops {
-            for n in stride(from: min(stop.count, held.count), to: 0, by: -1) where n > keep {
-                if held.hasSuffix(stop.prefix(n)) { keep = n; break }
-            }
-        }
+        let keep = Self.partialMatchLength(held, of: stops)
         let ready = String(held.dropLast(keep))
         held = String(held.suffix(keep))
         return ready
+    }
+
+    /// The length (in characters) of the longest tail of `text` that is a prefix of one of `markers`:
+    /// what must be held back because the next piece may complete a marker.
+    public static func partialMatchLength(_ text: String, of markers: [String]) -> Int {
+        var keep = 0
+        for marker in markers {
+            for n in stride(from: min(marker.count, text.count), to: 0, by: -1) where n > keep {
+                if text.hasSuffix(marker.prefix(n)) { keep = n; break }
+            }
+        }
+        return keep
     }
 
     /// What is left when generation ends without a stop sequence.

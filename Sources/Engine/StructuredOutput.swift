@@ -29,16 +29,23 @@ public enum StructuredOutput {
         do { return try JSONGrammarBuilder.schema(schema) } catch { throw .schema(error) }
     }
 
-    /// The grammar for the schema found at `path` (object keys) inside the JSON document `text`
-    /// (a request body, read again so the schema keeps its key order); nil when nothing is there.
-    public static func jsonSchema(in text: String, at path: [String]) throws(StructuredOutputError) -> Grammar? {
-        var node: Value
-        do { node = try Value(json: text) } catch { throw .notJSON("\(error)") }
-        for key in path {
-            guard case .dict(let d) = node, let next = d[key] else { return nil }
-            node = next
+    /// Values valid under `schema` (a parsed JSON Schema).
+    public static func jsonSchema(_ schema: Value) throws(StructuredOutputError) -> Grammar {
+        do { return try JSONGrammarBuilder.schema(schema) } catch { throw .schema(error) }
+    }
+
+    /// One tool call in the shape its family writes it (`ToolCallFamily.callConstraints`): any one
+    /// of `alternatives`, each its prefix, JSON valid under its schema, then its suffix.
+    public static func toolCall(_ alternatives: [ToolCallConstraint]) throws(StructuredOutputError) -> Grammar {
+        var j = JSONGrammarBuilder()
+        var options: [[GrammarElement]] = []
+        for alternative in alternatives {
+            do {
+                let value = try j.value(alternative.schema)
+                options.append(GrammarBuilder.literal(alternative.prefix) + value + GrammarBuilder.literal(alternative.suffix))
+            } catch { throw .schema(error) }
         }
-        if case .none = node { return nil }
-        do { return try JSONGrammarBuilder.schema(node) } catch { throw .schema(error) }
+        j.builder.rule("root", options)
+        do { return try j.builder.build(root: "root") } catch { throw .schema(.invalid(error.description, path: "")) }
     }
 }

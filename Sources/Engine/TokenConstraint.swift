@@ -15,17 +15,18 @@ public final class VocabularyTrie: Sendable {
     let sortedTokens: [TokenID]
     public let vocabularySize: Int
 
-    /// Every token with text of its own: control tokens, end-of-generation tokens and tokens that
-    /// decode to nothing are left out (a constrained generation never writes them; it may end
-    /// with an end-of-generation token when the grammar is complete).
-    public init(tokenizer: Tokenizer) {
+    /// Every token with text of its own: end-of-generation tokens and tokens that decode to nothing
+    /// are left out (a constrained generation may end with an end-of-generation token when the grammar
+    /// is complete), and control tokens unless `special` (the generation writes their texts, as for
+    /// tool-call markers such as Mistral's `[TOOL_CALLS]`).
+    public init(tokenizer: Tokenizer, special: Bool = false) {
         vocabularySize = tokenizer.vocabularySize
         var entries: [(bytes: [UInt8], id: TokenID)] = []
         entries.reserveCapacity(vocabularySize)
         for i in 0..<vocabularySize {
             let id = TokenID(i)
-            if tokenizer.isControl(id) || tokenizer.isEndOfGeneration(id) { continue }
-            let bytes = tokenizer.pieceBytes(id)
+            if tokenizer.isEndOfGeneration(id) || (!special && tokenizer.isControl(id)) { continue }
+            let bytes = tokenizer.pieceBytes(id, special: special)
             if bytes.isEmpty { continue }
             entries.append((bytes, id))
         }
@@ -95,13 +96,14 @@ public final class VocabularyTrie: Sendable {
         return count
     }
 
-    private static let cache = Mutex<[ObjectIdentifier: VocabularyTrie]>([:])
+    private struct Key: Hashable { let tokenizer: ObjectIdentifier; let special: Bool }
+    private static let cache = Mutex<[Key: VocabularyTrie]>([:])
 
     /// The trie of `tokenizer`'s vocabulary, built on first use and kept for the process.
-    public static func shared(for tokenizer: Tokenizer) -> VocabularyTrie {
-        let key = ObjectIdentifier(tokenizer)
+    public static func shared(for tokenizer: Tokenizer, special: Bool = false) -> VocabularyTrie {
+        let key = Key(tokenizer: ObjectIdentifier(tokenizer), special: special)
         if let trie = cache.withLock({ $0[key] }) { return trie }
-        let trie = VocabularyTrie(tokenizer: tokenizer)
+        let trie = VocabularyTrie(tokenizer: tokenizer, special: special)
         return cache.withLock { table in
             if let existing = table[key] { return existing }
             table[key] = trie
@@ -129,16 +131,19 @@ final class TokenConstraint {
     let matcher: GrammarMatcher
     let trie: VocabularyTrie
     let tokenizer: Tokenizer
+    /// Whether control tokens are written as their texts (and so may be chosen when the grammar allows them).
+    let special: Bool
     private var allowed: [Bool]
     private var masked: [Float]
     /// Time spent choosing under the constraint (masks and checks), and how many masks were built.
     private(set) var seconds = 0.0
     private(set) var masks = 0
 
-    init(grammar: Grammar, tokenizer: Tokenizer) {
+    init(grammar: Grammar, tokenizer: Tokenizer, special: Bool = false) {
         matcher = GrammarMatcher(grammar)
-        trie = VocabularyTrie.shared(for: tokenizer)
+        trie = VocabularyTrie.shared(for: tokenizer, special: special)
         self.tokenizer = tokenizer
+        self.special = special
         allowed = [Bool](repeating: false, count: tokenizer.vocabularySize)
         masked = [Float](repeating: 0, count: tokenizer.vocabularySize)
     }
@@ -146,8 +151,8 @@ final class TokenConstraint {
     /// Whether `token` may come next.
     func allows(_ token: TokenID) -> Bool {
         if tokenizer.isEndOfGeneration(token) { return matcher.isAccepting }
-        if tokenizer.isControl(token) { return false }
-        let bytes = tokenizer.pieceBytes(token)
+        if !special && tokenizer.isControl(token) { return false }
+        let bytes = tokenizer.pieceBytes(token, special: special)
         return !bytes.isEmpty && matcher.next(matcher.current, bytes: bytes) >= 0
     }
 
@@ -158,7 +163,7 @@ final class TokenConstraint {
         let start = Date()
         defer { seconds += Date().timeIntervalSince(start) }
         let p = sampler.parameters
-        if p.temperature <= 0 && p.repetitionPenalty == 1 {
+        if p.temperature <= 0 && !p.penalizes {
             let best = Sampler.argmax(logits)
             if allows(best) { return best }
         }
@@ -184,6 +189,6 @@ final class TokenConstraint {
     /// Moves past `token` (which `choose` allowed).
     func accept(_ token: TokenID) {
         if tokenizer.isEndOfGeneration(token) { return }
-        matcher.accept(tokenizer.pieceBytes(token))
+        matcher.accept(tokenizer.pieceBytes(token, special: special))
     }
 }

@@ -116,6 +116,9 @@ public struct GrammarBuilder: Sendable {
     /// The index of the rule named `name` if it was declared (defined or not yet).
     public func index(of name: String) -> Int? { byName[name] }
 
+    /// Reserves a new rule named after `hint`, unique in this grammar.
+    public mutating func declareFresh(_ hint: String) -> Int { declare(uniqueName(hint)) }
+
     /// Sets the alternatives of rule `index`.
     public mutating func define(_ index: Int, _ alternatives: [[GrammarElement]]) { rules[index] = alternatives }
 

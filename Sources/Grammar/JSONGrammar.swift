@@ -22,6 +22,8 @@ public enum JSONSchemaError: Error, CustomStringConvertible, Equatable {
 /// grammar does not enforce (pattern, format, minimum, ...) are refused rather than ignored, so
 /// every output validates against its schema.
 ///
+/// The value may be followed by whitespace, as llama.cpp's JSON grammar allows: a model whose
+/// tokens join the closing brace to a newline (`}` + `\n` as one token, Gemma 3's) can then end.
 /// Whitespace between tokens is limited as llama.cpp limits it (one space, or a newline and up to
 /// 20 spaces or tabs), and numbers to 16 integer and 16 fraction digits with a 2-digit exponent
 /// (every such number is a finite double, which strict parsers such as Foundation's require):
@@ -38,7 +40,7 @@ public struct JSONGrammarBuilder {
     public static func object() -> Grammar {
         var j = JSONGrammarBuilder()
         let object = j.anyObject()
-        j.builder.rule("root", [[object]])
+        j.builder.rule("root", [[object, j.space()]])
         return try! j.builder.build(root: "root")  // fixed rules, no left recursion
     }
 
@@ -46,7 +48,7 @@ public struct JSONGrammarBuilder {
     public static func schema(_ schema: Value) throws(JSONSchemaError) -> Grammar {
         var j = JSONGrammarBuilder()
         let value = try j.value(schema)
-        j.builder.rule("root", [value])
+        j.builder.rule("root", [value + [j.space()]])
         do { return try j.builder.build(root: "root") } catch { throw .invalid(error.description, path: "") }
     }
 
@@ -216,8 +218,10 @@ public struct JSONGrammarBuilder {
     static let longestBound = 4096
 
     /// The elements matching a value valid under `schema`, the whole schema being `root` for `$ref`.
+    /// Several schemas may go into one grammar (one per tool): each call resolves `$ref` in its own `root`.
     public mutating func value(_ schema: Value, root: Value? = nil) throws(JSONSchemaError) -> [GrammarElement] {
         self.root = root ?? schema
+        refs = [:]
         return try value(schema, path: "")
     }
 
@@ -396,7 +400,7 @@ public struct JSONGrammarBuilder {
                 node = next
             }
         }
-        let r = builder.declare("ref " + target)
+        let r = builder.declareFresh("ref " + target)
         refs[target] = r
         builder.define(r, [try value(node, path: String(target.dropFirst()))])
         return .rule(r)

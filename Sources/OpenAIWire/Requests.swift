@@ -1,4 +1,5 @@
 import Foundation
+import Templates
 
 // The OpenAI API's request bodies, named as the API names them, shared by the server (which
 // decodes them), the OpenAI backend and the load tester (which send them). Only the fields
@@ -65,9 +66,10 @@ public struct ResponseFormat: Codable, Sendable {
     public struct JSONSchemaSpec: Codable, Sendable {
         public var name: String?
         public var description: String?
-        public var schema: JSONValue?
+        /// Read from the body's text by `ChatCompletionRequest.decode(body:)` (key order and key spelling kept).
+        public var schema: Value?
         public var strict: Bool?
-        public init(name: String? = nil, schema: JSONValue? = nil, strict: Bool? = nil) {
+        public init(name: String? = nil, schema: Value? = nil, strict: Bool? = nil) {
             self.name = name
             self.schema = schema
             self.strict = strict
@@ -106,10 +108,105 @@ public struct MessageContent: Codable, Sendable {
 public struct ChatCompletionRequest: Codable, Sendable {
     public struct Message: Codable, Sendable {
         public var role: String
+        /// Null (absent) for an assistant turn that only calls tools.
         public var content: MessageContent?
-        public init(role: String, content: String) {
+        /// An assistant turn's calls.
+        public var toolCalls: [ToolCall]?
+        /// A `tool` turn: the id of the call it answers.
+        public var toolCallId: String?
+        /// A `tool` or `function` turn: the function's name (also a participant's name, which is ignored).
+        public var name: String?
+        public init(role: String, content: String?, toolCalls: [ToolCall]? = nil, toolCallId: String? = nil, name: String? = nil) {
             self.role = role
-            self.content = MessageContent(content)
+            self.content = content.map(MessageContent.init)
+            (self.toolCalls, self.toolCallId, self.name) = (toolCalls, toolCallId, name)
+        }
+    }
+
+    /// A call in an assistant turn: `{id, type: "function", function: {name, arguments}}`.
+    public struct ToolCall: Codable, Sendable, Equatable {
+        public struct Function: Codable, Sendable, Equatable {
+            public var name: String
+            /// JSON text. A client that sends an object instead has it written as text (keys sorted).
+            public var arguments: String
+            public init(name: String, arguments: String) { (self.name, self.arguments) = (name, arguments) }
+            enum CodingKeys: String, CodingKey { case name, arguments }
+            public init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                name = try c.decode(String.self, forKey: .name)
+                if let text = try? c.decode(String.self, forKey: .arguments) { arguments = text } else {
+                    arguments = try c.decodeIfPresent(Value.self, forKey: .arguments).map { try $0.jsonText() } ?? "{}"
+                }
+            }
+        }
+        public var id: String?
+        public var type: String?
+        public var function: Function
+        public init(id: String, function: Function) { (self.id, self.type, self.function) = (id, "function", function) }
+    }
+
+    /// `tools[]`: a function the model may call.
+    public struct Tool: Codable, Sendable {
+        public struct Function: Codable, Sendable {
+            public var name: String?
+            public var description: String?
+            /// JSON Schema of the arguments object.
+            public var parameters: Value?
+            public var strict: Bool?
+            public init(name: String, description: String? = nil, parameters: Value? = nil) {
+                (self.name, self.description, self.parameters) = (name, description, parameters)
+            }
+        }
+        public var type: String?
+        public var function: Function?
+        public init(function: Function) { (self.type, self.function) = ("function", function) }
+
+        /// The tool as OpenAI sends it (what templates iterate), keys in the API's order.
+        public var value: Value {
+            var f = OrderedDict()
+            if let name = function?.name { f["name"] = .string(name) }
+            if let d = function?.description { f["description"] = .string(d) }
+            if let p = function?.parameters { f["parameters"] = p }
+            if let strict = function?.strict { f["strict"] = .bool(strict) }
+            return ["type": .string(type ?? "function"), "function": .dict(f)]
+        }
+    }
+
+    /// `tool_choice`: "none", "auto", "required", or `{type: "function", function: {name}}`.
+    public enum ToolChoice: Codable, Sendable, Equatable {
+        case none, auto, required
+        case function(String)
+
+        struct Named: Codable { struct Function: Codable { var name: String }; var type: String?; var function: Function }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let s = try stringIfString(c) {
+                switch s {
+                case "none": self = .none
+                case "auto": self = .auto
+                case "required": self = .required
+                default:
+                    throw InvalidField(message: "Invalid value: '\(s)'. Supported values are: 'none', 'auto', 'required', or an object naming a function.",
+                                       param: "tool_choice")
+                }
+                return
+            }
+            guard let named = try? c.decode(Named.self), named.type == nil || named.type == "function" else {
+                throw InvalidField(message: "'tool_choice' must be 'none', 'auto', 'required' or {\"type\": \"function\", \"function\": {\"name\": ...}}",
+                                   param: "tool_choice")
+            }
+            self = .function(named.function.name)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            switch self {
+            case .none: try c.encode("none")
+            case .auto: try c.encode("auto")
+            case .required: try c.encode("required")
+            case .function(let name): try c.encode(Named(type: "function", function: .init(name: name)))
+            }
         }
     }
     public var model: String
@@ -120,6 +217,8 @@ public struct ChatCompletionRequest: Codable, Sendable {
     public var maxCompletionTokens: Int?
     public var temperature: Float?
     public var topP: Float?
+    public var frequencyPenalty: Float?
+    public var presencePenalty: Float?
     public var seed: Int64?
     public var stop: StopSequences?
     public var n: Int?
@@ -128,10 +227,46 @@ public struct ChatCompletionRequest: Codable, Sendable {
     public var responseFormat: ResponseFormat?
     /// llama.cpp's extension: keep generating past end-of-generation tokens (load tests).
     public var ignoreEos: Bool?
+    public var tools: [Tool]?
+    public var toolChoice: ToolChoice?
+    public var parallelToolCalls: Bool?
 
     public init(model: String, messages: [Message]) {
         self.model = model
         self.messages = messages
+    }
+}
+
+extension ChatCompletionRequest {
+    /// A body decoded with `OpenAIJSON.requestDecoder()`, its free-form JSON (tools' `parameters`,
+    /// `response_format`'s JSON Schema, call arguments sent as objects) then taken from the text itself: the decoder's key strategy
+    /// would rename the keys inside them (`max_stops` to `maxStops`) and Codable loses their order,
+    /// which templates print. (Encoding has the same problem: send tools with a plain JSONEncoder.)
+    public static func decode(body data: Data) throws -> ChatCompletionRequest {
+        var r = try OpenAIJSON.requestDecoder().decode(Self.self, from: data)
+        guard let text = String(data: data, encoding: .utf8), let raw = try? Value(json: text) else { return r }
+        if let rawTools = raw["tools"]?.arrayValue, var tools = r.tools {
+            for (i, t) in zip(tools.indices, rawTools) where tools[i].function != nil {
+                let p = t["function"]?["parameters"]
+                tools[i].function?.parameters = p == Value.none ? nil : p
+            }
+            r.tools = tools
+        }
+        if r.responseFormat?.jsonSchema != nil {
+            let schema = raw["response_format"]?["json_schema"]?["schema"]
+            r.responseFormat?.jsonSchema?.schema = schema == Value.none ? nil : schema
+        }
+        if let rawMessages = raw["messages"]?.arrayValue {
+            for (i, m) in zip(r.messages.indices, rawMessages) {
+                guard let rawCalls = m["tool_calls"]?.arrayValue, r.messages[i].toolCalls != nil else { continue }
+                for (j, c) in zip(r.messages[i].toolCalls!.indices, rawCalls) {
+                    if let a = c["function"]?["arguments"], a.isObject, let exact = try? a.jsonText() {
+                        r.messages[i].toolCalls![j].function.arguments = exact
+                    }
+                }
+            }
+        }
+        return r
     }
 }
 
@@ -178,6 +313,8 @@ public struct CompletionRequest: Codable, Sendable {
     public var maxTokens: Int?
     public var temperature: Float?
     public var topP: Float?
+    public var frequencyPenalty: Float?
+    public var presencePenalty: Float?
     public var seed: Int64?
     public var stop: StopSequences?
     public var n: Int?

@@ -80,15 +80,59 @@ public struct ChatCompletionLogprobs: Codable, Sendable {
     }
 }
 
+/// A tool call in an answer: `{id, type: "function", function: {name, arguments}}`, arguments as JSON text.
+public struct ChatCompletionToolCall: Codable, Sendable, Equatable {
+    public struct Function: Codable, Sendable, Equatable {
+        public var name: String
+        public var arguments: String
+        public init(name: String, arguments: String) { (self.name, self.arguments) = (name, arguments) }
+    }
+    public var id: String
+    public var type: String
+    public var function: Function
+    public init(id: String, name: String, arguments: String) {
+        (self.id, self.type, self.function) = (id, "function", Function(name: name, arguments: arguments))
+    }
+}
+
+/// A streamed piece of a tool call: the first names it (`id`, `type`, `function.name`), later
+/// ones add to `function.arguments`; `index` says which call.
+public struct ChatCompletionToolCallDelta: Codable, Sendable, Equatable {
+    public struct Function: Codable, Sendable, Equatable {
+        public var name: String?
+        public var arguments: String?
+        public init(name: String? = nil, arguments: String? = nil) { (self.name, self.arguments) = (name, arguments) }
+    }
+    public var index: Int
+    public var id: String?
+    public var type: String?
+    public var function: Function?
+    public init(index: Int, id: String? = nil, type: String? = nil, function: Function? = nil) {
+        (self.index, self.id, self.type, self.function) = (index, id, type, function)
+    }
+}
+
 public struct ChatCompletion: Codable, Sendable {
     public struct Message: Codable, Sendable {
         public var role: String
+        /// Sent as null when the answer is only tool calls.
         public var content: String
-        public init(role: String = "assistant", content: String) { (self.role, self.content) = (role, content) }
+        public var toolCalls: [ChatCompletionToolCall]?
+        enum CodingKeys: String, CodingKey { case role, content, toolCalls = "tool_calls" }
+        public init(role: String = "assistant", content: String, toolCalls: [ChatCompletionToolCall]? = nil) {
+            (self.role, self.content, self.toolCalls) = (role, content, toolCalls)
+        }
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             role = try c.decode(.role, or: "assistant")
             content = try c.decode(.content, or: "")
+            toolCalls = try c.decodeIfPresent([ChatCompletionToolCall].self, forKey: .toolCalls)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(role, forKey: .role)
+            if content.isEmpty && !(toolCalls ?? []).isEmpty { try c.encodeNil(forKey: .content) } else { try c.encode(content, forKey: .content) }
+            if let toolCalls, !toolCalls.isEmpty { try c.encode(toolCalls, forKey: .toolCalls) }
         }
     }
     public struct Choice: Codable, Sendable {
@@ -136,8 +180,11 @@ public struct ChatCompletionChunk: Codable, Sendable {
         public var content: String?
         /// Thinking text, apart from the answer (llama.cpp's and vLLM's extension; never sent here).
         public var reasoningContent: String?
-        enum CodingKeys: String, CodingKey { case role, content, reasoningContent = "reasoning_content" }
-        public init(role: String? = nil, content: String? = nil) { (self.role, self.content) = (role, content) }
+        public var toolCalls: [ChatCompletionToolCallDelta]?
+        enum CodingKeys: String, CodingKey { case role, content, reasoningContent = "reasoning_content", toolCalls = "tool_calls" }
+        public init(role: String? = nil, content: String? = nil, toolCalls: [ChatCompletionToolCallDelta]? = nil) {
+            (self.role, self.content, self.toolCalls) = (role, content, toolCalls)
+        }
     }
     public struct Choice: Codable, Sendable {
         public var index: Int

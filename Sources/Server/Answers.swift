@@ -12,16 +12,30 @@ struct ChatAnswer: Sendable {
     let tokenizer: Tokenizer
     let logprobs: Bool
     let topLogprobs: Int
+    /// Reads the reply's tool calls (nil: the reply is all content).
+    let toolCalls: ToolCallParser?
+    /// False: only the first call is kept.
+    let parallelToolCalls: Bool
 
-    init(model: ServedModel, logprobs: Bool, topLogprobs: Int) {
+    init(model: ServedModel, logprobs: Bool, topLogprobs: Int, toolCalls: ToolCallParser? = nil, parallelToolCalls: Bool = true) {
         (modelID, tokenizer, self.logprobs, self.topLogprobs) = (model.id, model.engine.tokenizer, logprobs, topLogprobs)
+        (self.toolCalls, self.parallelToolCalls) = (toolCalls, parallelToolCalls)
     }
 
     func completion(_ out: Outcome) -> ChatCompletion {
-        ChatCompletion(id: id, created: created, model: modelID,
-                       choices: [.init(message: .init(content: out.text), logprobs: tokenLogprobs(out.tokens), finishReason: out.finishReason)],
-                       usage: out.usage)
+        var (content, calls) = toolCalls?.parse(out.text) ?? (out.text, [])
+        if !parallelToolCalls { calls = Array(calls.prefix(1)) }
+        let message = ChatCompletion.Message(content: content, toolCalls: calls.isEmpty ? nil : calls.map(Self.wire))
+        return ChatCompletion(id: id, created: created, model: modelID,
+                              choices: [.init(message: message, logprobs: tokenLogprobs(out.tokens),
+                                              finishReason: calls.isEmpty ? out.finishReason : "tool_calls")],
+                              usage: out.usage)
     }
+
+    static func wire(_ call: ToolCall) -> ChatCompletionToolCall { ChatCompletionToolCall(id: call.id, name: call.name, arguments: call.arguments) }
+
+    /// A stream's chunk maker: plain `chunk(for:)` without tools, else one that holds tool calls back.
+    func streamChunker() -> ChatStreamChunker { ChatStreamChunker(answer: self) }
 
     func chunk(_ delta: ChatCompletionChunk.Delta, _ logprobs: ChatCompletionLogprobs? = nil, finish: String? = nil) -> ChatCompletionChunk {
         ChatCompletionChunk(id: id, created: created, model: modelID, choices: [.init(delta: delta, logprobs: logprobs, finishReason: finish)])
@@ -46,6 +60,57 @@ struct ChatAnswer: Sendable {
                                            .init(token: tokenizer.piece($0.id), logprob: Double($0.logprob), bytes: tokenizer.pieceBytes($0.id))
                                        })
         })
+    }
+}
+
+/// Turns a chat stream's pieces into chunks, reading tool calls out of the text when the request
+/// has tools: content goes out until a call starts; each call goes out when it is complete as two
+/// deltas (its id, type and name; then its arguments), and the finish reason is "tool_calls".
+final class ChatStreamChunker: @unchecked Sendable {
+    let answer: ChatAnswer
+    private let lock = NSLock()
+    private var stream: ToolCallStream?
+    private var callsSent = 0
+
+    init(answer: ChatAnswer) {
+        self.answer = answer
+        stream = answer.toolCalls.map(ToolCallStream.init)
+    }
+
+    func chunks(for piece: StreamPiece) -> [ChatCompletionChunk] {
+        lock.withLock {
+            guard stream != nil else { return answer.chunk(for: piece).map { [$0] } ?? [] }
+            switch piece {
+            case .text(let text, let token):
+                let (content, calls) = stream!.feed(text)
+                var out: [ChatCompletionChunk] = []
+                if !content.isEmpty || (answer.logprobs && token != nil) {
+                    out.append(answer.chunk(.init(content: content), token.flatMap { answer.tokenLogprobs([$0]) }))
+                }
+                return out + callChunks(calls)
+            case .finish(let reason):
+                let (content, calls) = stream!.finish()
+                var out: [ChatCompletionChunk] = []
+                if !content.isEmpty { out.append(answer.chunk(.init(content: content))) }
+                out += callChunks(calls)
+                out.append(answer.chunk(.init(), finish: callsSent > 0 ? "tool_calls" : reason))
+                return out
+            case .usage:
+                return answer.chunk(for: piece).map { [$0] } ?? []
+            }
+        }
+    }
+
+    /// Two deltas per call, indexed in the order the calls came; past the first only with parallel calls.
+    private func callChunks(_ calls: [ToolCall]) -> [ChatCompletionChunk] {
+        var out: [ChatCompletionChunk] = []
+        for call in calls where answer.parallelToolCalls || callsSent == 0 {
+            let i = callsSent
+            callsSent += 1
+            out.append(answer.chunk(.init(toolCalls: [.init(index: i, id: call.id, type: "function", function: .init(name: call.name, arguments: ""))])))
+            out.append(answer.chunk(.init(toolCalls: [.init(index: i, function: .init(arguments: call.arguments))])))
+        }
+        return out
     }
 }
 

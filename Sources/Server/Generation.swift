@@ -67,13 +67,14 @@ struct Generation: Sendable {
     }
 
     /// The answer as server-sent events: `head`, a chunk per piece of text, the finishing chunk, the
-    /// usage chunk when asked for, then `[DONE]`. `chunk` puts a piece in the API's chunk type (nil:
-    /// nothing to send for it). Generation stops when the client hangs up.
+    /// usage chunk when asked for, then `[DONE]`. `chunks` puts a piece in the API's chunk type (none:
+    /// nothing to send for it; several: a finish that also sends held-back content or tool calls; it is
+    /// called in order, one piece at a time). Generation stops when the client hangs up.
     func stream<Chunk: Encodable & Sendable>(answering request: Request, head: [Chunk], includeUsage: Bool,
-                                             chunk: @escaping @Sendable (StreamPiece) -> Chunk?) -> Response {
+                                             chunks: @escaping @Sendable (StreamPiece) -> [Chunk]) -> Response {
         Response(status: .ok, headers: APIServer.sseHeaders, body: ResponseBody { writer in
             func send(_ piece: StreamPiece) async throws {
-                if let c = chunk(piece) { try await writer.write(APIServer.sse(c)) }
+                for c in chunks(piece) { try await writer.write(APIServer.sse(c)) }
             }
             for c in head { try await writer.write(APIServer.sse(c)) }
             try await APIServer.whileConnected(request) {

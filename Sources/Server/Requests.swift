@@ -4,6 +4,7 @@ import Grammar
 import Hummingbird
 import NIOCore
 import OpenAIWire
+import Templates
 
 // Request bodies: decoding with errors that name the field, and each request's own checks. The
 // checks run after the model is looked up (an unknown model is a 404 first) and say what is
@@ -23,14 +24,111 @@ struct DetokenizeRequest: Decodable {
     var tokens: [Int32]
 }
 
+/// Engine's call type (inside ChatCompletionRequest, `ToolCall` is the wire type).
+typealias EngineToolCall = ToolCall
+
 extension ChatCompletionRequest {
     /// Chat roles OpenAI's API accepts.
     static let roles = ["system", "developer", "user", "assistant", "tool", "function"]
 
-    var chatMessages: [ChatMessage] { messages.map { ChatMessage(role: $0.role, content: $0.content?.text ?? "") } }
+    var chatMessages: [ChatMessage] {
+        messages.map { m in
+            ChatMessage(role: m.role, content: m.content?.text ?? "",
+                        toolCalls: m.toolCalls.map { calls in
+                            calls.enumerated().map { i, c in
+                                EngineToolCall(id: c.id ?? "call_\(i)", name: c.function.name, arguments: c.function.arguments)
+                            }
+                        },
+                        toolCallID: m.toolCallId, name: m.name)
+        }
+    }
+
+    /// The tools as the template gets them: OpenAI's `{type, function: {...}}` objects.
+    var templateTools: [Value]? { tools.map { $0.map(\.value) } }
+
+    /// The functions of `tools` (validated: every one has a name).
+    var toolFunctions: [ToolFunction] {
+        (tools ?? []).compactMap { t in
+            t.function.flatMap { f in f.name.map { ToolFunction(name: $0, description: f.description, parameters: f.parameters) } }
+        }
+    }
+
+    /// The calls `tool_choice` forces, as alternatives a grammar engine can hold the reply to
+    /// (`ToolCallFamily.callConstraints`): "required", a call to any given function; a named
+    /// choice, a call to that one; nil when the model may answer in text ("auto", "none", unset).
+    func requiredToolCall(family: ToolCallFamily) -> [ToolCallConstraint]? {
+        switch toolChoice {
+        case .required?: return family.callConstraints(tools: toolFunctions)
+        case .function(let name)?: return family.callConstraints(tools: toolFunctions.filter { $0.name == name })
+        case .auto?, .none?, nil: return nil
+        }
+    }
+
+    /// Whether a reply is read for tool calls: tools were given and `tool_choice` is not "none".
+    var parsesToolCalls: Bool { !(tools ?? []).isEmpty && toolChoice != ChatCompletionRequest.ToolChoice.none }
+
+    /// `tools`, `tool_choice` and the tool fields of messages, in OpenAI's words.
+    func validateTools() throws {
+        var names = Set<String>()
+        if tools?.isEmpty == true {
+            throw APIError.badRequest("Invalid 'tools': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+                                      param: "tools", code: "empty_array")
+        }
+        for (i, tool) in (tools ?? []).enumerated() {
+            if let type = tool.type, type != "function" {
+                throw APIError.badRequest("Invalid value: '\(type)'. Supported values are: 'function'.", param: "tools[\(i)].type", code: "invalid_value")
+            }
+            guard let function = tool.function else {
+                throw APIError.badRequest("Missing required parameter: 'tools[\(i)].function'.", param: "tools[\(i)].function", code: "missing_required_parameter")
+            }
+            guard let name = function.name else {
+                throw APIError.badRequest("Missing required parameter: 'tools[\(i)].function.name'.", param: "tools[\(i)].function.name",
+                                          code: "missing_required_parameter")
+            }
+            guard ToolCallParser.isValidName(name) else {
+                throw APIError.badRequest("Invalid 'tools[\(i)].function.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]{1,64}$'.",
+                                          param: "tools[\(i)].function.name", code: "invalid_value")
+            }
+            guard names.insert(name).inserted else {
+                throw APIError.badRequest("Duplicate function name '\(name)' in 'tools'.", param: "tools[\(i)].function.name")
+            }
+            if let p = function.parameters, !p.isObject {
+                throw APIError.badRequest("Invalid 'tools[\(i)].function.parameters': expected a JSON Schema object.", param: "tools[\(i)].function.parameters")
+            }
+        }
+        switch toolChoice {
+        case .required?, .function?:
+            guard !names.isEmpty else {
+                throw APIError.badRequest("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", param: "tool_choice")
+            }
+            if case .function(let name)? = toolChoice, !names.contains(name) {
+                throw APIError.badRequest("Invalid value for 'tool_choice': no function named '\(name)' was specified in the 'tools' parameter.",
+                                          param: "tool_choice")
+            }
+        case .none?, .auto?, nil: break
+        }
+        for (i, m) in messages.enumerated() {
+            if m.role == "tool" && (m.toolCallId ?? "").isEmpty {
+                throw APIError.badRequest("Missing parameter 'tool_call_id': messages with role 'tool' must have a 'tool_call_id'.",
+                                          param: "messages[\(i)].tool_call_id", code: "missing_required_parameter")
+            }
+            for (j, call) in (m.toolCalls ?? []).enumerated() {
+                let at = "messages[\(i)].tool_calls[\(j)]"
+                if m.role != "assistant" { throw APIError.badRequest("'tool_calls' is only allowed in assistant messages.", param: "messages[\(i)].tool_calls") }
+                if let type = call.type, type != "function" {
+                    throw APIError.badRequest("Invalid value: '\(type)'. Supported values are: 'function'.", param: "\(at).type", code: "invalid_value")
+                }
+                if (call.id ?? "").isEmpty { throw APIError.badRequest("Missing required parameter: '\(at).id'.", param: "\(at).id", code: "missing_required_parameter") }
+                if call.function.name.isEmpty {
+                    throw APIError.badRequest("Missing required parameter: '\(at).function.name'.", param: "\(at).function.name", code: "missing_required_parameter")
+                }
+            }
+        }
+    }
 
     func validate() throws {
         if let n, n != 1 { throw APIError.badRequest("only n=1 is supported", param: "n") }
+        try validateTools()
         guard !messages.isEmpty else { throw APIError.badRequest("'messages' must not be empty", param: "messages") }
         for (i, message) in messages.enumerated() where !Self.roles.contains(message.role) {
             throw APIError.badRequest("Invalid value: '\(message.role)'. Supported values are: \(Self.roles.map { "'\($0)'" }.joined(separator: ", ")).",
@@ -60,21 +158,33 @@ extension ChatCompletionRequest {
         if top > 0 && logprobs != true { throw APIError.badRequest("'top_logprobs' needs 'logprobs' set to true", param: "top_logprobs") }
     }
 
-    func sampling() throws -> SamplingParameters { try APIServer.sampling(temperature: temperature, topP: topP, seed: seed) }
+    func sampling() throws -> SamplingParameters {
+        try APIServer.sampling(temperature: temperature, topP: topP, seed: seed, frequencyPenalty: frequencyPenalty, presencePenalty: presencePenalty)
+    }
 
-    /// The grammar `response_format` asks for: any JSON object, or the values of a JSON Schema (read
-    /// again from the request's `body` so its properties keep their order); nil for text.
-    func outputGrammar(body: Data) throws -> Grammar? {
-        if ignoreEos == true, let type = responseFormat?.type, type != "text" {
-            throw APIError.badRequest("'ignore_eos' cannot be combined with 'response_format' of type '\(type)': the output must end where the JSON does",
+    /// The grammar the reply is held to: any JSON object or the values of a JSON Schema
+    /// (`response_format`), or one tool call of `family`'s shape when `tool_choice` forces one;
+    /// nil for free text.
+    func outputGrammar(toolFamily family: ToolCallFamily?) throws -> Grammar? {
+        let format = responseFormat?.type ?? "text"
+        if ignoreEos == true, format != "text" {
+            throw APIError.badRequest("'ignore_eos' cannot be combined with 'response_format' of type '\(format)': the output must end where the JSON does",
                                       param: "ignore_eos")
         }
-        switch responseFormat?.type {
+        if let family, let calls = requiredToolCall(family: family) {
+            if format != "text" {
+                throw APIError.badRequest("'response_format' of type '\(format)' cannot be combined with a 'tool_choice' that forces a call",
+                                          param: "response_format")
+            }
+            do { return try StructuredOutput.toolCall(calls) } catch {
+                throw APIError.badRequest("tools: \(error)", param: "tools", code: "invalid_function_parameters")
+            }
+        }
+        switch format {
         case "json_object": return StructuredOutput.jsonObject()
         case "json_schema":
-            do {
-                return try StructuredOutput.jsonSchema(in: String(decoding: body, as: UTF8.self), at: ["response_format", "json_schema", "schema"])
-            } catch {
+            guard let schema = responseFormat?.jsonSchema?.schema else { return nil }  // validate() refused this
+            do { return try StructuredOutput.jsonSchema(schema) } catch {
                 throw APIError.badRequest("response_format.json_schema.schema: \(error)", param: "response_format.json_schema.schema",
                                           code: "invalid_json_schema")
             }
@@ -98,28 +208,30 @@ extension CompletionRequest {
         if stream == true && prompts.count > 1 { throw APIError.badRequest("streaming takes one prompt", param: "prompt") }
     }
 
-    func sampling() throws -> SamplingParameters { try APIServer.sampling(temperature: temperature, topP: topP, seed: seed) }
+    func sampling() throws -> SamplingParameters {
+        try APIServer.sampling(temperature: temperature, topP: topP, seed: seed, frequencyPenalty: frequencyPenalty, presencePenalty: presencePenalty)
+    }
 }
 
 extension APIServer {
-    static func sampling(temperature: Float?, topP: Float?, seed: Int64?) throws -> SamplingParameters {
+    static func sampling(temperature: Float?, topP: Float?, seed: Int64?, frequencyPenalty: Float?, presencePenalty: Float?) throws -> SamplingParameters {
         let t = temperature ?? 1, p = topP ?? 1
         guard (0...2).contains(t) else { throw APIError.badRequest("'temperature' must be between 0 and 2", param: "temperature") }
         guard p > 0 && p <= 1 else { throw APIError.badRequest("'top_p' must be greater than 0 and at most 1", param: "top_p") }
-        // OpenAI semantics: only temperature and top-p shape the distribution.
-        return SamplingParameters(temperature: t, topK: 0, topP: p, minP: 0,
+        for (name, value) in [("frequency_penalty", frequencyPenalty), ("presence_penalty", presencePenalty)] {
+            if let value, !(-2...2).contains(value) { throw APIError.badRequest("'\(name)' must be between -2 and 2", param: name) }
+        }
+        // OpenAI semantics: temperature and top-p shape the distribution; the penalties (over the
+        // last 64 tokens, prompt included, as the repetition penalty counts them) adjust it first.
+        return SamplingParameters(temperature: t, topK: 0, topP: p, minP: 0, frequencyPenalty: frequencyPenalty ?? 0,
+                                  presencePenalty: presencePenalty ?? 0,
                                   seed: seed.map { UInt64(bitPattern: $0) } ?? UInt64.random(in: 0...UInt64.max))
     }
 
     /// The body as `T`, and the request with its body collected: `whileConnected` needs the request
     /// in that state (Hummingbird then replays the body and goes on watching the connection).
-    func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> (T, Request) {
-        let (body, request, _) = try await decodeKeepingBody(type, request)
-        return (body, request)
-    }
-
-    /// `decode`, also giving back the body's bytes (for what must be read in key order).
-    func decodeKeepingBody<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> (T, Request, Data) {
+    func decode<T: Decodable>(_ type: T.Type, _ request: Request,
+                              parse: (Data) throws -> T = { try OpenAIJSON.requestDecoder().decode(T.self, from: $0) }) async throws -> (T, Request) {
         var request = request
         let buffer: ByteBuffer
         do { buffer = try await request.collectBody(upTo: configuration.maxBodyBytes) } catch is NIOTooManyBytesError {
@@ -127,7 +239,7 @@ extension APIServer {
                            type: "invalid_request_error", code: "request_too_large")
         }
         let data = Data(buffer.readableBytesView)
-        do { return (try OpenAIJSON.requestDecoder().decode(T.self, from: data), request, data) } catch let e as InvalidField {
+        do { return (try parse(data), request) } catch let e as InvalidField {
             throw APIError.badRequest(e.message, param: e.param)
         } catch let e as DecodingError {
             if case .dataCorrupted(let c) = e, c.codingPath.isEmpty { throw Self.diagnose(data) }

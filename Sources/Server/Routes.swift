@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import OpenAIWire
+import Templates
 import Tokenizers
 
 extension APIServer {
@@ -42,25 +43,39 @@ extension APIServer {
 
     func chatCompletion(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let started = Date()
-        let (body, request, raw) = try await decodeKeepingBody(ChatCompletionRequest.self, request)
+        let (body, request) = try await decode(ChatCompletionRequest.self, request) { try ChatCompletionRequest.decode(body: $0) }
         let m = try model(body.model)
         try body.validate()
-        let grammar = try body.outputGrammar(body: raw)
-        let prompt = try await chatPrompt(body.chatMessages, for: m)
+        let formatter = try chatFormatter(m)
+        var parser: ToolCallParser? = nil
+        if !(body.tools ?? []).isEmpty {
+            guard formatter.takesTools else {
+                throw APIError.badRequest("model '\(m.id)' cannot take 'tools': its chat template (\(formatter.origin)) does not use them",
+                                          param: "tools")
+            }
+            if body.parsesToolCalls, let family = formatter.toolCallFamily { parser = ToolCallParser(family: family) }
+        }
+        // tool_choice "required" or a named function: the reply is held to one call of the family's shape.
+        let grammar = try body.outputGrammar(toolFamily: parser?.family)
+        let prompt = try await chatPrompt(body.chatMessages, tools: body.templateTools, for: m)
         let maxTokens = body.maxCompletionTokens ?? body.maxTokens ?? (m.engine.contextLength - prompt.count)
         guard maxTokens >= 1 else { throw APIError.badRequest("'max_tokens' must be at least 1", param: "max_tokens") }
-        let answer = ChatAnswer(model: m, logprobs: body.logprobs == true, topLogprobs: body.topLogprobs ?? 0)
+        let answer = ChatAnswer(model: m, logprobs: body.logprobs == true, topLogprobs: body.topLogprobs ?? 0,
+                                toolCalls: parser, parallelToolCalls: body.parallelToolCalls != false)
         var g = GenerationRequest(prompt: prompt, maxTokens: maxTokens, sampling: try body.sampling(),
                                   topLogprobs: answer.logprobs ? max(answer.topLogprobs, 1) : 0)
         g.stopAtEndOfGeneration = body.ignoreEos != true
         g.grammar = grammar
+        // Mistral's and Llama 3's call markers are control tokens, left out of text otherwise.
+        g.renderSpecialTokens = parser.map { $0.family != .hermes } ?? false
         let generation = try submit(g, to: m, stops: body.stop?.values ?? [], started: started)
         guard body.stream == true else {
             let out = try await Self.whileConnected(request) { try await generation.collect() }
             return Self.json(answer.completion(out))
         }
+        let chunker = answer.streamChunker()
         return generation.stream(answering: request, head: [answer.chunk(.init(role: "assistant", content: ""))],
-                                 includeUsage: body.streamOptions?.includeUsage == true) { answer.chunk(for: $0) }
+                                 includeUsage: body.streamOptions?.includeUsage == true) { chunker.chunks(for: $0) }
     }
 
     func completion(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -80,7 +95,7 @@ extension APIServer {
         }
         if body.stream == true {
             return generations[0].stream(answering: request, head: answer.echo ? [answer.chunk(inputs[0].text)] : [],
-                                         includeUsage: body.streamOptions?.includeUsage == true) { answer.chunk(for: $0) }
+                                         includeUsage: body.streamOptions?.includeUsage == true) { answer.chunk(for: $0).map { [$0] } ?? [] }
         }
         // Every prompt runs at once in the scheduler; answers come back in order.
         let outcomes = try await Self.whileConnected(request) {
@@ -121,15 +136,19 @@ extension APIServer {
         Generation(events: try m.scheduler.submit(request), stops: stops, started: started, metrics: metrics)
     }
 
-    /// The conversation through the model's chat template, refused when it leaves no room to answer.
-    func chatPrompt(_ messages: [ChatMessage], for m: ServedModel) async throws -> [TokenID] {
-        let formatter: ChatFormatter
+    /// The model's chat template; one that does not parse is the server's error.
+    func chatFormatter(_ m: ServedModel) throws -> ChatFormatter {
         switch m.chat {
-        case .success(let f): formatter = f
+        case .success(let f): return f
         case .failure(let e): throw APIError(status: 500, message: e.description, type: "server_error")
         }
+    }
+
+    /// The conversation (and tools) through the model's chat template, refused when it leaves no room to answer.
+    func chatPrompt(_ messages: [ChatMessage], tools: [Value]? = nil, for m: ServedModel) async throws -> [TokenID] {
+        let formatter = try chatFormatter(m)
         let prompt: [TokenID]
-        do { prompt = try await formatter.tokensOnOwnThread(messages) } catch {
+        do { prompt = try await formatter.tokensOnOwnThread(messages, tools: tools) } catch {
             throw APIError.badRequest("\(error)", param: "messages")
         }
         let ctx = m.engine.contextLength

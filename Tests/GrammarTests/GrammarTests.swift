@@ -85,7 +85,7 @@ struct JSONGrammarTests {
         let valid = [
             #"{}"#, #"{"a": 1}"#, #"{"a":[1,2.5,-3e10,true,false,null,"x"],"b":{"c":{}}}"#,
             "{\n  \"name\": \"Ada\",\n  \"tags\": [\"x\", \"y\"]\n}", #"{"s": "tab\t? no: \\t, quote \", \u00e9 é 😀"}"#,
-            #"{"n": 0}"#, #"{"n": -0.5}"#, #"{"n": 1E+3}"#,
+            #"{"n": 0}"#, #"{"n": -0.5}"#, #"{"n": 1E+3}"#, "{} ", "{}\n", "{}\n  ",
         ]
         for text in valid {
             #expect(matches(object, text), "\(text)")
@@ -93,7 +93,7 @@ struct JSONGrammarTests {
         }
         let invalid = [
             #"[]"#, #""x""#, #"{"a": 1,}"#, #"{'a': 1}"#, #"{"a": 01}"#, #"{"a": NaN}"#, #"{"a": .5}"#, "{\"a\": \"\u{01}\"}",
-            #"{"a": "\ud800"}"#, #"{"a" 1}"#, #"{"a": tru}"#, #" {}"#, #"{} "#, #"{"a": 1}}"#, #"{"a": "x\q"}"#,
+            #"{"a": "\ud800"}"#, #"{"a" 1}"#, #"{"a": tru}"#, #" {}"#, #"{}  "#, "{}\n\n", #"{"a": 1}}"#, #"{"a": "x\q"}"#,
         ]
         for text in invalid { #expect(!matches(object, text), "\(text)") }
     }

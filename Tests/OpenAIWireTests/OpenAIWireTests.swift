@@ -1,5 +1,6 @@
 import Foundation
 import OpenAIWire
+import Templates
 import Testing
 
 /// The wire types against the API's JSON: snake_case requests, the shapes a field may take, answers
@@ -70,5 +71,56 @@ struct OpenAIWireTests {
         let o = try object(try JSONEncoder().encode(body))
         #expect(Set((o["error"] as? [String: Any])?.keys ?? [:].keys) == ["message", "type", "param", "code"])
         #expect(try JSONDecoder().decode(ErrorResponse.self, from: Data(#"{"error":"boom"}"#.utf8)).error.message == "boom")
+    }
+    @Test func toolRequestFieldsDecode() throws {
+        let json = #"""
+            {"model":"m","tools":[{"type":"function","function":{"name":"f","description":"d","strict":true,
+              "parameters":{"type":"object","properties":{"max_stops":{"type":"integer"},"b":{"type":"string"}},"additionalProperties":false}}}],
+             "tool_choice":{"type":"function","function":{"name":"f"}},"parallel_tool_calls":false,
+             "messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"b\":\"x\"}"}}]},
+                         {"role":"assistant","tool_calls":[{"id":"c2","type":"function","function":{"name":"f","arguments":{"z":1,"a":2}}}]},
+                         {"role":"tool","tool_call_id":"c1","name":"f","content":"ok"}]}
+            """#
+        let r = try ChatCompletionRequest.decode(body: Data(json.utf8))
+        #expect(r.toolChoice == .function("f") && r.parallelToolCalls == false)
+        let f = try #require(r.tools?.first?.function)
+        #expect(f.name == "f" && f.description == "d" && f.strict == true)
+        // Keys as sent, in their order: not renamed by the snake_case strategy, not sorted.
+        #expect(try f.parameters?.jsonText() == #"{"type":"object","properties":{"max_stops":{"type":"integer"},"b":{"type":"string"}},"additionalProperties":false}"#)
+        #expect(r.messages[0].content == nil && r.messages[0].toolCalls == [.init(id: "c1", function: .init(name: "f", arguments: #"{"b":"x"}"#))])
+        #expect(r.messages[1].toolCalls?[0].function.arguments == #"{"z":1,"a":2}"#)  // an object sent as arguments becomes its text
+        #expect(r.messages[2].toolCallId == "c1" && r.messages[2].name == "f")
+        for (text, choice) in [(#""none""#, ChatCompletionRequest.ToolChoice.none), (#""auto""#, .auto), (#""required""#, .required)] {
+            let c = try OpenAIJSON.requestDecoder().decode(ChatCompletionRequest.self, from: Data(#"{"model":"m","messages":[],"tool_choice":\#(text)}"#.utf8))
+            #expect(c.toolChoice == choice)
+            #expect(String(decoding: try JSONEncoder().encode(choice), as: UTF8.self) == text)
+        }
+        #expect(throws: InvalidField.self) {
+            try OpenAIJSON.requestDecoder().decode(ChatCompletionRequest.self, from: Data(#"{"model":"m","messages":[],"tool_choice":"always"}"#.utf8))
+        }
+    }
+
+    @Test func toolCallAnswersAndDeltas() throws {
+        let call = ChatCompletionToolCall(id: "call_x", name: "f", arguments: #"{"a":1}"#)
+        let o = try object(try JSONEncoder().encode(ChatCompletion.Message(content: "", toolCalls: [call])))
+        #expect(o["content"] is NSNull)  // OpenAI sends null content with tool calls
+        let calls = try #require(o["tool_calls"] as? [[String: Any]])
+        #expect(calls[0]["id"] as? String == "call_x" && calls[0]["type"] as? String == "function")
+        #expect((calls[0]["function"] as? [String: String]) == ["name": "f", "arguments": #"{"a":1}"#])
+        let plain = try object(try JSONEncoder().encode(ChatCompletion.Message(content: "hi")))
+        #expect(plain["content"] as? String == "hi" && plain["tool_calls"] == nil)
+        let delta = ChatCompletionChunk.Delta(toolCalls: [.init(index: 0, id: "call_x", type: "function", function: .init(name: "f", arguments: ""))])
+        let d = try object(try JSONEncoder().encode(delta))
+        let first = try #require((d["tool_calls"] as? [[String: Any]])?.first)
+        #expect(first["index"] as? Int == 0 && first["id"] as? String == "call_x" && (first["function"] as? [String: String])?["name"] == "f")
+        let back = try JSONDecoder().decode(ChatCompletion.Message.self, from: try JSONEncoder().encode(ChatCompletion.Message(content: "", toolCalls: [call])))
+        #expect(back.toolCalls == [call] && back.content == "")
+    }
+
+    @Test func jsonValuesRoundTripThroughCodable() throws {
+        let v = try Value(json: #"{"b":[1,2.5,true,null,"s"],"a":{"c":-3}}"#)
+        let back = try JSONDecoder().decode(Value.self, from: try JSONEncoder().encode(v))
+        #expect(back == v)
+        #expect(try back.jsonText(sortKeys: true) == #"{"a":{"c":-3},"b":[1,2.5,true,null,"s"]}"#)
     }
 }

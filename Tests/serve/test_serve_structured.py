@@ -24,6 +24,12 @@ TOPICS = [
     "a coffee order", "a planet", "a music album", "a hotel room", "a bank transaction",
 ]
 
+SHOTS = [
+    ("a tree", {"name": "tree", "description": "A tall plant with a wooden trunk."}),
+    ("a bicycle", {"name": "bicycle", "description": "A vehicle with two wheels and pedals."}),
+    ("a bank loan", {"name": "bank loan", "description": "Money borrowed from a bank, paid back with interest."}),
+]
+
 SCHEMAS = [
     {"type": "object", "properties": {
         "name": {"type": "string", "maxLength": 40},
@@ -84,12 +90,19 @@ class StructuredOutputTests(unittest.TestCase):
             return list(pool.map(fn, items))
 
     def check_json_object(self, model):
-        # Sampled (seeded), not greedy: greedy decoding of these small models repeats one member until
-        # max_tokens under any decoder, which says nothing about the grammar. Sampling also runs the
-        # masked-sampler path that greedy choice skips when the model's own argmax fits.
-        replies = self.all_at_once(lambda it: self.ask(model, f"Describe {it[1]} as a JSON object.", temperature=0.7, seed=it[0],
-                                                       response_format={"type": "json_object"}), list(enumerate(TOPICS)))
-        for topic, r in zip(TOPICS, replies):
+        # JSON mode takes no schema, so nothing bounds the object but the model: the prompts show three
+        # answers first (Gemma 3 270M is a base model) and frequency_penalty 0.5 keeps greedy decoding
+        # of these small models from repeating one phrase until max_tokens (they do with or without
+        # a grammar), so every reply can end.
+        def one(topic):
+            messages = []
+            for shown, answer in SHOTS:
+                messages += [{"role": "user", "content": f"Describe {shown} as a JSON object."},
+                             {"role": "assistant", "content": json.dumps(answer)}]
+            messages.append({"role": "user", "content": f"Describe {topic} as a JSON object."})
+            return self.client.chat.completions.create(model=model, messages=messages, temperature=0, max_tokens=400,
+                                                       frequency_penalty=0.5, response_format={"type": "json_object"})
+        for topic, r in zip(TOPICS, self.all_at_once(one, TOPICS)):
             choice = r.choices[0]
             self.assertEqual(choice.finish_reason, "stop", f"{model} {topic}: {choice.message.content!r}")
             value = json.loads(choice.message.content)
