@@ -98,7 +98,7 @@ struct EmbeddingsTests {
                 if let s = try? c.decode(String.self) { self = .one(s) } else { self = .many(try c.decode([String].self)) }
             }
         }
-        var serverVersion: String
+        var llamaCpp: String
         var command: String
         var requests: [Request]
     }
@@ -135,6 +135,6 @@ struct EmbeddingsTests {
                 #expect(abs(Self.norm(theirs) - 1) < 1e-4)  // the server's, rounded to 6 digits
             }
         }
-        print("embeddings \(model): least cosine to llama-server \(String(format: "%.6f", least)) over \(fixture.requests.reduce(0) { $0 + $1.embeddings.count }) inputs (\(fixture.serverVersion))")
+        print("embeddings \(model): least cosine to llama-server \(String(format: "%.6f", least)) over \(fixture.requests.reduce(0) { $0 + $1.embeddings.count }) inputs (\(fixture.llamaCpp))")
     }
 }
