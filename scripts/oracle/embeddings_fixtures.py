@@ -3,7 +3,7 @@
 
 For each embedded model this starts .oracle/llama.cpp/bin/llama-server with `--embeddings --pooling mean`
 (CPU, 2 threads, flash attention off as in the other fixtures: llama.cpp's CPU flash attention rounds Q to
-F16, feather's attention runs in f32), posts a fixed set of inputs to its OpenAI endpoint /v1/embeddings
+F16, feather's attention runs in f32; with it on, this server's own Gemma 3 vectors move by up to cosine 0.98), posts a fixed set of inputs to its OpenAI endpoint /v1/embeddings
 (encoding_format "float": mean-pooled final hidden states, L2-normalised by the server, embd_normalize 2)
 and asks its /tokenize for the same inputs' tokens (add_special true, as the embeddings endpoint tokenizes).
 Each vector component is rounded to 6 significant digits. The JSON header says all of this.
