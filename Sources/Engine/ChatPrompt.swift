@@ -175,8 +175,9 @@ public struct ChatFormatter: Sendable {
     }
 }
 
-/// A flag set from a task's cancellation handler and polled by a render on another thread.
-private final class CancellationFlag: @unchecked Sendable {
+/// A flag set from a task's cancellation handler and polled by work on another thread (a template
+/// render, an embedding).
+final class CancellationFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var value = false
     var isSet: Bool { lock.withLock { value } }

@@ -35,6 +35,15 @@ extension SegmentedForward {
         try evaluateChunks(tokens, state: state, allLogits: allLogits, body)
     }
 
+    func hiddenStates(_ tokens: [Int32], state s: SequenceState,
+                      _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
+        let w = s.scratch, d = config.embeddingWidth
+        try forwardChunks(tokens, state: s, lastRowMayRunAlone: false) { done, n, _ in
+            rmsNorm(w.x, ends.outputNorm, into: w.xn, rows: n)
+            for r in 0..<n { try body(done + r, UnsafeBufferPointer(start: w.xn + r * d, count: d)) }
+        }
+    }
+
     func makeWorkspace(rows: Int, contextLength: Int) -> Workspace {
         Workspace(shape: config.shape, rows: rows, contextLength: contextLength, threads: pool.threads)
     }
@@ -82,25 +91,35 @@ extension SegmentedForward {
     /// Prompt evaluation of one sequence in chunks of `state.chunkSize` rows.
     func evaluateChunks(_ tokens: [Int32], state s: SequenceState, allLogits: Bool,
                         _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
-        try check(tokens, state: s)
         let w = s.scratch, vocab = config.vocabSize
+        try forwardChunks(tokens, state: s, lastRowMayRunAlone: !allLogits) { done, n, lastOnly in
+            guard allLogits || done + n == tokens.count else { return }
+            let first = allLogits ? 0 : n - 1
+            try logits(rows: lastOnly ? 0..<1 : first..<n, workspace: w, plan: .llamaCppBatch)
+            for r in first..<n {
+                try body(done + r, UnsafeBufferPointer(start: w.logits + (r - first) * vocab, count: vocab))
+            }
+        }
+    }
+
+    /// Runs one sequence's tokens through the network in chunks of `state.chunkSize` rows. After each
+    /// chunk `after(done, n, lastOnly)` finds the residual stream of tokens done..<done+n in the
+    /// scratch's x; with `lastOnly` (allowed for the final chunk by `lastRowMayRunAlone`) only that of
+    /// the chunk's last token, as row 0.
+    private func forwardChunks(_ tokens: [Int32], state s: SequenceState, lastRowMayRunAlone: Bool,
+                               after: (Int, Int, Bool) throws -> Void) throws {
+        try check(tokens, state: s)
         try tokens.withUnsafeBufferPointer { all in
             var done = 0
             while done < all.count {
                 let n = min(s.chunkSize, all.count - done)
                 var segment = Segment(cache: s.cache, start: s.count, row: 0, count: n)
-                let lastOnly = runsLastRowOnly && !allLogits && done + n == all.count && n > 1
+                let lastOnly = runsLastRowOnly && lastRowMayRunAlone && done + n == all.count && n > 1
                 try withUnsafePointer(to: &segment) { seg in
                     try forward(UnsafeBufferPointer(rebasing: all[done..<(done + n)]),
-                                segments: UnsafeBufferPointer(start: seg, count: 1), workspace: w, lastRowOnly: lastOnly)
+                                segments: UnsafeBufferPointer(start: seg, count: 1), workspace: s.scratch, lastRowOnly: lastOnly)
                 }
-                if allLogits || done + n == all.count {
-                    let first = allLogits ? 0 : n - 1
-                    try logits(rows: lastOnly ? 0..<1 : first..<n, workspace: w, plan: .llamaCppBatch)
-                    for r in first..<n {
-                        try body(done + r, UnsafeBufferPointer(start: w.logits + (r - first) * vocab, count: vocab))
-                    }
-                }
+                try after(done, n, lastOnly)
                 done += n
             }
         }

@@ -31,6 +31,12 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// The logits buffer is reused; copy what you keep.
     func evaluate(_ tokens: [Int32], state: SequenceState, allLogits: Bool,
                   _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws
+    /// Appends `tokens` as `evaluate` does, but hands out instead of logits each token's last hidden
+    /// state after the final norm, before the output projection (llama.cpp's `result_norm`, the
+    /// rows its embeddings pool): `body(i, row)` for every token, `config.embeddingWidth` values.
+    /// The row buffer is reused; copy what you keep.
+    func hiddenStates(_ tokens: [Int32], state: SequenceState,
+                      _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws
     /// Scratch for decoding up to `rows` sequences together, each of at most `contextLength` tokens.
     func makeWorkspace(rows: Int, contextLength: Int) -> Workspace
     /// Appends `tokens[i]` to `states[i]` for every i in one forward pass (see BatchedDecode.swift).

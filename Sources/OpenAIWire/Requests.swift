@@ -275,14 +275,15 @@ public enum PromptInput: Codable, Sendable {
     case text(String)
     case tokens([Int32])
 
-    static func list(from decoder: any Decoder) throws -> [PromptInput] {
+    /// `field`: the request's name for the value (`prompt`, or `input` of an embeddings request).
+    static func list(from decoder: any Decoder, field: String = "prompt") throws -> [PromptInput] {
         let c = try decoder.singleValueContainer()
         if let s = try stringIfString(c) { return [.text(s)] }
         if let t = try? c.decode([Int32].self) { return [.tokens(t)] }
         if let ss = try? c.decode([String].self) { return ss.map { .text($0) } }
         if let tt = try? c.decode([[Int32]].self) { return tt.map { .tokens($0) } }
-        throw InvalidField(message: "'prompt' must be a string, a list of strings, a list of token ids or a list of such lists",
-                           param: "prompt")
+        throw InvalidField(message: "'\(field)' must be a string, a list of strings, a list of token ids or a list of such lists",
+                           param: field)
     }
 
     public init(from decoder: any Decoder) throws { self = try Self.list(from: decoder)[0] }
@@ -328,5 +329,29 @@ public struct CompletionRequest: Codable, Sendable {
     public init(model: String, prompt: String) {
         self.model = model
         self.prompt = Prompts([.text(prompt)])
+    }
+}
+
+/// `input` of an embeddings request: the shapes `prompt` takes (one input is sent alone).
+public struct EmbeddingInputs: Codable, Sendable {
+    public var items: [PromptInput]
+    public init(_ items: [PromptInput]) { self.items = items }
+    public init(from decoder: any Decoder) throws { items = try PromptInput.list(from: decoder, field: "input") }
+    public func encode(to encoder: any Encoder) throws { try Prompts(items).encode(to: encoder) }
+}
+
+public struct EmbeddingRequest: Codable, Sendable {
+    public var model: String
+    public var input: EmbeddingInputs
+    /// "float" (the default) or "base64".
+    public var encodingFormat: String?
+    /// Not supported: the vectors have the model's width.
+    public var dimensions: Int?
+    public var user: String?
+
+    public init(model: String, input: [PromptInput], encodingFormat: String? = nil) {
+        self.model = model
+        self.input = EmbeddingInputs(input)
+        self.encodingFormat = encodingFormat
     }
 }

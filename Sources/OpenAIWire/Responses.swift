@@ -307,6 +307,67 @@ public struct Completion: Codable, Sendable {
     }
 }
 
+// MARK: Embeddings
+
+/// An embedding as the request's `encoding_format` asks: its numbers ("float"), or the base64 of
+/// their little-endian float32 bytes ("base64", OpenAI's packing).
+public enum EmbeddingVector: Codable, Sendable, Equatable {
+    case float([Float])
+    case base64(String)
+
+    public init(_ values: [Float], base64: Bool) {
+        guard base64 else { self = .float(values); return }
+        var bytes = Data(capacity: values.count * 4)
+        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+        self = .base64(bytes.base64EncodedString())
+    }
+
+    /// The numbers, read back from base64 when sent so; nil for base64 that is not whole float32s.
+    public var values: [Float]? {
+        switch self {
+        case .float(let v): return v
+        case .base64(let s):
+            guard let bytes = Data(base64Encoded: s), bytes.count % 4 == 0 else { return nil }
+            return stride(from: 0, to: bytes.count, by: 4).map { i in
+                Float(bitPattern: bytes[bytes.startIndex + i..<bytes.startIndex + i + 4].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+            }
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let s = try? c.decode(String.self) { self = .base64(s) } else { self = .float(try c.decode([Float].self)) }
+    }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .float(let v): try c.encode(v)
+        case .base64(let s): try c.encode(s)
+        }
+    }
+}
+
+public struct EmbeddingResponse: Codable, Sendable {
+    public struct Item: Codable, Sendable {
+        public var object: String
+        public var index: Int
+        public var embedding: EmbeddingVector
+        public init(index: Int, embedding: EmbeddingVector) { (object, self.index, self.embedding) = ("embedding", index, embedding) }
+    }
+    public struct Usage: Codable, Sendable {
+        public var promptTokens: Int
+        public var totalTokens: Int
+        enum CodingKeys: String, CodingKey { case promptTokens = "prompt_tokens", totalTokens = "total_tokens" }
+        public init(promptTokens: Int) { (self.promptTokens, totalTokens) = (promptTokens, promptTokens) }
+    }
+    public var object: String
+    public var data: [Item]
+    public var model: String
+    public var usage: Usage
+
+    public init(data: [Item], model: String, usage: Usage) { (object, self.data, self.model, self.usage) = ("list", data, model, usage) }
+}
+
 // MARK: Models, errors
 
 public struct ModelList: Codable, Sendable {

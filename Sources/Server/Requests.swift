@@ -213,6 +213,30 @@ extension CompletionRequest {
     }
 }
 
+extension EmbeddingRequest {
+    /// OpenAI's own limit on the inputs of one request.
+    static let maxInputs = 2048
+
+    /// Whether the vectors go out as base64; throws for a format or option the server does not take.
+    func validate() throws -> Bool {
+        if dimensions != nil {
+            throw APIError.badRequest("'dimensions' is not supported: embeddings have the model's width", param: "dimensions")
+        }
+        let items = input.items
+        guard !items.isEmpty else { throw APIError.badRequest("'input' must not be empty", param: "input") }
+        guard items.count <= Self.maxInputs else {
+            throw APIError.badRequest("'input' has \(items.count) items; at most \(Self.maxInputs) are taken", param: "input")
+        }
+        switch encodingFormat ?? "float" {
+        case "float": return false
+        case "base64": return true
+        case let other:
+            throw APIError.badRequest("Invalid value: '\(other)'. Supported values are: 'float' and 'base64'.",
+                                      param: "encoding_format", code: "invalid_value")
+        }
+    }
+}
+
 extension APIServer {
     static func sampling(temperature: Float?, topP: Float?, seed: Int64?, frequencyPenalty: Float?, presencePenalty: Float?) throws -> SamplingParameters {
         let t = temperature ?? 1, p = topP ?? 1

@@ -17,6 +17,7 @@ extension APIServer {
         api("models", in: routes).get("/v1/models", use: listModels)
         api("chat", in: routes, closesConnection: true).post("/v1/chat/completions", use: chatCompletion)
         api("completions", in: routes, closesConnection: true).post("/v1/completions", use: completion)
+        api("embeddings", in: routes, closesConnection: true).post("/v1/embeddings", use: embeddings)
         api("tokenize", in: routes).post("/tokenize", use: tokenize)
         api("detokenize", in: routes).post("/detokenize", use: detokenize)
         return routes
@@ -109,6 +110,17 @@ extension APIServer {
         return Self.json(answer.completion(inputs, outcomes))
     }
 
+    /// Mean-pooled, unit-length embeddings, as llama.cpp's server makes them with `--pooling mean`.
+    func embeddings(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let (body, request) = try await decode(EmbeddingRequest.self, request)
+        let m = try model(body.model)
+        let base64 = try body.validate()
+        let inputs = try embeddingInputs(body.input.items, for: m)
+        let vectors = try await Self.whileConnected(request) { try await m.embedder.embed(inputs) }
+        let data = vectors.enumerated().map { EmbeddingResponse.Item(index: $0, embedding: EmbeddingVector($1, base64: base64)) }
+        return Self.json(EmbeddingResponse(data: data, model: m.id, usage: .init(promptTokens: inputs.reduce(0) { $0 + $1.count })))
+    }
+
     // POST /tokenize, /detokenize: llama.cpp server's shapes.
 
     func tokenize(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -157,6 +169,31 @@ extension APIServer {
                                       param: "messages", code: "context_length_exceeded")
         }
         return prompt
+    }
+
+    /// Each embedding input's tokens (text with BOS as the model's metadata says, as llama.cpp's server
+    /// tokenizes it), refused when empty, outside the vocabulary or longer than the context.
+    func embeddingInputs(_ items: [PromptInput], for m: ServedModel) throws -> [[TokenID]] {
+        let engine = m.engine, tokenizer = engine.tokenizer, ctx = engine.contextLength
+        return try items.enumerated().map { i, item in
+            let tokens: [TokenID]
+            switch item {
+            case .text(let s):
+                guard !s.isEmpty else { throw APIError.badRequest("'input' must not contain an empty string (item \(i))", param: "input") }
+                tokens = engine.tokenize(s)
+            case .tokens(let t):
+                if let bad = t.first(where: { $0 < 0 || Int($0) >= tokenizer.vocabularySize }) {
+                    throw APIError.badRequest("token id \(bad) is outside the vocabulary (\(tokenizer.vocabularySize) tokens)", param: "input")
+                }
+                tokens = t
+            }
+            if tokens.isEmpty { throw APIError.badRequest("'input' must not contain an empty list of tokens (item \(i))", param: "input") }
+            if tokens.count > ctx {
+                throw APIError.badRequest("This model's maximum context length is \(ctx) tokens, however you requested \(tokens.count) tokens in the input (item \(i)).",
+                                          param: "input", code: "context_length_exceeded")
+            }
+            return tokens
+        }
     }
 
     /// Each prompt's tokens and text, refused when a token id is outside the vocabulary or the

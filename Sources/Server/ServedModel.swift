@@ -11,6 +11,8 @@ public final class ServedModel: Sendable {
     public let aliases: Set<String>
     public let engine: Engine
     public let scheduler: Scheduler
+    /// POST /v1/embeddings, beside the scheduler (see `Embedder`).
+    public let embedder: Embedder
     /// Nil when the template cannot be parsed; chat requests then get an error naming the reason.
     let chat: Result<ChatFormatter, ChatError>
 
@@ -20,6 +22,7 @@ public final class ServedModel: Sendable {
         aliases = [id, file, path]
         self.engine = engine
         scheduler = Scheduler(engine: engine, slots: parallel, queueLimit: queueLimit)
+        embedder = Embedder(engine: engine)
         do { chat = .success(try ChatFormatter(engine: engine)) } catch let e as ChatError { chat = .failure(e) } catch {
             chat = .failure(.render("\(error)"))
         }

@@ -123,4 +123,41 @@ struct OpenAIWireTests {
         #expect(back == v)
         #expect(try back.jsonText(sortKeys: true) == #"{"a":{"c":-3},"b":[1,2.5,true,null,"s"]}"#)
     }
+
+    @Test func embeddingRequestsTakeEveryInputShape() throws {
+        func request(_ json: String) throws -> EmbeddingRequest {
+            try OpenAIJSON.requestDecoder().decode(EmbeddingRequest.self, from: Data(json.utf8))
+        }
+        let r = try request(#"{"model":"m","input":["a","b"],"encoding_format":"base64","dimensions":8,"user":"u"}"#)
+        #expect(r.input.items.count == 2 && r.encodingFormat == "base64" && r.dimensions == 8)
+        guard case .tokens([5, 6]) = try request(#"{"model":"m","input":[[1],[5,6]]}"#).input.items[1] else { Issue.record("token lists"); return }
+        do {
+            _ = try request(#"{"model":"m","input":{"a":1}}"#)
+            Issue.record("an object is no input")
+        } catch let e as InvalidField {
+            #expect(e.param == "input" && e.message.hasPrefix("'input' must be"))
+        }
+        let sent = try object(try OpenAIJSON.requestEncoder().encode(EmbeddingRequest(model: "m", input: [.text("hi")], encodingFormat: "float")))
+        #expect(sent["input"] as? String == "hi" && sent["encoding_format"] as? String == "float")
+    }
+
+    @Test func embeddingsGoOutAsNumbersOrLittleEndianFloat32Base64() throws {
+        // 1.0 is 0x3F800000, -2.0 is 0xC0000000: little-endian bytes 00 00 80 3F, 00 00 00 C0.
+        let packed = EmbeddingVector([1, -2], base64: true)
+        #expect(packed == .base64(Data([0, 0, 0x80, 0x3F, 0, 0, 0, 0xC0]).base64EncodedString()))
+        #expect(packed.values == [1, -2])
+        let values: [Float] = [0.1, -3.5e-7, .pi]
+        #expect(EmbeddingVector(values, base64: true).values == values)
+        #expect(EmbeddingVector.base64("AAA=").values == nil)
+        let answer = EmbeddingResponse(data: [.init(index: 0, embedding: .float([0.25, -1])), .init(index: 1, embedding: packed)],
+                                       model: "m", usage: .init(promptTokens: 7))
+        let o = try object(try JSONEncoder().encode(answer))
+        #expect(o["object"] as? String == "list" && o["model"] as? String == "m")
+        let data = try #require(o["data"] as? [[String: Any]])
+        #expect(data[0]["object"] as? String == "embedding" && data[1]["index"] as? Int == 1)
+        #expect(data[0]["embedding"] as? [Double] == [0.25, -1] && data[1]["embedding"] is String)
+        #expect(o["usage"] as? [String: Int] == ["prompt_tokens": 7, "total_tokens": 7])
+        let back = try JSONDecoder().decode(EmbeddingResponse.self, from: try JSONEncoder().encode(answer))
+        #expect(back.data.map(\.embedding.values) == [[0.25, -1], [1, -2]])
+    }
 }
