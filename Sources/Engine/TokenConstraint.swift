@@ -97,16 +97,20 @@ public final class VocabularyTrie: Sendable {
     }
 
     private struct Key: Hashable { let tokenizer: ObjectIdentifier; let special: Bool }
-    private static let cache = Mutex<[Key: VocabularyTrie]>([:])
+    /// An entry remembers its tokenizer weakly: an identifier is an address, which a tokenizer loaded
+    /// after this one was freed may reuse, so a hit counts only while the same tokenizer is alive.
+    private struct Entry { weak var tokenizer: Tokenizer?; let trie: VocabularyTrie }
+    private static let cache = Mutex<[Key: Entry]>([:])
 
-    /// The trie of `tokenizer`'s vocabulary, built on first use and kept for the process.
+    /// The trie of `tokenizer`'s vocabulary, built on first use and kept while the tokenizer lives.
     public static func shared(for tokenizer: Tokenizer, special: Bool = false) -> VocabularyTrie {
         let key = Key(tokenizer: ObjectIdentifier(tokenizer), special: special)
-        if let trie = cache.withLock({ $0[key] }) { return trie }
+        if let entry = cache.withLock({ $0[key] }), entry.tokenizer === tokenizer { return entry.trie }
         let trie = VocabularyTrie(tokenizer: tokenizer, special: special)
         return cache.withLock { table in
-            if let existing = table[key] { return existing }
-            table[key] = trie
+            if let entry = table[key], entry.tokenizer === tokenizer { return entry.trie }
+            table = table.filter { $0.value.tokenizer != nil }
+            table[key] = Entry(tokenizer: tokenizer, trie: trie)
             return trie
         }
     }

@@ -61,3 +61,21 @@ struct SamplerTests {
         #expect(abs(Double(top[0].logprob) - (3 - log(z))) < 1e-5)
     }
 }
+
+struct OpenAIPenaltyTests {
+    @Test func frequencyAndPresencePenaltiesSubtractPerOccurrenceAndOnce() {
+        // logits [1, 3, 2.5]; history has token 1 twice, token 2 once.
+        let logits: [Float] = [1.0, 3.0, 2.5]
+        func greedy(_ frequency: Float, _ presence: Float) -> Int32 {
+            var s = Sampler(SamplingParameters(temperature: 0, frequencyPenalty: frequency, presencePenalty: presence))
+            return logits.withUnsafeBufferPointer { s.sample($0, history: [1, 1, 2]) }
+        }
+        #expect(greedy(0, 0) == 1)
+        #expect(greedy(0.2, 0) == 1)     // token 1: 3 - 2 * 0.2 = 2.6 > token 2: 2.5 - 0.2 = 2.3
+        #expect(greedy(0.6, 0) == 2)     // 3 - 1.2 = 1.8 < 2.5 - 0.6 = 1.9
+        #expect(greedy(1.0, 0) == 2)     // 1.0 < 1.5 (token 0 stays 1.0)
+        #expect(greedy(0.4, 0.3) == 1)   // 3 - 0.8 - 0.3 = 1.9 > 2.5 - 0.4 - 0.3 = 1.8
+        #expect(greedy(0, 2.5) == 0)     // 0.5 and 0.0 < 1
+        #expect(greedy(-1, 0) == 1)      // negative penalties favour repeats
+    }
+}
