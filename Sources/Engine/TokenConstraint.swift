@@ -139,9 +139,14 @@ final class TokenConstraint {
     let special: Bool
     private var allowed: [Bool]
     private var masked: [Float]
-    /// Time spent choosing under the constraint (masks and checks), and how many masks were built.
+    /// Allowed tokens per grammar state, as bits (end-of-generation tokens not included): inside a
+    /// JSON string or at a recurring place in the structure the state repeats, and its mask with it.
+    private var masksByState: [GrammarMatcher.State: [UInt64]] = [:]
+    private var masksEpoch = -1
+    /// Time spent on the grammar (token checks, masks; not the sampler), masks used and masks built.
     private(set) var seconds = 0.0
     private(set) var masks = 0
+    private(set) var masksBuilt = 0
 
     init(grammar: Grammar, tokenizer: Tokenizer, special: Bool = false) {
         matcher = GrammarMatcher(grammar)
@@ -160,33 +165,60 @@ final class TokenConstraint {
         return !bytes.isEmpty && matcher.next(matcher.current, bytes: bytes) >= 0
     }
 
-    /// The token to emit: greedy choice (without a repetition penalty) keeps the model's argmax when
-    /// the grammar allows it, which is the argmax of the masked logits too; otherwise every token is
-    /// tested and the sampler runs on the masked logits. Nil when no token is allowed.
+    /// The current state's allowed tokens as bits, from the cache or one walk of the trie.
+    private func mask() -> [UInt64] {
+        if masksEpoch != matcher.epoch || masksByState.count > 256 {
+            masksByState.removeAll(keepingCapacity: true)
+            masksEpoch = matcher.epoch
+        }
+        let state = matcher.current
+        if let bits = masksByState[state] { return bits }
+        masksBuilt += 1
+        let bits = allowed.withUnsafeMutableBufferPointer { allowed in
+            allowed.update(repeating: false)
+            _ = trie.mark(matcher, from: state, into: allowed.baseAddress!)
+            var bits = [UInt64](repeating: 0, count: (allowed.count + 63) / 64)
+            for i in 0..<allowed.count where allowed[i] { bits[i >> 6] |= 1 << UInt64(i & 63) }
+            return bits
+        }
+        // Building the mask may have grown the tables past their limit; ids stay valid until `accept`.
+        masksByState[state] = bits
+        return bits
+    }
+
+    /// The token to emit: greedy choice (without penalties) keeps the model's argmax when the grammar
+    /// allows it, which is the argmax of the masked logits too; otherwise the sampler runs on the
+    /// logits with every token the grammar refuses at -inf. Nil when no token is allowed.
     func choose(_ logits: UnsafeBufferPointer<Float>, sampler: inout Sampler, history: [TokenID]) -> TokenID? {
-        let start = Date()
-        defer { seconds += Date().timeIntervalSince(start) }
+        var start = Date()
         let p = sampler.parameters
         if p.temperature <= 0 && !p.penalizes {
             let best = Sampler.argmax(logits)
-            if allows(best) { return best }
+            if allows(best) {
+                seconds += Date().timeIntervalSince(start)
+                return best
+            }
         }
         masks += 1
+        let bits = mask()
         let n = logits.count
-        let count = allowed.withUnsafeMutableBufferPointer { allowed in
-            allowed.update(repeating: false)
-            var count = trie.mark(matcher, from: matcher.current, into: allowed.baseAddress!)
-            if matcher.isAccepting {
-                for t in tokenizer.endOfGeneration where Int(t) < n { allowed[Int(t)] = true; count += 1 }
-            }
-            return count
+        var count = 0
+        for i in 0..<n {
+            let on = bits[i >> 6] & (1 << UInt64(i & 63)) != 0
+            masked[i] = on ? logits[i] : -.infinity
+            if on { count += 1 }
         }
+        if matcher.isAccepting {
+            for t in tokenizer.endOfGeneration where Int(t) < n { masked[Int(t)] = logits[Int(t)]; count += 1 }
+        }
+        seconds += Date().timeIntervalSince(start)
         guard count > 0 else { return nil }
-        for i in 0..<n { masked[i] = allowed[i] ? logits[i] : -.infinity }
         let chosen = masked.withUnsafeBufferPointer { sampler.sample($0, history: history) }
+        start = Date()
+        defer { seconds += Date().timeIntervalSince(start) }
         // The sampler's last-candidate fallback (rounding in its cumulative sum) could land on a
         // refused token: take the best allowed one instead.
-        if allowed[Int(chosen)] { return chosen }
+        if masked[Int(chosen)] > -.infinity { return chosen }
         return masked.withUnsafeBufferPointer { Sampler.argmax($0) }
     }
 

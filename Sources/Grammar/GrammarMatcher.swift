@@ -169,7 +169,12 @@ public final class GrammarMatcher {
         return s
     }
 
+    /// Changes whenever state ids are renumbered (`reset`, or the tables rebuilt past `stateLimit`):
+    /// anything kept per state id is stale once it changes.
+    public private(set) var epoch = 0
+
     private func clearTables() {
+        epoch += 1
         nodePos = [-1]
         nodeParent = [-1]
         nodeIndex.removeAll(keepingCapacity: true)
