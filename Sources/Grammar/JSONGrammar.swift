@@ -158,50 +158,14 @@ public struct JSONGrammarBuilder {
         return .rule(array)
     }
 
-    /// The exact text of a JSON value (for enum and const): compact, as JSON serializers write it.
+    /// The exact text of a JSON value (for enum and const): compact, keys in their order.
     static func literalText(_ v: Value, path: String) throws(JSONSchemaError) -> String {
-        switch v {
-        case .none: return "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .int(let i): return String(i)
-        case .double(let d):
-            guard d.isFinite else { throw .invalid("a non-finite number", path: path) }
-            return d.rounded() == d && abs(d) < 1e15 ? String(Int64(d)) : "\(d)"
-        case .string(let s): return quoted(s)
-        case .array(let items):
-            var parts: [String] = []
-            for (i, item) in items.enumerated() { parts.append(try literalText(item, path: "\(path)/\(i)")) }
-            return "[" + parts.joined(separator: ",") + "]"
-        case .dict(let d):
-            var parts: [String] = []
-            for (k, item) in d.pairs { parts.append(quoted(k) + ":" + (try literalText(item, path: "\(path)/\(k)"))) }
-            return "{" + parts.joined(separator: ",") + "}"
-        default: throw .invalid("not a JSON value", path: path)
-        }
+        do { return try v.jsonText() } catch { throw .invalid("not a JSON value", path: path) }
     }
 
-    /// `s` as a JSON string literal (control characters escaped, the rest as UTF-8).
+    /// `s` as a JSON string literal.
     static func quoted(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        try! Value.string(s).jsonText()  // a string always has a JSON text
     }
 
     // MARK: Schemas
