@@ -21,8 +21,8 @@ let package = Package(
     ],
     targets: [
         // Layers, bottom up; each calls only the ones below (README, Layout): GGUF, SeededRandom → CKernels →
-        // Compute (the only door to CKernels) → Tokenizers, Templates → Models (what is computed) → Engine (one
-        // sequence runner) → OpenAIWire → Server → Backends (the one door to a model) → Weigh → FeatherCLI.
+        // Compute (the only door to CKernels) → Tokenizers, Templates → Grammar → Models (what is computed) → Engine
+        // (one sequence runner) → OpenAIWire → Server → Backends (the one door to a model) → Weigh → FeatherCLI.
         // ModelStores (where models live on disk) sits under Models and Backends; Hub (`feather pull`) on it.
         // Optimized even in debug builds: tests parse 250 MB models thousands of times.
         .target(name: "GGUF", swiftSettings: optimized),
