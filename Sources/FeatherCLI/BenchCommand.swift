@@ -47,7 +47,7 @@ struct Bench: AsyncParsableCommand {
     @Flag(name: .customLong("no-load-time"), help: "Skip the cold and warm load measurements.") var noLoadTime = false
     @Option(name: .customLong("vs-llama-cpp"), help: "A llama-bench binary (llama.cpp's or ik_llama.cpp's): run it on the same tests, alternating with ours.")
     var llamaBench: String?
-    @Option(name: .customLong("vs-llama-cpp-args"), help: "Extra arguments for each llama-bench run, space-separated (e.g. \"-rtr 1 -fa 1\" for ik_llama.cpp).")
+    @Option(name: .customLong("vs-llama-cpp-args"), parsing: .unconditional, help: "Extra arguments for each llama-bench run, space-separated (e.g. \"-rtr 1 -fa 1\" for ik_llama.cpp).")
     var llamaBenchArgs: String?
     @Option(help: "Where to write the JSON result (default out/bench/<kind>-<time>.json).") var result: String?
     @Option(help: "A catalog id as MODEL is synthesized (random weights, cached under the models folder) at this recipe: q4_k_m, q8_0, q4_0, f16.")
@@ -141,6 +141,9 @@ struct Bench: AsyncParsableCommand {
         let extra = (llamaBenchArgs ?? "").split(whereSeparator: \.isWhitespace).map(String.init)
         let llama = try llamaBench.map {
             try LlamaBench(executable: $0, repetitions: repetitions, cacheType: cacheType, extraArguments: extra)
+        }
+        if let llama, let spec = o.specs.first(where: { !llama.supports($0) }) {
+            throw ValidationError("\(llama.flavor.rawValue)'s llama-bench cannot run \(spec.name): it has no prompt test at a depth (-d with -n only)")
         }
         Interruption.shared.install()
         var result = BenchResult(kind: .local, host: host, command: commandLine())

@@ -104,9 +104,11 @@ struct LlamaBenchTests {
         #expect(d.joined(separator: " ") == "-m m.gguf -t 2 -r 5 -ctk f16 -ctv f16 -o json -p 0 -n 0 -gp 4096,128 -rtr 1 -fa 1")
         let pp = try ik.arguments(model: "m.gguf", spec: BenchTestSpec(nPrompt: 512, nGen: 0, depth: 0, threads: 1))
         #expect(pp.joined(separator: " ") == "-m m.gguf -t 1 -r 5 -ctk f16 -ctv f16 -o json -p 512 -n 0 -rtr 1 -fa 1")
-        #expect(throws: BenchError.self) {
-            try ik.arguments(model: "m.gguf", spec: BenchTestSpec(nPrompt: 512, nGen: 0, depth: 4096, threads: 1))
-        }
+        let ppAtDepth = BenchTestSpec(nPrompt: 512, nGen: 0, depth: 4096, threads: 1)
+        #expect(!ik.supports(ppAtDepth) && ik.supports(BenchTestSpec(nPrompt: 0, nGen: 128, depth: 4096, threads: 1)))
+        #expect(throws: BenchError.self) { try ik.arguments(model: "m.gguf", spec: ppAtDepth) }
+        let llama = try LlamaBench(executable: "/bin/sh", repetitions: 5, flavor: .llamaCpp)
+        #expect(llama.supports(ppAtDepth))
     }
 
     /// `compare` against ik's llama-bench (detected from --help): "tg16 @ d64" is its tg16@pp64 record.

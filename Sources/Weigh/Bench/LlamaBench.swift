@@ -84,13 +84,18 @@ public struct LlamaBench: Sendable {
         }
     }
 
+    /// Whether this llama-bench can run `spec`: ik's has no prompt test at a depth.
+    public func supports(_ spec: BenchTestSpec) -> Bool {
+        !(flavor == .ikLlamaCpp && spec.depth > 0 && spec.nPrompt > 0)
+    }
+
     /// Command-line arguments that make llama-bench run exactly `spec` (and nothing else).
     public func arguments(model: String, spec: BenchTestSpec) throws(BenchError) -> [String] {
         var args = ["-m", model, "-t", "\(spec.threads)", "-r", "\(repetitions)"]
         if flavor == .llamaCpp { args += ["-d", "\(spec.depth)"] }
         args += ["-ctk", cacheType, "-ctv", cacheType, "-o", "json"]
         if flavor == .ikLlamaCpp && spec.depth > 0 {
-            guard spec.nPrompt == 0 else {
+            guard supports(spec) else {
                 throw .badOption("ik_llama.cpp's llama-bench has no depth for prompt tests (\(spec.name)); it times generation at a depth only")
             }
             args += ["-p", "0", "-n", "0", "-gp", "\(spec.depth),\(spec.nGen)"]
