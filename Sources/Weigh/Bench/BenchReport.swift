@@ -57,8 +57,10 @@ public enum BenchReport {
     public static func markdown(_ r: BenchResult) -> String {
         let models = r.models ?? []
         let compared = models.contains { $0.tests.contains { $0.llamaCpp != nil } }
+        let first = models.lazy.flatMap(\.tests).compactMap(\.llamaCpp).first
+        let other = first?.implementation ?? "llama.cpp"  // or ik_llama.cpp
         var header = ["model", "size", "params", "backend", "threads", "test", "t/s", "KV cache", "peak RSS"]
-        if compared { header += ["llama.cpp t/s", "ratio", "llama.cpp peak RSS"] }
+        if compared { header += ["\(other) t/s", "ratio", "\(other) peak RSS"] }
         var rows: [[String]] = []
         for m in models {
             for t in m.tests {
@@ -94,7 +96,8 @@ public enum BenchReport {
         }
         out += "\nisa \(r.host.isa) (\(r.host.cpuFeatures.joined(separator: " "))), \(r.host.physicalCores) physical cores, "
             + "\(r.host.cpuModel ?? "unknown CPU"); t/s is the mean of the per-repetition rates ± their sample standard deviation"
-        if compared { out += "; ratio = Featherweight t/s / llama.cpp t/s" }
+        if compared { out += "; ratio = Featherweight t/s / \(other) t/s" }
+        if let extra = first?.extraArguments { out += "; \(other)'s llama-bench ran with \(extra.joined(separator: " "))" }
         out += "\n"
         if r.interrupted { out += "interrupted: the tests above are those finished before Ctrl-C\n" }
         return out

@@ -128,4 +128,8 @@ public struct LlamaCppComparison: Codable, Sendable {
     public var peakResidentBytes: Int?
     /// Featherweight's mean tokens/s over llama.cpp's.
     public var ratio: Double
+    /// "llama.cpp" or "ik_llama.cpp" (nil in results written before ik was compared).
+    public var implementation: String?
+    /// The extra llama-bench arguments it ran with (`--vs-llama-cpp-args`), nil when none.
+    public var extraArguments: [String]?
 }

@@ -33,19 +33,46 @@ public struct LlamaBenchRecord: Decodable, Sendable, Equatable {
     }
 }
 
-/// Runs llama.cpp's `llama-bench` for single tests and reads its JSON output.
+/// Runs llama.cpp's `llama-bench` (or ik_llama.cpp's) for single tests and reads its JSON output.
 public struct LlamaBench: Sendable {
+    /// Whose llama-bench it is. ik_llama.cpp's has no `-d` (depth) and no `n_depth` in its JSON: a
+    /// generation test at a depth is its `-gp DEPTH,N` test ("tgN@ppDEPTH": DEPTH prompt tokens
+    /// untimed, then N timed generated tokens), reported with n_prompt = DEPTH.
+    public enum Flavor: String, Codable, Sendable {
+        case llamaCpp = "llama.cpp"
+        case ikLlamaCpp = "ik_llama.cpp"
+
+        /// From the binary's `--help` text: ik's lists its run-time repacking option, llama.cpp's has none.
+        public static func detect(help: String) -> Flavor {
+            help.contains("--run-time-repack") ? .ikLlamaCpp : .llamaCpp
+        }
+    }
+
     public let executable: String
     public var repetitions: Int
     public var cacheType: String
+    public var flavor: Flavor
+    /// Appended to every run (e.g. ik's `-rtr 1 -fa 1`).
+    public var extraArguments: [String]
 
-    public init(executable: String, repetitions: Int, cacheType: String = "f16") throws(BenchError) {
+    /// `flavor` nil: detected from the binary's `--help` output.
+    public init(executable: String, repetitions: Int, cacheType: String = "f16", extraArguments: [String] = [],
+                flavor: Flavor? = nil) throws(BenchError) {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw .badOption("--vs-llama-cpp: '\(executable)' is not an executable file (build it with scripts/oracle/build-llamacpp.sh)")
         }
         self.executable = executable
         self.repetitions = repetitions
         self.cacheType = cacheType
+        self.extraArguments = extraArguments
+        if let flavor {
+            self.flavor = flavor
+        } else {
+            let help = try? ChildProcess.run(executable, ["--help"])
+            self.flavor = Flavor.detect(help: help.map {
+                String(decoding: $0.stdout, as: UTF8.self) + String(decoding: $0.stderr, as: UTF8.self)
+            } ?? "")
+        }
     }
 
     /// llama-bench's array of tests from its `-o json` output.
@@ -57,29 +84,46 @@ public struct LlamaBench: Sendable {
         }
     }
 
+    /// Whether this llama-bench can run `spec`: ik's has no prompt test at a depth.
+    public func supports(_ spec: BenchTestSpec) -> Bool {
+        !(flavor == .ikLlamaCpp && spec.depth > 0 && spec.nPrompt > 0)
+    }
+
     /// Command-line arguments that make llama-bench run exactly `spec` (and nothing else).
-    public func arguments(model: String, spec: BenchTestSpec) -> [String] {
-        var args = ["-m", model, "-t", "\(spec.threads)", "-r", "\(repetitions)", "-d", "\(spec.depth)",
-                    "-ctk", cacheType, "-ctv", cacheType, "-o", "json"]
-        if spec.nPrompt > 0 && spec.nGen > 0 {
+    public func arguments(model: String, spec: BenchTestSpec) throws(BenchError) -> [String] {
+        var args = ["-m", model, "-t", "\(spec.threads)", "-r", "\(repetitions)"]
+        if flavor == .llamaCpp { args += ["-d", "\(spec.depth)"] }
+        args += ["-ctk", cacheType, "-ctv", cacheType, "-o", "json"]
+        if flavor == .ikLlamaCpp && spec.depth > 0 {
+            guard supports(spec) else {
+                throw .badOption("ik_llama.cpp's llama-bench has no depth for prompt tests (\(spec.name)); it times generation at a depth only")
+            }
+            args += ["-p", "0", "-n", "0", "-gp", "\(spec.depth),\(spec.nGen)"]
+        } else if spec.nPrompt > 0 && spec.nGen > 0 {
             args += ["-p", "0", "-n", "0", "-pg", "\(spec.nPrompt),\(spec.nGen)"]
         } else {
             args += ["-p", "\(spec.nPrompt)", "-n", "\(spec.nGen)"]
         }
-        return args
+        return args + extraArguments
+    }
+
+    /// Whether `record` is `spec`'s result (ik reports a depth as the prompt of its `-gp` test).
+    public func matches(_ record: LlamaBenchRecord, _ spec: BenchTestSpec) -> Bool {
+        if flavor == .ikLlamaCpp && spec.depth > 0 {
+            return record.nPrompt == spec.depth && record.nGen == spec.nGen && spec.nPrompt == 0
+        }
+        return record.nPrompt == spec.nPrompt && record.nGen == spec.nGen && (record.nDepth ?? 0) == spec.depth
     }
 
     /// Runs one test; the peak RSS is the llama-bench process's.
     public func run(model: String, spec: BenchTestSpec) throws -> (LlamaBenchRecord, peakResidentBytes: Int) {
-        let outcome = try ChildProcess.run(executable, arguments(model: model, spec: spec))
+        let outcome = try ChildProcess.run(executable, try arguments(model: model, spec: spec))
         guard outcome.status == 0 else {
             let lines = String(decoding: outcome.stderr, as: UTF8.self).split(separator: "\n")
             throw BenchError.llamaBenchFailed(status: outcome.status, message: lines.last.map(String.init) ?? "")
         }
         let records = try Self.parse(outcome.stdout)
-        guard let record = records.first(where: {
-            $0.nPrompt == spec.nPrompt && $0.nGen == spec.nGen && ($0.nDepth ?? 0) == spec.depth
-        }) else {
+        guard let record = records.first(where: { matches($0, spec) }) else {
             throw BenchError.llamaBenchOutput("no result for \(spec.name) in its output")
         }
         return (record, outcome.peakResidentBytes)
@@ -92,6 +136,7 @@ public struct LlamaBench: Sendable {
         test.llamaCpp = LlamaCppComparison(
             buildCommit: r.buildCommit, samplesTokensPerSecond: r.samplesTokensPerSecond,
             meanTokensPerSecond: r.avgTokensPerSecond, sdTokensPerSecond: r.sdTokensPerSecond,
-            peakResidentBytes: rss, ratio: r.avgTokensPerSecond > 0 ? test.meanTokensPerSecond / r.avgTokensPerSecond : 0)
+            peakResidentBytes: rss, ratio: r.avgTokensPerSecond > 0 ? test.meanTokensPerSecond / r.avgTokensPerSecond : 0,
+            implementation: flavor.rawValue, extraArguments: extraArguments.isEmpty ? nil : extraArguments)
     }
 }
