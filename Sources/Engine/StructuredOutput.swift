@@ -26,7 +26,7 @@ public enum StructuredOutput {
     public static func jsonSchema(text: String) throws(StructuredOutputError) -> Grammar {
         let schema: Value
         do { schema = try Value(json: text) } catch { throw .notJSON("\(error)") }
-        do { return try JSONGrammarBuilder.schema(schema) } catch { throw .schema(error) }
+        return try jsonSchema(schema)
     }
 
     /// Values valid under `schema` (a parsed JSON Schema).

@@ -25,8 +25,8 @@ public final class VocabularyTrie: Sendable {
         entries.reserveCapacity(vocabularySize)
         for i in 0..<vocabularySize {
             let id = TokenID(i)
-            if tokenizer.isEndOfGeneration(id) || (!special && tokenizer.isControl(id)) { continue }
-            let bytes = tokenizer.pieceBytes(id, special: special)
+            if tokenizer.isEndOfGeneration(id) { continue }
+            let bytes = tokenizer.pieceBytes(id, special: special)  // empty for control tokens unless `special`
             if bytes.isEmpty { continue }
             entries.append((bytes, id))
         }
@@ -100,31 +100,20 @@ public final class VocabularyTrie: Sendable {
     /// An entry remembers its tokenizer weakly: an identifier is an address, which a tokenizer loaded
     /// after this one was freed may reuse, so a hit counts only while the same tokenizer is alive.
     private struct Entry { weak var tokenizer: Tokenizer?; let trie: VocabularyTrie }
-    private static let cache = Mutex<[Key: Entry]>([:])
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var cache: [Key: Entry] = [:]  // under `lock`
 
     /// The trie of `tokenizer`'s vocabulary, built on first use and kept while the tokenizer lives.
     public static func shared(for tokenizer: Tokenizer, special: Bool = false) -> VocabularyTrie {
         let key = Key(tokenizer: ObjectIdentifier(tokenizer), special: special)
-        if let entry = cache.withLock({ $0[key] }), entry.tokenizer === tokenizer { return entry.trie }
+        if let entry = lock.withLock({ cache[key] }), entry.tokenizer === tokenizer { return entry.trie }
         let trie = VocabularyTrie(tokenizer: tokenizer, special: special)
-        return cache.withLock { table in
-            if let entry = table[key], entry.tokenizer === tokenizer { return entry.trie }
-            table = table.filter { $0.value.tokenizer != nil }
-            table[key] = Entry(tokenizer: tokenizer, trie: trie)
+        return lock.withLock {
+            if let entry = cache[key], entry.tokenizer === tokenizer { return entry.trie }
+            cache = cache.filter { $0.value.tokenizer != nil }
+            cache[key] = Entry(tokenizer: tokenizer, trie: trie)
             return trie
         }
-    }
-}
-
-/// A lock-protected value (Foundation's NSLock around it).
-final class Mutex<Value>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
     }
 }
 
@@ -160,8 +149,7 @@ final class TokenConstraint {
     /// Whether `token` may come next.
     func allows(_ token: TokenID) -> Bool {
         if tokenizer.isEndOfGeneration(token) { return matcher.isAccepting }
-        if !special && tokenizer.isControl(token) { return false }
-        let bytes = tokenizer.pieceBytes(token, special: special)
+        let bytes = tokenizer.pieceBytes(token, special: special)  // empty for control tokens unless `special`
         return !bytes.isEmpty && matcher.next(matcher.current, bytes: bytes) >= 0
     }
 

@@ -132,10 +132,7 @@ public struct GrammarBuilder: Sendable {
 
     /// A new rule with a name derived from `hint`, unique in this grammar.
     public mutating func fresh(_ hint: String, _ alternatives: [[GrammarElement]]) -> GrammarElement {
-        var name = hint
-        var k = 1
-        while byName[name] != nil { k += 1; name = "\(hint)-\(k)" }
-        return rule(name, alternatives)
+        rule(uniqueName(hint), alternatives)
     }
 
     /// The bytes of `text`, in order.
