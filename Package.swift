@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["GGUF", "Tokenizers"]),
         .testTarget(name: "ModelsTests", dependencies: ["GGUF", "Models", "Compute", "Tokenizers"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Models", "Tokenizers", "Templates", "GGUF", "Grammar"]),
-        .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Engine", "Weigh", "Backends"]),
+        .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Engine", "Weigh", "Backends", "SeededRandom"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
         .testTarget(name: "GrammarTests", dependencies: ["Grammar", "Templates", "SeededRandom"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Engine", "Models", "OpenAIWire", "Templates"]),

@@ -52,6 +52,9 @@ import Testing
         #expect(mmluRow.outcomes.first?.method == "McNemar exact")
         // Three articles: too few for a bootstrap, the exact permutation test.
         #expect(Self.row(r, "task.wiki-bpb").outcomes.first?.method == "exact paired permutation")
+        // Whose smallest p is 2/8: the row says no difference could be significant, and MMLU states its resolution.
+        #expect(Self.row(r, "task.wiki-bpb").outcomes.first?.resolution == "no difference can reach significance with 3 items")
+        #expect(mmluRow.outcomes.first?.detectable.map { $0 >= 0.5 } == true, "12 items: at least 6/12 discordant one way")
         #expect(Self.row(r, "speed.decode").cells.allSatisfy { $0.value != nil })
         // Per-model eval output is kept (results, samples, resume cache).
         let dirs = try FileManager.default.contentsOfDirectory(atPath: out)

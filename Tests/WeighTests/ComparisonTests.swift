@@ -51,7 +51,33 @@ import Testing
         #expect(o.method == "McNemar exact")
         #expect(o.winner == 0)
         #expect(abs(o.pValue! - 0.03857421875) < 1e-12)
-        #expect(CompareText.outcome(Self.row(r, "task.mmlu"), modelCount: 2) == "A (p=0.039)")
+        // b = 10, c = 2 of 50: (1.95996 + 0.84162) × √((12/50 − (8/50)²)/50) = 0.1835.
+        #expect(abs(o.detectable! - 0.183454) < 1e-5)
+        #expect(CompareText.outcome(Self.row(r, "task.mmlu"), modelCount: 2) == "A (p=0.039; detectable ≥ 18.3 points)")
+    }
+
+    /// Every quality row states its resolution; a verdict drawn from some rows names those that could not decide, and
+    /// a row of four items (exact permutation: smallest p 2/16) says no difference can be significant.
+    @Test func qualityRowsStateTheirResolution() throws {
+        var models = Self.measuredPair()
+        // MMLU: only A right on 6, only B right on 4 → not significant.
+        models[1].tasks[0].items = models[1].tasks[0].items.enumerated().map { i, item in
+            var x = item; x.correct = (i >= 6 && i < 40) || (i >= 40 && i < 44); return x
+        }
+        let r = Self.build(models)
+        let mmlu = try #require(Self.row(r, "task.mmlu").outcomes.first)
+        #expect(mmlu.winner == nil && mmlu.detectable! > 0.1)
+        let quality = try #require(r.verdicts.first { $0.use == "quality" })
+        #expect(quality.winner == 0)
+        #expect(quality.text.contains("; not significant at this n: mmlu: p=0.754, detectable ≥ "), "\(quality.text)")
+        let bpb = try #require(Self.row(r, "task.wiki-bpb").outcomes.first)
+        #expect(bpb.detectable! > 0 && bpb.detectable! < 0.1 * 0.99)
+        models[0].tasks[1].items = Array(models[0].tasks[1].items.prefix(4))
+        models[1].tasks[1].items = Array(models[1].tasks[1].items.prefix(4))
+        let few = try #require(Self.row(Self.build(models), "task.wiki-bpb").outcomes.first)
+        #expect(few.method == "exact paired permutation" && few.detectable == .infinity)
+        #expect(CompareText.outcome(Self.row(Self.build(models), "task.wiki-bpb"), modelCount: 2)
+                == "no significant difference (p=0.125; no difference can reach significance with 4 items)")
     }
 
     @Test func bitsPerByteRowsUsePairedBootstrapLowerIsBetter() throws {
@@ -141,15 +167,16 @@ import Testing
         let r = Self.build(Self.measuredPair())
         let plain = TerminalReport.render(r, color: false)
         #expect(!plain.contains("\u{1B}["))
-        #expect(plain.contains("A (p=0.039)"))
+        #expect(plain.contains("A (p=0.039; detectable ≥ 18.3 points)"))
         #expect(TerminalReport.render(r, color: true).contains("\u{1B}[32m"))
         let md = MarkdownReport.render(r)
-        #expect(md.contains("| mmlu (acc) | 80.0% ± 5.7 (n=50) | 64.0% ± 6.9 (n=50) | A (p=0.039) |"))
+        #expect(md.contains("| mmlu (acc) | 80.0% ± 5.7 (n=50) | 64.0% ± 6.9 (n=50) | A (p=0.039; detectable ≥ 18.3 points) |"))
         let decoded = try JSONReport.decode(Data(JSONReport.render(r).utf8))
         #expect(decoded.schemaVersion == 1)
         #expect(decoded.models.map(\.label) == ["qwen2.5-0.5b", "smollm2-360m"])
         #expect(decoded.models[0].tasks[0].items.count == 50)
         #expect(decoded.sections.map { $0.rows.count } == r.sections.map { $0.rows.count })
         #expect(decoded.verdicts == r.verdicts)
+        #expect(decoded.sections.flatMap(\.rows).flatMap(\.outcomes).map(\.detectable) == r.sections.flatMap(\.rows).flatMap(\.outcomes).map(\.detectable))
     }
 }

@@ -71,7 +71,7 @@ import Testing
         #expect(dom.contains("above the chart: rtx-4090 23.5 GiB, mac-16gb 10.4 GiB"))
         // Error bars for both models on both score charts (2 tasks × 2 models) and on the measured speed chart (2 × 2).
         #expect(Self.count(dom, "<path class=\"errorbar\"") == 8)
-        #expect(dom.contains("A (p=0.039)"))
+        #expect(dom.contains("A (p=0.039; detectable ≥ 18.3 points)"))
         // Self-contained: no scripts, stylesheets, images or fonts fetched from anywhere.
         for pattern in ["<script", "<link", "<img", "<iframe", "src=", "href=", "url(", "@import", "http://", "https://"] {
             #expect(!dom.contains(pattern), "found \(pattern)")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SeededRandom
 @testable import Weigh
 
 /// Statistics against scipy (Tests/Fixtures/stats/scipy.json, made by scripts/oracle/stats_fixtures.py).
@@ -42,6 +43,47 @@ import Testing
     /// Monte Carlo quantities agree within their sampling error: 10,000 resamples here, 20,000 in scipy.
     /// Hand-counted over all 2^n sign swaps: d = (1,1,1,1): only the two uniform swaps reach |4| → 2/16;
     /// d = (3,−1,1,1), observed 4: ±3 plus (±1±1±1) reaches |4| in 4 + 4 of 16 → 0.5; d = (2,0,0): every swap → 1.
+    /// Values from scipy 1.17.1 (scipy.stats.norm.ppf).
+    @Test func normalQuantileMatchesScipy() {
+        for (p, z) in [(0.975, 1.959963984540054), (0.8, 0.8416212335729143), (0.995, 2.5758293035489004), (0.001, -3.090232306167813)] {
+            #expect(abs(Significance.normalQuantile(p) - z) < 1e-12, "Φ⁻¹(\(p))")
+        }
+    }
+
+    /// The resolution by hand: no discordant items over 100 → the exact floor, 6 items all one way (p = 2/64 < 0.05,
+    /// 5 give 2/32 > 0.05) = 6 points; b = 10, c = 5 over 100: variance 0.15 − 0.05² = 0.1475,
+    /// (1.95996 + 0.84162) × √(0.1475/100) = 0.107597.
+    @Test func detectableDifferenceByHand() {
+        #expect(Significance.detectableAccuracyDifference(onlyA: 0, onlyB: 0, n: 100, alpha: 0.05) == 0.06)
+        #expect(abs(Significance.detectableAccuracyDifference(onlyA: 10, onlyB: 5, n: 100, alpha: 0.05) - 0.107597) < 1e-6)
+        #expect(Significance.detectableAccuracyDifference(onlyA: 0, onlyB: 0, n: 4, alpha: 0.05) == .infinity)
+        #expect(!Significance.permutationCanReach(alpha: 0.05, n: 4) && !Significance.permutationCanReach(alpha: 0.05, n: 5))
+        #expect(Significance.permutationCanReach(alpha: 0.05, n: 6))
+        #expect(abs(Significance.detectableDifference(standardError: 0.01, alpha: 0.05) - 0.028015852181129683) < 1e-12)
+    }
+
+    /// The detectable difference means what it says: when the true accuracy difference equals it, McNemar's test at
+    /// α = 0.05 rejects in about 80% of seeded simulated runs (300 items, discordant rate 0.2).
+    @Test func detectableAccuracyDifferenceHasItsPower() {
+        let n = 300
+        let mdd = Significance.detectableAccuracyDifference(onlyA: 30, onlyB: 30, n: n, alpha: 0.05)
+        var rng = SplitMix64(seed: 7)
+        var rejected = 0
+        let runs = 2000
+        for _ in 0..<runs {
+            var b = 0, c = 0
+            for _ in 0..<n {
+                let u = rng.nextDouble()
+                if u < 0.1 + mdd / 2 { b += 1 } else if u < 0.2 { c += 1 }
+            }
+            if Significance.mcNemar(onlyA: b, onlyB: c).pValue < 0.05 { rejected += 1 }
+        }
+        let power = Double(rejected) / Double(runs)
+        #expect(power > 0.72 && power < 0.88, "power at the detectable difference \(mdd): \(power)")
+        // Four times the items halve it (the exact floor aside).
+        #expect(Significance.detectableAccuracyDifference(onlyA: 30, onlyB: 30, n: 4 * n, alpha: 0.05) < mdd * 0.51)
+    }
+
     @Test func pairedPermutationCountsEverySwap() {
         #expect(Significance.pairedPermutation(a: [2, 2, 2, 2], b: [1, 1, 1, 1]) == 0.125)
         #expect(Significance.pairedPermutation(a: [4, 0, 2, 2], b: [1, 1, 1, 1]) == 0.5)

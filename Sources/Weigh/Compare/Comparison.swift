@@ -16,7 +16,8 @@ public enum Comparison {
         sections.append(Section(title: "Speed", rows: speedRows(models, hardware: hardware, settings: settings, pairs: pairs)))
         sections.append(Section(title: "Quality", rows: qualityRows(models, settings: settings, pairs: pairs)))
         let verdicts = [
-            verdict("quality", sections[3].rows, models: models, kinds: [.measured]),
+            qualityVerdict(verdict("quality", sections[3].rows, models: models, kinds: [.measured]), rows: sections[3].rows,
+                           modelCount: models.count),
             verdict("speed", sections[2].rows.filter { $0.kind == .measured }, models: models, kinds: [.measured],
                     fallback: sections[2].rows.filter { $0.kind == .derived }),
             verdict("memory", sections[1].rows.filter { $0.id == "memory.total" }, models: models, kinds: [.derived]),
@@ -285,8 +286,10 @@ public enum Comparison {
             let onlyB = paired.filter { $0.0.correct == false && $0.1.correct == true }.count
             let r = Significance.mcNemar(onlyA: onlyA, onlyB: onlyB)
             let winner: Int? = r.pValue < alpha ? (onlyA > onlyB ? a : b) : nil
+            let mdd = Significance.detectableAccuracyDifference(onlyA: onlyA, onlyB: onlyB, n: paired.count, alpha: alpha)
             return PairOutcome(a: a, b: b, winner: winner, pValue: r.pValue, method: "McNemar exact",
-                               detail: "\(paired.count) paired items; only \(ComparisonResult.letter(a)) right: \(onlyA), only \(ComparisonResult.letter(b)) right: \(onlyB)")
+                               detail: "\(paired.count) paired items; only \(ComparisonResult.letter(a)) right: \(onlyA), only \(ComparisonResult.letter(b)) right: \(onlyB)",
+                               detectable: mdd, resolution: resolution(mdd, n: paired.count) { Format.fixed(100 * $0, 1) + " points" })
         case .ratio, .score:
             let usable = paired.filter { $0.0.value != nil && $0.1.value != nil }
             guard !usable.isEmpty else {
@@ -300,20 +303,32 @@ public enum Comparison {
                 let difference = (va.reduce(0, +) - vb.reduce(0, +)) / w
                 let p = Significance.pairedPermutation(a: va, b: vb, weights: weights)
                 let better: Int = (difference > 0) == x.higherIsBetter ? a : b
+                // The sign-flip distribution's standard deviation: √Σ(aᵢ − bᵢ)² / Σw.
+                let se = zip(va, vb).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot() / w
+                let mdd = Significance.permutationCanReach(alpha: alpha, n: usable.count)
+                    ? Significance.detectableDifference(standardError: se, alpha: alpha) : .infinity
                 return PairOutcome(a: a, b: b, winner: p < alpha && difference != 0 ? better : nil, pValue: p,
                                    method: "exact paired permutation",
                                    detail: "\(usable.count) paired items (fewer than 10: no bootstrap), all \(1 << usable.count) swaps; "
-                                       + "\(ComparisonResult.letter(a)) − \(ComparisonResult.letter(b)) = \(Format.fixed(difference, 4))")
+                                       + "\(ComparisonResult.letter(a)) − \(ComparisonResult.letter(b)) = \(Format.fixed(difference, 4))",
+                                   detectable: mdd, resolution: resolution(mdd, n: usable.count) { Format.fixed($0, 4) + " " + x.metric })
             }
             let r = Significance.pairedBootstrap(a: usable.map { $0.0.value! }, b: usable.map { $0.1.value! }, weights: weights,
                                                  resamples: resamples, seed: seed)
             let better: Int = (r.difference > 0) == x.higherIsBetter ? a : b
             let winner: Int? = r.pValue < alpha && r.difference != 0 ? better : nil
+            let mdd = Significance.detectableDifference(standardError: r.standardError, alpha: alpha)
             return PairOutcome(a: a, b: b, winner: winner, pValue: r.pValue, method: "paired bootstrap",
                                detail: "\(usable.count) paired items, \(r.resamples) resamples (seed \(r.seed)); "
                                    + "\(ComparisonResult.letter(a)) − \(ComparisonResult.letter(b)) = \(Format.fixed(r.difference, 4)), "
-                                   + "95% CI [\(Format.fixed(r.lower, 4)), \(Format.fixed(r.upper, 4))]")
+                                   + "95% CI [\(Format.fixed(r.lower, 4)), \(Format.fixed(r.upper, 4))]",
+                               detectable: mdd, resolution: resolution(mdd, n: usable.count) { Format.fixed($0, 4) + " " + x.metric })
         }
+    }
+
+    /// "detectable 6.3 points" (80% power at α), or why no difference can be significant at this n.
+    static func resolution(_ mdd: Double, n: Int, _ format: (Double) -> String) -> String {
+        mdd.isFinite ? "detectable ≥ " + format(mdd) : "no difference can reach significance with \(n) items"
     }
 
     // MARK: Verdicts
@@ -340,7 +355,7 @@ public enum Comparison {
                     let evidence = o.pValue.map { " p=\(formatP($0))" } ?? " (\(row.cells[w].text) vs \(row.cells[loser].text))"
                     beats[w, default: [:]][loser, default: []].append("\(row.short ?? row.label)\(evidence)")
                 } else if let p = o.pValue {
-                    ties.append("\(row.short ?? row.label) p=\(formatP(p))")
+                    ties.append("\(row.short ?? row.label) p=\(formatP(p))" + (o.resolution.map { ", " + $0 } ?? ""))
                 }
             }
         }
@@ -368,6 +383,24 @@ public enum Comparison {
             return s
         }
         return Verdict(use: use, winner: nil, text: "mixed: " + parts.joined(separator: "; "), basis: basis)
+    }
+
+    /// The quality verdict names the measured rows that found no significant difference, with their resolution,
+    /// so a verdict drawn from one row says which others could not decide.
+    static func qualityVerdict(_ v: Verdict, rows: [Row], modelCount: Int) -> Verdict {
+        var undecided: [String] = []
+        for row in rows where row.kind == .measured {
+            for o in row.outcomes where o.winner == nil {
+                guard let p = o.pValue else { continue }
+                let pair = modelCount == 2 ? "" : " (\(ComparisonResult.letter(o.a)) vs \(ComparisonResult.letter(o.b)))"
+                let resolution = o.resolution.map { ", " + $0 } ?? ""
+                undecided.append("\(row.short ?? row.label)\(pair): p=\(formatP(p))\(resolution)")
+            }
+        }
+        guard v.winner != nil || v.text.hasPrefix("mixed"), !undecided.isEmpty else { return v }
+        var out = v
+        out.text += "; not significant at this n: " + undecided.joined(separator: "; ")
+        return out
     }
 
     public static func formatP(_ p: Double) -> String {

@@ -101,6 +101,11 @@ public struct PairOutcome: Codable, Sendable, Equatable {
     /// "McNemar exact", "paired bootstrap", "Welch t-test", "derived".
     public var method: String
     public var detail: String
+    /// The smallest true difference the test detects with 80% power at α over these items, in the row's units
+    /// (accuracy as a fraction); +∞ when the test cannot reach α at this n. Nil for rows without sampling noise.
+    public var detectable: Double?
+    /// `detectable` as the report prints it ("6.3 points", "0.0123 bits/byte", "not reachable with 4 items").
+    public var resolution: String?
 }
 
 public struct Row: Codable, Sendable {

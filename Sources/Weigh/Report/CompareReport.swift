@@ -6,7 +6,7 @@ public enum CompareText {
     public static func outcome(_ row: Row, modelCount: Int) -> String {
         guard !row.outcomes.isEmpty else { return row.kind == .fact ? "" : "—" }
         func one(_ o: PairOutcome) -> String {
-            let p = o.pValue.map { "p=\(Comparison.formatP($0))" }
+            let p = o.pValue.map { "p=\(Comparison.formatP($0))" + (o.resolution.map { "; " + $0 } ?? "") }
             if let w = o.winner { return ComparisonResult.letter(w) + (p.map { " (\($0))" } ?? (o.method == "derived" ? " (exact)" : "")) }
             if o.method == "derived" { return "equal" }
             if let p { return "no significant difference (\(p))" }
@@ -41,7 +41,11 @@ public enum CompareText {
 
     public static let methods = [
         "accuracy tasks: McNemar's exact test on the items both models answered (two-sided binomial on the discordant pairs)",
-        "bits per byte and scores: paired bootstrap over items (10,000 resamples, seeded), two-sided",
+        "bits per byte and scores: paired bootstrap over items (10,000 resamples, seeded), two-sided; with fewer than 10 paired items "
+            + "the exact paired permutation (sign-flip) test instead, whose smallest p is 2/2ⁿ",
+        "quality rows print the smallest difference their test detects with 80% power at α over their items "
+            + "((z₁₋α/₂ + z₀.₈) × the standard error of the paired difference; for McNemar never below the fewest discordant items "
+            + "that can reach α), so \"no significant difference\" reads with its resolution",
         "measured speed: Welch's t-test on the per-repetition tokens/s",
         "derived rows (memory, speed of light, context) are exact consequences of the configuration: the better value wins outright",
         "a difference counts when p < α; verdicts use only those rows",

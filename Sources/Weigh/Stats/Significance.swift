@@ -175,6 +175,46 @@ public enum Significance {
         return Double(atLeast) / Double(total)
     }
 
+    // MARK: Resolution
+
+    /// The standard normal quantile Φ⁻¹(p) for 0 < p < 1 (scipy.stats.norm.ppf), by bisection on
+    /// Φ(x) = erfc(−x/√2)/2 to double precision.
+    public static func normalQuantile(_ p: Double) -> Double {
+        precondition(p > 0 && p < 1)
+        var lo = -40.0, hi = 40.0
+        for _ in 0..<200 {
+            let mid = (lo + hi) / 2
+            if 0.5 * erfc(-mid / 2.0.squareRoot()) < p { lo = mid } else { hi = mid }
+            if hi - lo < 1e-15 { break }
+        }
+        return (lo + hi) / 2
+    }
+
+    /// The smallest true difference a two-sided test at `alpha` detects with probability `power`, given the
+    /// standard error of the estimated difference: (z₁₋α/₂ + z_power) × SE (normal approximation).
+    public static func detectableDifference(standardError: Double, alpha: Double, power: Double = 0.8) -> Double {
+        (normalQuantile(1 - alpha / 2) + normalQuantile(power)) * standardError
+    }
+
+    /// Paired right/wrong outcomes: the smallest accuracy difference McNemar's test at `alpha` detects with
+    /// probability `power` over `n` items, given the observed discordant counts. The normal approximation uses the
+    /// variance of the per-item differences (b + c)/n − ((b − c)/n)²; it is never below what the exact test can
+    /// reach at all: k discordant items all one way give p = 2⁻ᵏ⁺¹, so at least the smallest such k out of n.
+    public static func detectableAccuracyDifference(onlyA b: Int, onlyB c: Int, n: Int, alpha: Double, power: Double = 0.8) -> Double {
+        guard n > 0 else { return .infinity }
+        let nd = Double(n)
+        let variance = max(0, Double(b + c) / nd - pow(Double(b - c) / nd, 2))
+        var k = 1
+        while mcNemar(onlyA: k, onlyB: 0).pValue >= alpha { k += 1 }
+        if k > n { return .infinity }
+        return max(detectableDifference(standardError: (variance / nd).squareRoot(), alpha: alpha, power: power), Double(k) / nd)
+    }
+
+    /// Whether the exact paired permutation test over `n` pairs can give p < `alpha` at all (its smallest p is 2/2ⁿ).
+    public static func permutationCanReach(alpha: Double, n: Int) -> Bool {
+        n < 63 && 2.0 / Double(UInt64(1) << UInt64(n)) < alpha
+    }
+
     /// Linear interpolation between closest ranks (numpy's default "linear" method) on sorted values.
     public static func percentile(_ sorted: [Double], _ q: Double) -> Double {
         guard !sorted.isEmpty else { return .nan }
