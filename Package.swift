@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "ComputeTests", dependencies: ["CKernels", "Compute", "GGUF"]),
         .testTarget(name: "TokenizersTests", dependencies: ["GGUF", "Tokenizers"]),
         .testTarget(name: "ModelsTests", dependencies: ["GGUF", "Models", "Compute", "Tokenizers"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Models", "Tokenizers", "Templates", "GGUF", "Grammar"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Models", "Tokenizers", "Templates", "GGUF", "Grammar", "SeededRandom"]),
         .testTarget(name: "WeighTests", dependencies: ["GGUF", "Models", "Engine", "Weigh", "Backends", "SeededRandom"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"]),
         .testTarget(name: "GrammarTests", dependencies: ["Grammar", "Templates", "SeededRandom"]),

@@ -80,13 +80,17 @@ public struct Sampler: Sendable {
     }
 
     /// The next token given `logits` and the tokens so far (for the repetition penalty).
+    ///
+    /// Top-k, then temperature softmax, then top-p and min-p (llama.cpp's default chain order). Only the candidates a
+    /// step can keep are ordered: top-k selects its k with a heap (one pass over the vocabulary) and sorts those; without
+    /// top-k, min-p's floor drops tokens unsorted, top-p sorts the most likely tokens in growing batches until the
+    /// nucleus is covered, and with neither the draw walks the vocabulary in index order (any fixed order draws from
+    /// the same distribution). So a 262k vocabulary costs a pass or two, not a sort, per token.
     public mutating func sample(_ logits: UnsafeBufferPointer<Float>, history: [Int32] = []) -> Int32 {
         let p = parameters
         var penalized: [Int32: Int] = [:]
-        if p.penalizes { for t in history.suffix(p.repetitionWindow) { penalized[t, default: 0] += 1 } }
-        func adjusted(_ i: Int) -> Float {
-            let l = logits[i]
-            guard let n = penalized[Int32(i)] else { return l }
+        if p.penalizes { for t in history.suffix(p.repetitionWindow) where t >= 0 && Int(t) < logits.count { penalized[t, default: 0] += 1 } }
+        func adjusted(_ l: Float, _ n: Int) -> Float {
             let r = p.repetitionPenalty == 1 ? l : (l > 0 ? l / p.repetitionPenalty : l * p.repetitionPenalty)
             return r - Float(n) * p.frequencyPenalty - p.presencePenalty
         }
@@ -94,15 +98,117 @@ public struct Sampler: Sendable {
             if penalized.isEmpty { return Self.argmax(logits) }
             var best = 0
             var value = -Float.infinity
-            for i in 0..<logits.count where adjusted(i) > value { value = adjusted(i); best = i }
+            for i in 0..<logits.count {
+                let v = penalized[Int32(i)].map { adjusted(logits[i], $0) } ?? logits[i]
+                if v > value { value = v; best = i }
+            }
             return Int32(best)
         }
-        candidates.removeAll(keepingCapacity: true)
-        candidates.reserveCapacity(logits.count)
-        for i in 0..<logits.count { candidates.append((Int32(i), adjusted(i))) }
-        // Top-k, then temperature softmax, then top-p and min-p (llama.cpp's default chain order).
-        candidates.sort { $0.logit > $1.logit || ($0.logit == $1.logit && $0.id < $1.id) }
-        if p.topK > 0 && p.topK < candidates.count { candidates.removeLast(candidates.count - p.topK) }
+        var values = Array(logits)
+        for (t, n) in penalized { values[Int(t)] = adjusted(values[Int(t)], n) }
+        return values.withUnsafeBufferPointer { draw($0) }
+    }
+
+    /// Whether candidate a comes before b: the larger logit first, the smaller id on ties.
+    @inline(__always) static func before(_ a: (id: Int32, logit: Float), _ b: (id: Int32, logit: Float)) -> Bool {
+        a.logit > b.logit || (a.logit == b.logit && a.id < b.id)
+    }
+
+    /// The `k` first candidates in `before` order, sorted: a min-heap of size k (its root the last one kept) over one pass.
+    static func best(_ k: Int, of values: UnsafeBufferPointer<Float>, where keep: (Int) -> Bool = { _ in true }) -> [(id: Int32, logit: Float)] {
+        var heap: [(id: Int32, logit: Float)] = []
+        heap.reserveCapacity(k)
+        func siftDown(_ start: Int) {
+            var i = start
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var worst = i
+                if l < heap.count && before(heap[worst], heap[l]) { worst = l }
+                if r < heap.count && before(heap[worst], heap[r]) { worst = r }
+                if worst == i { return }
+                heap.swapAt(i, worst)
+                i = worst
+            }
+        }
+        for i in 0..<values.count where keep(i) {
+            let c = (id: Int32(i), logit: values[i])
+            if heap.count < k {
+                heap.append(c)
+                var j = heap.count - 1
+                while j > 0 {
+                    let parent = (j - 1) / 2
+                    guard before(heap[parent], heap[j]) else { break }
+                    heap.swapAt(parent, j)
+                    j = parent
+                }
+            } else if before(c, heap[0]) {
+                heap[0] = c
+                siftDown(0)
+            }
+        }
+        heap.sort(by: before)
+        return heap
+    }
+
+    mutating func draw(_ values: UnsafeBufferPointer<Float>) -> Int32 {
+        let p = parameters
+        let n = values.count
+        if p.topK > 0 && p.topK < n {
+            candidates = Self.best(p.topK, of: values)
+            return drawSorted()
+        }
+        var maxLogit = -Float.infinity
+        for v in values where v > maxLogit { maxLogit = v }
+        func prob(_ l: Float) -> Double { Double(exp((l - maxLogit) / p.temperature)) }
+        // min-p keeps prob ≥ max prob × min-p, whatever top-p keeps (the most likely token has prob 1 here).
+        let floor = Double(p.minP)
+        let kept: (Int) -> Bool = p.minP > 0 ? { prob(values[$0]) >= floor } : { _ in true }
+        // Top-p's share is of the whole mass (llama.cpp normalizes before min-p cuts).
+        var total = 0.0, keptTotal = 0.0
+        var count = 0
+        for i in 0..<n {
+            let q = prob(values[i])
+            total += q
+            if kept(i) { keptTotal += q; count += 1 }
+        }
+        guard total > 0, total.isFinite else { return Self.argmax(values) }
+        guard p.topP < 1 else {
+            // No ordering needed: inverse CDF over the kept tokens in index order.
+            var r = rng.nextDouble() * keptTotal
+            var last = Int(Self.argmax(values))
+            for i in 0..<n where kept(i) {
+                let q = prob(values[i])
+                guard q > 0 else { continue }
+                r -= q
+                last = i
+                if r < 0 { return Int32(i) }
+            }
+            return Int32(last)
+        }
+        // Top-p: the most likely tokens, sorted, in growing batches until their mass reaches top-p of the whole.
+        var m = min(count, 1024)
+        while true {
+            let sorted = Self.best(m, of: values, where: kept)
+            var cum = 0.0
+            for (i, c) in sorted.enumerated() {
+                cum += prob(c.logit) / total
+                if cum >= Double(p.topP) || i == count - 1 {
+                    let nucleus = sorted.prefix(i + 1)
+                    var r = rng.nextDouble() * nucleus.reduce(0) { $0 + prob($1.logit) }
+                    for c in nucleus {
+                        r -= prob(c.logit)
+                        if r < 0 { return c.id }
+                    }
+                    return (nucleus.last { prob($0.logit) > 0 } ?? nucleus[0]).id
+                }
+            }
+            m = min(count, m * 8)
+        }
+    }
+
+    /// Temperature softmax, top-p and min-p over `candidates`, already in `before` order (llama.cpp's chain after top-k).
+    mutating func drawSorted() -> Int32 {
+        let p = parameters
         let maxLogit = candidates[0].logit
         var probs = candidates.map { Double(exp(($0.logit - maxLogit) / p.temperature)) }
         var total = probs.reduce(0, +)
