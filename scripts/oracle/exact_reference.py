@@ -33,7 +33,7 @@ Cross-check: Hugging Face transformers loads the same GGUF (gguf_file=) in float
 first prompt and the first 64 positions of wiki chunk 0 must agree with the float64 pass within float32
 tolerance (asserted; the figures are written into the fixture).
 
-    .venv-exact/bin/pip install numpy gguf 'torch==2.13.0+cpu' transformers
+    scripts/oracle/setup-exact.sh        # .venv-exact from requirements-exact.txt (pinned; CPU torch)
     .oracle/llama.cpp/bin/llama-perplexity -m .models/MODEL.gguf -f .data/wiki.utf8 \
         --kl-divergence-base /tmp/MODEL.kld -c 512 --chunks 2 -fa off
     .venv-exact/bin/python scripts/oracle/exact_reference.py MODEL --base /tmp/MODEL.kld [--no-transformers]
