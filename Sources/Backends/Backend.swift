@@ -32,16 +32,28 @@ public enum GenerationInput: Sendable, Hashable, Codable {
     case chat([ChatMessage])
 }
 
-/// A greedy generation request (temperature 0), as lm-evaluation-harness's `generate_until`.
+/// A generation request: greedy (temperature 0), as lm-evaluation-harness's `generate_until`,
+/// unless `temperature` says otherwise (MT-Bench answers sample at FastChat's per-category temperature).
 public struct GenerationRequestSpec: Sendable, Hashable, Codable {
     public var input: GenerationInput
     public var stop: [String]
     public var maxTokens: Int
-    public init(input: GenerationInput, stop: [String] = [], maxTokens: Int = 256) {
+    /// nil or 0: greedy. Above 0: plain temperature sampling (no top-k, top-p or min-p cut), as an
+    /// OpenAI endpoint given only `temperature`. Absent from the encoding when nil, so greedy requests
+    /// keep their cache keys.
+    public var temperature: Double?
+    /// The sampling seed (sent as `seed` to an endpoint), for a sampled request.
+    public var seed: UInt64?
+    public init(input: GenerationInput, stop: [String] = [], maxTokens: Int = 256, temperature: Double? = nil, seed: UInt64? = nil) {
         self.input = input
         self.stop = stop
         self.maxTokens = maxTokens
+        self.temperature = temperature
+        self.seed = seed
     }
+
+    /// Whether the request samples (temperature above 0) rather than taking the argmax.
+    public var samples: Bool { (temperature ?? 0) > 0 }
 }
 
 /// Who answers eval requests: the built-in engine or an OpenAI-compatible endpoint.
@@ -53,7 +65,7 @@ public protocol Backend: Sendable {
     /// Log-likelihoods of several requests, in order. Requests that share a context (the choices
     /// of one question) are best given together.
     func loglikelihoods(_ requests: [LoglikelihoodRequest]) async throws -> [LoglikelihoodResult]
-    /// Greedy generations, in order; the text stops before the first stop sequence.
+    /// Generations, in order (greedy unless a request sets a temperature); the text stops before the first stop sequence.
     func generate(_ requests: [GenerationRequestSpec]) async throws -> [String]
     /// Bytes of the text and its token log-likelihood, for bits per byte: the summed negative
     /// logprob (nats) of every token of each document after the first, and the token count scored.

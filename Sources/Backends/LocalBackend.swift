@@ -135,7 +135,9 @@ public actor LocalBackend: Backend {
             // Left-truncate a prompt that leaves no room to generate, as lm-eval does.
             let room = engine.contextLength - r.maxTokens
             if prompt.count > room && room > 0 { prompt.removeFirst(prompt.count - room) }
-            var request = GenerationRequest(prompt: prompt, maxTokens: r.maxTokens, sampling: .greedy)
+            let sampling = r.samples
+                ? SamplingParameters(temperature: Float(r.temperature ?? 0), topK: 0, topP: 1, minP: 0, seed: r.seed ?? 0) : .greedy
+            var request = GenerationRequest(prompt: prompt, maxTokens: r.maxTokens, sampling: sampling)
             request.stopAtEndOfGeneration = true
             if batchSize > 1 {
                 out.append(try await generateBatched(request, stops: r.stop))

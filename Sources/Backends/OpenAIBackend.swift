@@ -136,12 +136,14 @@ public final class OpenAIBackend: Backend, @unchecked Sendable {
             switch r.input {
             case .chat(let messages):
                 var body = ChatCompletionRequest(model: self.model, messages: messages.map { .init(role: $0.role, content: $0.content) })
-                (body.maxTokens, body.temperature, body.stop) = (r.maxTokens, 0, stop)
+                (body.maxTokens, body.temperature, body.stop) = (r.maxTokens, Float(r.temperature ?? 0), stop)
+                if r.samples, let seed = r.seed { body.seed = Int64(clamping: seed) }
                 let response = try await self.post("/chat/completions", body, as: ChatCompletion.self)
                 text = response.choices.first?.message.content ?? ""
             case .text(let prompt):
                 var body = CompletionRequest(model: self.model, prompt: prompt)
-                (body.maxTokens, body.temperature, body.stop) = (r.maxTokens, 0, stop)
+                (body.maxTokens, body.temperature, body.stop) = (r.maxTokens, Float(r.temperature ?? 0), stop)
+                if r.samples, let seed = r.seed { body.seed = Int64(clamping: seed) }
                 let response = try await self.post("/completions", body, as: Completion.self)
                 text = response.choices.first?.text ?? ""
             }

@@ -48,6 +48,30 @@ import Testing
         #expect(reversed.reversed().map(\.logprob) == got.map(\.logprob))
     }
 
+    /// A request with a temperature samples (MT-Bench answers): the same seed gives the same text, and the
+    /// text is what the engine's sampler gives with plain temperature sampling; without one it is greedy.
+    @Test(.enabled(if: Needs.runs(present), "needs the embedded models (make models)")) func temperatureSamplesWithTheSeed() async throws {
+        let engine = try Self.loaded.get()
+        let backend = LocalBackend(engine: engine, modelPath: try #require(embeddedModel("smollm2-135m")))
+        let prompt = "Once upon a time"
+        let greedy = try await backend.generate([GenerationRequestSpec(input: .text(prompt), maxTokens: 12)])[0]
+        let zero = try await backend.generate([GenerationRequestSpec(input: .text(prompt), maxTokens: 12, temperature: 0, seed: 5)])[0]
+        #expect(zero == greedy)
+        var sampled: [String] = []
+        for seed: UInt64 in 1...4 {
+            let r = GenerationRequestSpec(input: .text(prompt), maxTokens: 12, temperature: 1.5, seed: seed)
+            let a = try await backend.generate([r])[0], b = try await backend.generate([r])[0]
+            #expect(a == b, "seed \(seed)")
+            var request = GenerationRequest(prompt: engine.tokenizer.tokenize(prompt, addSpecial: true, parseSpecial: false), maxTokens: 12,
+                                            sampling: SamplingParameters(temperature: 1.5, topK: 0, topP: 1, minP: 0, seed: seed))
+            request.stopAtEndOfGeneration = true
+            #expect(try engine.generate(request).text == a, "seed \(seed)")
+            sampled.append(a)
+        }
+        // At temperature 1.5, four seeds do not all give the greedy text.
+        #expect(sampled.contains { $0 != greedy }, "\(sampled) vs greedy \(greedy)")
+    }
+
     @Test(.enabled(if: Needs.runs(present), "needs the embedded models (make models) and .data (make data)")) func greedyFlagMatchesArgmax() async throws {
         let engine = try Self.loaded.get()
         let backend = LocalBackend(engine: engine, modelPath: try #require(embeddedModel("smollm2-135m")))

@@ -143,17 +143,20 @@ import Testing
             fields["output"] = output
             return try PromptTemplate.render(execution.program, fields)
         }
-        let failures = try await withThrowingTaskGroup(of: String?.self) { group in
+        // Two programs at a time; every finished one's outcome is kept (the one taken to make room too).
+        let (failures, passed) = try await withThrowingTaskGroup(of: String?.self) { group in
+            var failures: [String] = [], passed = 0
+            func record(_ f: String??) { if let f { if let f { failures.append(f) } else { passed += 1 } } }
             for (i, p) in problems.enumerated() {
-                if i >= 2 { _ = try await group.next() }
+                if i >= 2 { record(try await group.next()) }
                 let text = try program(p, output: p["canonical_solution"]!)
                 group.addTask { let r = sandbox.run(program: text); return r.passed ? nil : "\(p["task_id"]!): \(r.detail)" }
             }
-            var failures: [String] = []
-            for try await f in group { if let f { failures.append(f) } }
-            return failures
+            while let f = try await group.next() { record(f) }
+            return (failures, passed)
         }
         #expect(failures.isEmpty, "\(failures)")
+        #expect(passed == 164)
         let wrong = sandbox.run(program: try program(problems[0], output: "    return not True\n"))
         #expect(!wrong.passed && wrong.detail.contains("AssertionError"), "\(wrong.detail)")
     }

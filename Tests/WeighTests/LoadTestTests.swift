@@ -89,6 +89,28 @@ import Testing
         #expect(md.contains("TTFT") && md.contains("http_429 2") && md.contains("GuideLLM"))
     }
 
+    @Test func goodputCountsOnlyRequestsWithinTheSLO() async throws {
+        // Requests alternate ok (first token at once) and slow (first token after 2 s); with a 1 s TTFT SLO exactly
+        // the 3 slow ones of 6 break it. Loopback answers take milliseconds, so a fast request misses by 1 s only
+        // if this process stalls that long; the slow ones cannot meet it.
+        let server = try Server(pattern: "ok,slow", tokens: 3, slow: 2)
+        var o = LoadTestOptions(endpoints: ["http://127.0.0.1:\(server.port)"], model: "test")
+        o.numPrompts = 6
+        o.concurrency = [1]
+        o.outputTokens = 3
+        o.warmupRequests = 0
+        o.timeoutSeconds = 30
+        o.slo = ["ttft": 1000]
+        let bench = try await LoadTest(options: o, interruption: Interruption()) { _ in }.run()
+        let run = try #require(bench.runs.first)
+        #expect(run.completed == 6 && run.errors.isEmpty, "\(run.errorExamples)")
+        #expect(run.goodRequests == 3, "TTFT \(run.ttftMilliseconds)")
+        let goodput = try #require(run.goodput)
+        #expect(abs(goodput - 3 / run.durationSeconds) < 1e-9 && goodput < run.requestThroughput)
+        #expect(abs(run.requestThroughput - 2 * goodput) < 1e-9)
+        #expect(run.durationSeconds >= 6 && (run.ttftMilliseconds.max ?? 0) >= 2000)
+    }
+
     @Test func completionsAPIAndThroughput() async throws {
         let server = try Server(pattern: "ok", tokens: 5)
         var o = LoadTestOptions(endpoints: ["http://127.0.0.1:\(server.port)/v1/"], model: "test")

@@ -333,9 +333,12 @@ public final class EvalRunner: Sendable {
                             stderrMethod: "bootstrap", n: triples.count, higherIsBetter: false)
             }, "bits_per_byte")
         case .judged:
+            // A turn the judge left unrated has no score: it is counted, not averaged in (FastChat drops score -1).
             let t1 = items.compactMap { $0.metrics["score_turn1"] }.filter { $0 >= 0 }
             let t2 = items.compactMap { $0.metrics["score_turn2"] }.filter { $0 >= 0 }
-            return ([meanMetric("score", t1 + t2), meanMetric("score_turn1", t1), meanMetric("score_turn2", t2)], "score")
+            let unrated = MetricValue(name: "unrated_turns", value: Double(2 * items.count - t1.count - t2.count), stderr: nil,
+                                      stderrMethod: nil, n: 2 * items.count, higherIsBetter: false)
+            return ([meanMetric("score", t1 + t2), meanMetric("score_turn1", t1), meanMetric("score_turn2", t2), unrated], "score")
         }
     }
 

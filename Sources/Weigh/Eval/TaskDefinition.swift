@@ -96,6 +96,14 @@ public struct TaskDefinition: Codable, Sendable {
         public var judgeMaxTokens: Int
         /// Categories whose judge prompt includes the reference answer.
         public var referenceCategories: [String]
+        /// Answer sampling temperature by category (FastChat's temperature_config); 0 is greedy.
+        public var temperatures: [String: Double]?
+        /// For a category not in `temperatures` (FastChat: 0.7).
+        public var defaultTemperature: Double?
+        /// Judge requests per turn until one gives a rating; after that the turn is reported unrated.
+        public var judgeAttempts: Int?
+
+        func temperature(category: String) -> Double { temperatures?[category] ?? defaultTemperature ?? 0 }
     }
 
     public var name: String
