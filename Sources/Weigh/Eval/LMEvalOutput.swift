@@ -190,7 +190,9 @@ enum LMEvalOutput {
             }
             let n = sizes.reduce(0, +)
             entry.append(("\(name),\(filter)", .double(sum / n)))
-            entry.append(("\(name)_stderr,\(filter)", .double(pooledStderr(stderrs, sizes))))
+            // lm-eval writes "N/A" where a subtask's stderr is not defined (one item).
+            let pooled = pooledStderr(stderrs, sizes)
+            entry.append(("\(name)_stderr,\(filter)", pooled.isNaN ? .string("N/A") : .double(pooled)))
             counts.append(("\(name),\(filter)", .int(Int(n))))
         }
         entry.append(("sample_count", .object(counts)))
