@@ -168,7 +168,7 @@ public actor LocalBackend: Backend {
         let stream = try scheduler.submit(request)
         loop: for try await event in stream {
             switch event {
-            case .prompt: continue
+            case .prompt, .endOfGeneration: continue
             case .token(let token):
                 text += matcher.feed(token.text)
                 if matcher.stopped { break loop }

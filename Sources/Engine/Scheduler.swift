@@ -9,6 +9,10 @@ public enum GenerationEvent: Sendable {
     /// its logprob, and the request's `topLogprobs` most likely tokens at its position.
     case prompt(tokens: Int, logprobs: [TokenLogProb?], top: [[TokenLogProb]])
     case token(GeneratedToken)
+    /// The end-of-generation token that ended it (not part of the text), with its logprob: OpenAI's
+    /// legacy completions list it among the logprobs, and lm-eval's `local-completions` reads a
+    /// prompt's scores as `token_logprobs[ctxlen:-1]` of `max_tokens: 1` answers, counting on it.
+    case endOfGeneration(GeneratedToken)
     /// `tail`: text held back by the detokenizer (an unfinished UTF-8 character), now flushed.
     case finished(FinishReason, tail: String, timings: GenerationTimings)
 }
@@ -264,6 +268,7 @@ public final class Scheduler: @unchecked Sendable {
     private func emit(_ slot: Slot) -> Bool {
         guard let job = slot.job, slot.generation != nil else { return false }
         guard let token = slot.generation!.emit() else {
+            if let end = slot.generation!.endToken { job.continuation.yield(.endOfGeneration(end)) }
             finish(slot, .stop)
             return false
         }

@@ -124,9 +124,15 @@ struct Generation {
         alternatives = request.topLogprobs > 0 ? LogProbs.top(request.topLogprobs, of: logits, logSumExp: lse) : []
     }
 
+    /// The end-of-generation token that ended the generation (set when `emit` returns nil for it).
+    private(set) var endToken: GeneratedToken?
+
     /// The chosen token as it streams; nil when it ends the generation (an end-of-generation token).
     mutating func emit() -> GeneratedToken? {
-        if request.stopAtEndOfGeneration && tokenizer.isEndOfGeneration(next) { return nil }
+        if request.stopAtEndOfGeneration && tokenizer.isEndOfGeneration(next) {
+            endToken = GeneratedToken(id: next, text: "", logprob: chosen.logprob, topLogprobs: alternatives)
+            return nil
+        }
         constraint?.accept(next)
         let token = GeneratedToken(id: next, text: detokenizer.append(next), logprob: chosen.logprob, topLogprobs: alternatives)
         generated += 1

@@ -20,6 +20,7 @@ struct Eval: AsyncParsableCommand {
     @Flag(help: "Send generative prompts as chat messages (chat template / chat completions).") var chat = false
     @Option(help: "Requests in flight per endpoint.") var concurrency = 1
     @Option(name: .shortAndLong, help: "Output directory.") var output = "eval-out"
+    @Option(name: .customLong("output-format"), help: "results.json as 'feather' or 'lm-eval' (lm-evaluation-harness's results.json and samples_TASK_DATE.jsonl; ours then goes to feather-results.json).") var outputFormat = "feather"
     @Option(help: "Context length of the local engine, in tokens.") var ctx = 4096
     @Option(name: .short, help: "Threads of the local engine (default: physical cores).") var t: Int?
     @Option(name: .customLong("batch-size"), help: "Local engine: generation requests decoded together in one batched forward pass (each gives the same text as alone).") var batchSize = 1
@@ -85,6 +86,10 @@ struct Eval: AsyncParsableCommand {
         options.judge = judgeBackend
         options.allowCodeExecution = allowCodeExecution
         options.progress = !quiet
+        guard let format = EvalOptions.OutputFormat(rawValue: outputFormat) else {
+            throw ValidationError("--output-format: '\(outputFormat)' is not one of \(EvalOptions.OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        options.outputFormat = format
         let runner = try EvalRunner(backend: backend, options: options)
         let report = try await runner.run(loaded)
         print(report.table())

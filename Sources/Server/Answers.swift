@@ -171,6 +171,10 @@ struct CompletionAnswer: Sendable {
             }
         }
         for t in out.tokens { add(t.id, t.logprob, top(t.topLogprobs, chosen: TokenLogProb(id: t.id, logprob: t.logprob), k: k)) }
+        // The end-of-generation token too, as OpenAI's completions list it (its text is not in the answer).
+        if let e = out.endToken {
+            add(e.id, e.logprob, top(e.topLogprobs, chosen: TokenLogProb(id: e.id, logprob: e.logprob), k: k))
+        }
         return l
     }
 

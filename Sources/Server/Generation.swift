@@ -12,6 +12,8 @@ struct Outcome: Sendable {
     var promptTokens = 0
     var promptLogprobs: [TokenLogProb?] = []
     var promptTop: [[TokenLogProb]] = []
+    /// The end-of-generation token that ended it, listed in completions logprobs only.
+    var endToken: GeneratedToken?
     var usage: CompletionUsage { CompletionUsage(promptTokens: promptTokens, completionTokens: tokens.count) }
 }
 
@@ -46,6 +48,8 @@ struct Generation: Sendable {
                 out.tokens.append(t)
                 try await emit(matcher.feed(t.text), t)
                 if matcher.stopped { out.finishReason = "stop"; break loop }
+            case .endOfGeneration(let t):
+                out.endToken = t
             case .finished(let reason, let tail, _):
                 let text = matcher.feed(tail) + matcher.flush()
                 if !text.isEmpty { try await emit(text, nil) }

@@ -10,15 +10,25 @@ import Templates
 // checks run after the model is looked up (an unknown model is a 404 first) and say what is
 // wrong in OpenAI's words.
 
-/// llama.cpp server's /tokenize body.
+/// /tokenize body: llama.cpp server's (`content`, `add_special`) or vLLM's (`prompt`,
+/// `add_special_tokens`, what lm-eval's remote tokenizer sends).
 struct TokenizeRequest: Decodable {
     var model: String?
-    var content: String
+    var content: String?
+    var prompt: String?
     var addSpecial: Bool?
+    var addSpecialTokens: Bool?
     var withPieces: Bool?
+
+    /// The text and whether BOS/EOS are added (vLLM's default is to add them, llama.cpp's is not).
+    func validate() throws -> (text: String, addSpecial: Bool) {
+        if let content { return (content, addSpecial ?? addSpecialTokens ?? false) }
+        if let prompt { return (prompt, addSpecialTokens ?? addSpecial ?? true) }
+        throw APIError.badRequest("'content' (or vLLM's 'prompt') is required", param: "content")
+    }
 }
 
-/// llama.cpp server's /detokenize body.
+/// llama.cpp server's (and vLLM's) /detokenize body.
 struct DetokenizeRequest: Decodable {
     var model: String?
     var tokens: [Int32]

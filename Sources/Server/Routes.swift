@@ -20,6 +20,7 @@ extension APIServer {
         api("embeddings", in: routes, closesConnection: true).post("/v1/embeddings", use: embeddings)
         api("tokenize", in: routes).post("/tokenize", use: tokenize)
         api("detokenize", in: routes).post("/detokenize", use: detokenize)
+        api("tokenizer_info", in: routes).get("/tokenizer_info", use: tokenizerInfo)
         return routes
     }
 
@@ -125,8 +126,15 @@ extension APIServer {
 
     func tokenize(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let (body, _) = try await decode(TokenizeRequest.self, request)
-        let tokenizer = try model(body.model).engine.tokenizer
-        let ids = tokenizer.tokenize(body.content, addSpecial: body.addSpecial ?? false, parseSpecial: true)
+        let m = try model(body.model)
+        let tokenizer = m.engine.tokenizer
+        let (text, addSpecial) = try body.validate()
+        let ids = tokenizer.tokenize(text, addSpecial: addSpecial, parseSpecial: true)
+        if body.content == nil {
+            // vLLM's answer: the ids, their count and the context length.
+            struct VLLMTokens: Encodable { var tokens: [TokenID]; var count: Int; var max_model_len: Int }
+            return Self.json(VLLMTokens(tokens: ids, count: ids.count, max_model_len: m.engine.contextLength))
+        }
         guard body.withPieces == true else { return Self.json(["tokens": ids]) }
         struct Piece: Encodable { var id: TokenID; var piece: String }
         struct Pieces: Encodable { var tokens: [Piece] }
@@ -139,7 +147,23 @@ extension APIServer {
         if let bad = body.tokens.first(where: { $0 < 0 || Int($0) >= tokenizer.vocabularySize }) {
             throw APIError.badRequest("token id \(bad) is outside the vocabulary (\(tokenizer.vocabularySize) tokens)", param: "tokens")
         }
-        return Self.json(["content": tokenizer.detokenize(body.tokens)])
+        let text = tokenizer.detokenize(body.tokens)
+        // `content` as llama.cpp's server answers, `prompt` as vLLM's.
+        return Self.json(["content": text, "prompt": text])
+    }
+
+    /// GET /tokenizer_info, vLLM's: the special tokens' texts and the context length. lm-eval's
+    /// `local-completions` finds a remote tokenizer through it and then tokenizes with /tokenize.
+    func tokenizerInfo(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let m = try model(request.uri.queryParameters.get("model"))
+        let tokenizer = m.engine.tokenizer
+        struct Info: Encodable {
+            var model: String; var bos_token: String?; var eos_token: String?; var pad_token: String?
+            var model_max_length: Int; var vocab_size: Int
+        }
+        return Self.json(Info(model: m.id, bos_token: tokenizer.bos.map { tokenizer.piece($0, special: true) },
+                              eos_token: tokenizer.eos.map { tokenizer.piece($0, special: true) }, pad_token: nil,
+                              model_max_length: m.engine.contextLength, vocab_size: tokenizer.vocabularySize))
     }
 
     // MARK: Handler steps

@@ -24,6 +24,7 @@ struct SchedulerTests {
             switch e {
             case .prompt(_, let lp, _): c.prompt = lp
             case .token(let t): c.tokens.append(t); c.text += t.text
+            case .endOfGeneration: break
             case .finished(let r, let tail, _): c.finish = r; c.text += tail
             }
         }

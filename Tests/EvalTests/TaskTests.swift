@@ -115,6 +115,9 @@ import Testing
         #expect(s.count == 10 && s == s.sorted() && Set(s).count == 10)
         #expect(s == EvalRunner.select(count: 100, limit: nil, sample: 10, seed: 1, task: "t"))
         #expect(s != EvalRunner.select(count: 100, limit: nil, sample: 10, seed: 2, task: "t"))
+        // lm-eval's --limit is per subtask: the first N rows of each, in file order.
+        let subjects = ["a", "b", "a", "c", "b", "a", "b", "c", "a"]
+        #expect(EvalRunner.select(count: 9, limit: 2, sample: nil, seed: 1, task: "t", subtasks: subjects) == [0, 1, 2, 3, 4, 7])
     }
 
     @Test func rerunReadsTheCache() async throws {
@@ -161,9 +164,9 @@ import Testing
         let report = try await EvalRunner(backend: backend, options: options).run([try TaskCatalog.load("gsm8k")])
         let m = Dictionary(uniqueKeysWithValues: report.tasks[0].metrics.map { ($0.name, $0.value) })
         #expect(m["exact_match,strict-match"] == 0.5 && m["exact_match,flexible-extract"] == 0.5)
-        // --chat sends the k-shot prompt as one user message.
+        // --chat sends the k-shot examples as user/assistant turns (lm-eval's fewshot_as_multiturn).
         guard case .chat(let messages) = await backend.prompts[0] else { Issue.record("not chat"); return }
-        #expect(messages.count == 1 && messages[0].content.hasSuffix("Question: How many?\nAnswer:"))
-        #expect(messages[0].content.hasPrefix("Question: How much?\nAnswer: so\n#### 1,042\n\n"))
+        #expect(messages.map(\.role) == ["user", "assistant", "user"])
+        #expect(messages.map(\.content) == ["Question: How much?\nAnswer:", "so\n#### 1,042", "Question: How many?\nAnswer:"])
     }
 }

@@ -65,6 +65,18 @@ class ServeTests(unittest.TestCase):
         self.assertEqual("".join(p["piece"] for p in pieces["tokens"]), "Hello world")
         self.assertEqual(post(self.base + "/detokenize", {"tokens": [10**9]})[0], 400)
 
+    def test_vllm_tokenizer_endpoints(self):
+        """What lm-eval's remote tokenizer (local-completions, tokenizer_backend=remote) asks."""
+        status, _, info = get(self.base + "/tokenizer_info")
+        self.assertEqual(status, 200)
+        self.assertEqual(info["eos_token"], "<|im_end|>")
+        self.assertEqual(info["model_max_length"], CTX)
+        ours = post(self.base + "/tokenize", {"content": "Hello world", "add_special": False})[2]["tokens"]
+        status, _, vllm = post(self.base + "/tokenize", {"prompt": "Hello world", "add_special_tokens": False})
+        self.assertEqual((status, vllm["tokens"], vllm["count"]), (200, ours, len(ours)))
+        self.assertEqual(post(self.base + "/detokenize", {"tokens": ours})[2]["prompt"], "Hello world")
+        self.assertEqual(post(self.base + "/tokenize", {})[0], 400)
+
     # Chat
 
     def test_chat_completion(self):

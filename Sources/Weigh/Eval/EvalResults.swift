@@ -96,9 +96,12 @@ public struct EvalSettings: Codable, Sendable, Equatable {
     public var chat: Bool
     public var concurrency: Int
     public var judge: String?
+    /// Only these item ids (lm-eval's --samples), in file order.
+    public var items: [String]?
 
     public init(tasks: [String], limit: Int? = nil, sample: Int? = nil, seed: UInt64 = 1234, shots: Int? = nil,
-                chat: Bool = false, concurrency: Int = 1, judge: String? = nil) {
+                chat: Bool = false, concurrency: Int = 1, judge: String? = nil, items: [String]? = nil) {
+        self.items = items
         self.tasks = tasks
         self.limit = limit
         self.sample = sample

@@ -13,6 +13,14 @@ public struct EvalOptions: Sendable {
     /// Scores MT-Bench answers.
     public var judge: (any Backend)?
     public var progress = true
+    /// results.json in Featherweight's shape, or in lm-evaluation-harness's ("lm-eval": results.json
+    /// and samples_TASK_DATE.jsonl as lm-eval writes them; Featherweight's report goes to feather-results.json).
+    public var outputFormat: OutputFormat = .feather
+
+    public enum OutputFormat: String, Sendable, CaseIterable {
+        case feather
+        case lmEval = "lm-eval"
+    }
 
     public init(settings: EvalSettings, outputDirectory: String, dataDirectory: String? = nil) {
         self.settings = settings
@@ -53,8 +61,17 @@ public final class EvalRunner: Sendable {
 
     public func run(_ tasks: [LoadedTask]) async throws -> EvalReport {
         try validate(tasks)
+        let started = Date()
         var results: [TaskResult] = []
-        for task in tasks { results.append(try await run(task)) }
+        var exports: [LMEvalOutput.TaskOutput] = []
+        for task in tasks {
+            let r = try await runTask(task)
+            results.append(r.result)
+            if options.outputFormat == .lmEval {
+                let (grouped, subtasks) = LMEvalOutput.subtasks(task.definition, prepared: r.prepared, results: r.items)
+                exports.append(LMEvalOutput.TaskOutput(task: task, result: r.result, subtasks: subtasks, grouped: grouped))
+            }
+        }
         let report = EvalReport(
             schemaVersion: EvalReport.currentSchemaVersion, tool: EvalVersion.tool, toolVersion: EvalVersion.version,
             createdAt: UTCTime.iso8601(), model: backend.identity, settings: options.settings, tasks: results,
@@ -64,17 +81,30 @@ public final class EvalRunner: Sendable {
         // A metric over no items (a judge that never gave a score) is NaN: written "nan", as Python's json does NaN.
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let data = try encoder.encode(report)
-        try data.write(to: URL(fileURLWithPath: (options.outputDirectory as NSString).appendingPathComponent("results.json")))
+        let native = options.outputFormat == .lmEval ? "feather-results.json" : "results.json"
+        try data.write(to: URL(fileURLWithPath: (options.outputDirectory as NSString).appendingPathComponent(native)))
+        if options.outputFormat == .lmEval {
+            try LMEvalOutput.write(exports, report: report, directory: options.outputDirectory, started: started)
+        }
         return report
     }
 
     // MARK: preparing items
 
-    /// The rows a run scores: all, the first `limit`, or a seeded sample of `sample` (in file order).
-    public static func select(count: Int, limit: Int?, sample: Int?, seed: UInt64, task: String) -> [Int] {
+    /// The rows a run scores: all, the first `limit` (of each subtask when `subtasks` gives each
+    /// row's subtask, as lm-eval's --limit), or a seeded sample of `sample` (in file order).
+    public static func select(count: Int, limit: Int?, sample: Int?, seed: UInt64, task: String, subtasks: [String]? = nil) -> [Int] {
         if let sample, sample < count {
             var rng = SplitMix64(seed: seed, stream: "sample:\(task)")
             return Array(rng.permutation(count).prefix(sample)).sorted()
+        }
+        if let limit, let subtasks {
+            var taken: [String: Int] = [:]
+            return (0..<count).filter { i in
+                let n = taken[subtasks[i], default: 0]
+                taken[subtasks[i]] = n + 1
+                return n < limit
+            }
         }
         if let limit { return Array(0..<min(limit, count)) }
         return Array(0..<count)
@@ -104,18 +134,58 @@ public final class EvalRunner: Sendable {
         }
     }
 
-    /// Preamble, k examples (seeded, never the item itself, from its group when the task says so), then the item.
-    func context(for item: PreparedItem, in all: [PreparedItem], pools: [String: [Int]], def: TaskDefinition, shots: Int) throws -> String {
-        var text = try def.preamble.map { try PromptTemplate.render($0, item.fields) } ?? ""
-        guard shots > 0, let fs = def.fewshot else { return text + item.prompt }
+    /// An item's prompt in parts: the preamble, k examples as (prompt, answer), the item's prompt.
+    struct Turns {
+        var preamble: String
+        var examples: [(prompt: String, answer: String)]
+        var prompt: String
+    }
+
+    /// Preamble, k examples (never the item itself, from its group when the task says so; the first
+    /// k or a seeded draw, as the task says), then the item.
+    func turns(for item: PreparedItem, in all: [PreparedItem], pools: [String: [Int]], def: TaskDefinition, shots: Int) throws -> Turns {
+        let preamble = try def.preamble.map { try PromptTemplate.render($0, item.fields) } ?? ""
+        guard shots > 0, let fs = def.fewshot else { return Turns(preamble: preamble, examples: [], prompt: item.prompt) }
         let candidates = fs.pool == "group" ? pools[item.group ?? ""] ?? [] : Array(all.indices)
         let pool = candidates.map { all[$0] }.filter { $0.id != item.id }
-        var rng = SplitMix64(seed: options.settings.seed, stream: "fewshot:\(def.name):\(item.id)")
-        let chosen = rng.permutation(pool.count).prefix(shots).map { pool[$0] }
-        for example in chosen {
-            text += example.prompt + (try PromptTemplate.render(fs.target, example.fields)) + fs.separator
+        let chosen: [PreparedItem]
+        switch fs.sampler {
+        case "first_n":
+            guard shots <= pool.count else { throw EvalError.badOption("task \(def.name): \(shots) shots asked, the pool of \(item.id) has \(pool.count) other items") }
+            chosen = Array(pool.prefix(shots))
+        case nil:
+            var rng = SplitMix64(seed: options.settings.seed, stream: "fewshot:\(def.name):\(item.id)")
+            chosen = rng.permutation(pool.count).prefix(shots).map { pool[$0] }
+        case let other?:
+            throw EvalError.badTemplate("unknown few-shot sampler '\(other)' (first_n, or none for a seeded draw)")
         }
-        return text + item.prompt
+        let examples = try chosen.map { ($0.prompt, try PromptTemplate.render(fs.target, $0.fields)) }
+        return Turns(preamble: preamble, examples: examples, prompt: item.prompt)
+    }
+
+    /// The prompt as one text: preamble, each example with its answer and the separator, the item.
+    func context(for item: PreparedItem, in all: [PreparedItem], pools: [String: [Int]], def: TaskDefinition, shots: Int) throws -> String {
+        let t = try turns(for: item, in: all, pools: pools, def: def, shots: shots)
+        let delimiter = def.fewshot?.delimiter ?? ""
+        let separator = def.fewshot?.separator ?? ""
+        return t.preamble + t.examples.map { $0.prompt + delimiter + $0.answer + separator }.joined() + t.prompt
+    }
+
+    /// The prompt as chat messages. With a few-shot `delimiter` the examples are user/assistant
+    /// turns and the preamble a system message, as lm-eval's --apply_chat_template
+    /// (fewshot_as_multiturn); otherwise the whole text is one user message.
+    func messages(for item: PreparedItem, in all: [PreparedItem], pools: [String: [Int]], def: TaskDefinition, shots: Int) throws -> [ChatMessage] {
+        guard def.fewshot?.delimiter != nil else {
+            return [ChatMessage(role: "user", content: try context(for: item, in: all, pools: pools, def: def, shots: shots))]
+        }
+        let t = try turns(for: item, in: all, pools: pools, def: def, shots: shots)
+        var out: [ChatMessage] = t.preamble.isEmpty ? [] : [ChatMessage(role: "system", content: t.preamble)]
+        for e in t.examples {
+            out.append(ChatMessage(role: "user", content: e.prompt))
+            out.append(ChatMessage(role: "assistant", content: e.answer))
+        }
+        out.append(ChatMessage(role: "user", content: t.prompt))
+        return out
     }
 
     // MARK: running one task
@@ -126,12 +196,20 @@ public final class EvalRunner: Sendable {
 
     /// Runs one task and returns its per-item results too (what `compare` pairs between models).
     public func runWithItems(_ task: LoadedTask) async throws -> (result: TaskResult, items: [ItemResult]) {
+        let r = try await runTask(task)
+        return (r.result, r.items)
+    }
+
+    /// Runs one task: its result, its scored items and all its prepared rows.
+    func runTask(_ task: LoadedTask) async throws -> (result: TaskResult, items: [ItemResult], prepared: [PreparedItem]) {
         let def = task.definition
         let start = Date()
         let docs = try Dataset.load(def.data.file, format: def.data.format, directory: options.dataDirectory)
         let prepared = try prepare(def, docs)
         let s = options.settings
-        let selected = Self.select(count: prepared.count, limit: s.limit, sample: s.sample, seed: s.seed, task: def.name)
+        let selected = s.items.map { ids in let wanted = Set(ids); return prepared.indices.filter { wanted.contains(prepared[$0].id) } }
+            ?? Self.select(count: prepared.count, limit: s.limit, sample: s.sample, seed: s.seed, task: def.name,
+                           subtasks: def.groupsAreSubtasks == true ? prepared.map { $0.group ?? "" } : nil)
         let shots = s.shots ?? def.fewshot?.defaultShots ?? 0
         if shots > 0 && def.fewshot == nil { throw EvalError.badOption("task \(def.name) has no few-shot settings; drop --shots") }
         let mtBench = def.kind == .judged ? try MTBench(def: def, dataDirectory: options.dataDirectory) : nil
@@ -152,7 +230,9 @@ public final class EvalRunner: Sendable {
                 nextIndex += 1
                 group.addTask {
                     let ctx = try self.context(for: item, in: prepared, pools: groupPools, def: def, shots: shots)
-                    let (result, cached) = try await self.score(item, context: ctx, def: def, task: task, mtBench: mtBench, sandbox: sandbox)
+                    let chat = def.kind == .generate && self.options.settings.chat && def.chat != false
+                        ? try self.messages(for: item, in: prepared, pools: groupPools, def: def, shots: shots) : nil
+                    let (result, cached) = try await self.score(item, context: ctx, messages: chat, def: def, task: task, mtBench: mtBench, sandbox: sandbox)
                     await results.set(slot, result)
                     await progress.advance(cached: cached)
                 }
@@ -178,7 +258,7 @@ public final class EvalRunner: Sendable {
                                 primaryMetric: primary, metrics: metrics, groups: groups, samplesFile: samplesFile,
                                 cachedItems: await progress.cached, wallSeconds: Date().timeIntervalSince(start),
                                 itemSeconds: timing.timed > 0 ? timing.seconds : nil, timedItems: timing.timed)
-        return (result, items)
+        return (result, items, prepared)
     }
 
     /// The cache key: what was asked of whom, under which task definition.
@@ -192,7 +272,8 @@ public final class EvalRunner: Sendable {
         return SHA256.hex(data)
     }
 
-    func score(_ item: PreparedItem, context: String, def: TaskDefinition, task: LoadedTask, mtBench: MTBench?,
+    /// Scores one item; `messages` is its prompt as chat messages when a generate task runs with --chat.
+    func score(_ item: PreparedItem, context: String, messages: [ChatMessage]? = nil, def: TaskDefinition, task: LoadedTask, mtBench: MTBench?,
                sandbox: PythonSandbox?) async throws -> (ItemResult, Bool) {
         switch def.kind {
         case .multipleChoice:
@@ -225,8 +306,7 @@ public final class EvalRunner: Sendable {
 
         case .generate:
             guard let gen = def.generation else { throw EvalError.badTaskFile(task.source, "generate needs generation settings") }
-            let input: GenerationInput = options.settings.chat && def.chat != false
-                ? .chat([ChatMessage(role: "user", content: context)]) : .text(context)
+            let input: GenerationInput = messages.map { .chat($0) } ?? .text(context)
             let request = GenerationRequestSpec(input: input, stop: gen.until, maxTokens: gen.maxTokens)
             let k = try key(task, item, request)
             if let hit = await cache.lookup(k) { return (hit, true) }

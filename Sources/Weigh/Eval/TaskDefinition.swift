@@ -50,6 +50,13 @@ public struct TaskDefinition: Codable, Sendable {
         /// The answer written after an example's prompt (template).
         public var target: String
         public var separator: String
+        /// Between an example's prompt and its target (lm-eval's target_delimiter). When given,
+        /// `target` is the answer alone, and with `--chat` the examples are user/assistant turns
+        /// (lm-eval's fewshot_as_multiturn); without it `target` carries its own delimiter.
+        public var delimiter: String?
+        /// How examples are picked from the pool, the item itself always left out: "first_n" takes
+        /// the first k in file order (lm-eval's first_n sampler); nil draws k at random, seeded per item.
+        public var sampler: String?
     }
 
     public struct Generation: Codable, Sendable {
@@ -115,6 +122,9 @@ public struct TaskDefinition: Codable, Sendable {
     public var id: String
     /// Results are also reported per group (template, e.g. the MMLU subject).
     public var group: String?
+    /// The groups are lm-eval subtasks (MMLU subjects): `--limit N` takes the first N items of each
+    /// group, as lm-eval's --limit does per subtask, instead of the first N of the file.
+    public var groupsAreSubtasks: Bool?
     /// Fields whose surrounding whitespace is stripped first.
     public var strip: [String]?
     public var shuffle: Shuffle?
