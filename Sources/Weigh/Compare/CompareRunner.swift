@@ -44,7 +44,7 @@ public struct MeasurementPlan: Codable, Sendable, Equatable {
     public static let fullTasks = ["mmlu", "gsm8k", "gpqa-diamond", "wiki-bpb"]
 
     public static func quick(tasks: [String]?, threads: Int) -> MeasurementPlan {
-        MeasurementPlan(workload: "quick", tasks: tasks ?? quickTasks, itemLimit: ["mmlu": 100, "wiki-bpb": 16, "gsm8k": 20, "gpqa-diamond": 50],
+        MeasurementPlan(workload: "quick", tasks: tasks ?? quickTasks, itemLimit: ["mmlu": 200, "wiki-bpb": 16, "gsm8k": 20, "gpqa-diamond": 50],
                         seed: 1234, promptTokens: 128, generatedTokens: 32, repetitions: 3, threads: threads)
     }
 
