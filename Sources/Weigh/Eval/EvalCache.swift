@@ -29,9 +29,11 @@ public actor EvalCache {
 
     public init(path: String) throws {
         self.path = path
-        let fm = FileManager.default
-        if !fm.fileExists(atPath: path) { fm.createFile(atPath: path, contents: nil) }
-        guard let handle = FileHandle(forUpdatingAtPath: path) else { throw EvalError.badOption("cannot open cache \(path) for writing") }
+        // Close-on-exec: a process started meanwhile (a sandboxed program, a server) would otherwise inherit
+        // the descriptor and hold the lock after this cache is closed.
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw EvalError.badOption("cannot open cache \(path) for writing") }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         // One run at a time per cache: two runs on one output directory each appended at their own
         // idea of the file's end and overwrote each other's lines. The lock goes with the handle.
         guard flock(handle.fileDescriptor, LOCK_EX | LOCK_NB) == 0 else {
