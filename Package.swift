@@ -60,7 +60,7 @@ let package = Package(
             ]
         ),
         .target(name: "Weigh", dependencies: [
-            "SeededRandom", "GGUF", "Models", "Compute", "Engine", "Backends", "CSandbox", "OpenAIWire",
+            "SeededRandom", "GGUF", "Models", "Compute", "Engine", "Backends", "CSandbox", "OpenAIWire", "Templates",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
         ], resources: [.copy("Tasks")]),

@@ -11,6 +11,15 @@ extension Value {
         try JSONDumper(itemSeparator: ",", keySeparator: ":", sortKeys: sortKeys).dump(self)
     }
 
+    /// Python's `json.dumps(value, indent=indent, ensure_ascii=False)`: one line with ", " and ": " without an
+    /// indent, each member on its own line with one (what lm-evaluation-harness writes its files with).
+    public func pythonJSON(indent: Int? = nil) throws -> String {
+        try JSONDumper(indent: indent.map { String(repeating: " ", count: $0) }, itemSeparator: indent == nil ? ", " : ",").dump(self)
+    }
+
+    /// Python's `str(float)` / `repr(float)`.
+    public static func pythonFloat(_ d: Double) -> String { formatPythonFloat(d) }
+
     /// The member `key` of an object (nil for other values or a missing key).
     public subscript(key: String) -> Value? {
         if case .dict(let d) = self { return d[key] }

@@ -1,102 +1,13 @@
 import Foundation
+import Templates
 
-/// A JSON value whose objects keep their key order, written as Python's `json.dumps` writes it
-/// (what lm-evaluation-harness's files are made with).
-public indirect enum OrderedJSON: Sendable, Equatable {
-    case null
-    case bool(Bool)
-    case int(Int)
-    case double(Double)
-    case string(String)
-    case array([OrderedJSON])
-    case object([(String, OrderedJSON)])
-
-    public static func == (a: OrderedJSON, b: OrderedJSON) -> Bool {
-        switch (a, b) {
-        case (.null, .null): true
-        case (.bool(let x), .bool(let y)): x == y
-        case (.int(let x), .int(let y)): x == y
-        case (.double(let x), .double(let y)): x == y || (x.isNaN && y.isNaN)
-        case (.string(let x), .string(let y)): x == y
-        case (.array(let x), .array(let y)): x == y
-        case (.object(let x), .object(let y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
-        default: false
-        }
-    }
-
-    /// `json.dumps(value, indent=indent, ensure_ascii=False)`: no indent writes one line with
-    /// ", " and ": " separators; an indent writes each member on its own line.
-    public func dumps(indent: Int? = nil) -> String {
-        var out = ""
-        write(&out, indent: indent, level: 0)
-        return out
-    }
-
-    private func write(_ out: inout String, indent: Int?, level: Int) {
-        func newline(_ l: Int) { if let indent { out += "\n" + String(repeating: " ", count: indent * l) } }
-        let separator = indent == nil ? ", " : ","
-        switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .double(let d): out += Self.pythonFloat(d)
-        case .string(let s): out += Self.quote(s)
-        case .array(let items):
-            guard !items.isEmpty else { out += "[]"; return }
-            out += "["
-            for (i, item) in items.enumerated() {
-                if i > 0 { out += separator }
-                newline(level + 1)
-                item.write(&out, indent: indent, level: level + 1)
-            }
-            newline(level)
-            out += "]"
-        case .object(let members):
-            guard !members.isEmpty else { out += "{}"; return }
-            out += "{"
-            for (i, (key, value)) in members.enumerated() {
-                if i > 0 { out += separator }
-                newline(level + 1)
-                out += Self.quote(key) + ": "
-                value.write(&out, indent: indent, level: level + 1)
-            }
-            newline(level)
-            out += "}"
-        }
-    }
-
-    /// Python's `repr(float)`: shortest round-trip digits, `.0` on integral values, NaN and
-    /// Infinity as `json.dumps` writes them.
-    static func pythonFloat(_ d: Double) -> String {
-        if d.isNaN { return "NaN" }
-        if d.isInfinite { return d > 0 ? "Infinity" : "-Infinity" }
-        var s = "\(d)"
-        if let e = s.firstIndex(of: "e") {
-            // Swift writes 1e-05 as "1e-05" and 1e+16 as "1e+16", as Python does.
-            return s[..<e].contains(".") && s[..<e].hasSuffix(".0") ? String(s[..<s.index(e, offsetBy: -2)]) + String(s[e...]) : s
-        }
-        if !s.contains(".") { s += ".0" }
-        return s
-    }
-
-    /// A JSON string as Python's json writes it with ensure_ascii=False.
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
+// lm-evaluation-harness's files are Python `json.dumps` output of dicts in insertion order: written as
+// Templates' `Value` (ordered objects, Python's float repr) through `pythonJSON`.
+extension Value {
+    /// A JSON object with its members in this order.
+    static func object(_ members: [(String, Value)]) -> Value { .dict(OrderedDict(members)) }
+    /// JSON null.
+    static var null: Value { .none }
 }
 
 /// `feather eval --output-format lm-eval`: results.json and samples_TASK_DATE.jsonl in
@@ -161,9 +72,9 @@ enum LMEvalOutput {
     }
 
     /// The results entry of a subtask: its aggregated metrics, as lm-eval names them.
-    static func resultsEntry(_ def: TaskDefinition, _ s: Subtask) -> OrderedJSON {
+    static func resultsEntry(_ def: TaskDefinition, _ s: Subtask) -> Value {
         let (metrics, _) = EvalRunner.aggregate(def, s.items.map(\.result))
-        var entry: [(String, OrderedJSON)] = [("name", .string(s.name)), ("alias", .string(s.alias)), ("sample_len", .int(s.items.count))]
+        var entry: [(String, Value)] = [("name", .string(s.name)), ("alias", .string(s.alias)), ("sample_len", .int(s.items.count))]
         for m in metrics {
             let (name, filter) = split(m.name)
             entry.append(("\(name),\(filter)", .double(m.value)))
@@ -174,10 +85,10 @@ enum LMEvalOutput {
 
     /// lm-eval's group entry over subtasks weighted by size: the mean over all items, and the
     /// pooled standard error lm-eval computes (`pooled_sample_stderr`).
-    static func groupEntry(_ def: TaskDefinition, _ subtasks: [Subtask]) -> OrderedJSON {
-        var entry: [(String, OrderedJSON)] = [("alias", .string(def.name)), ("name", .string(def.name)),
+    static func groupEntry(_ def: TaskDefinition, _ subtasks: [Subtask]) -> Value {
+        var entry: [(String, Value)] = [("alias", .string(def.name)), ("name", .string(def.name)),
                                               ("sample_len", .int(subtasks.reduce(0) { $0 + $1.items.count }))]
-        var counts: [(String, OrderedJSON)] = []
+        var counts: [(String, Value)] = []
         let names = metricNames(def, subtasks.flatMap { $0.items.map(\.result) })
         for full in names {
             let (name, filter) = split(full)
@@ -206,9 +117,9 @@ enum LMEvalOutput {
         return (pooledVariance / n).squareRoot()
     }
 
-    static func config(_ t: TaskOutput, _ s: Subtask) throws -> OrderedJSON {
+    static func config(_ t: TaskOutput, _ s: Subtask) throws -> Value {
         let def = t.task.definition
-        var c: [(String, OrderedJSON)] = [("task", .string(s.name)), ("task_alias", .string(s.alias))]
+        var c: [(String, Value)] = [("task", .string(s.name)), ("task_alias", .string(s.alias))]
         if t.grouped { c.append(("tag", .string(def.name))) }
         c += [("dataset_path", .string(def.data.format == "jsonl" ? "json" : def.data.format)),
               ("dataset_kwargs", .object([("data_files", .object([("test", .string(def.data.file))]))])),
@@ -254,19 +165,19 @@ enum LMEvalOutput {
         return .object(c)
     }
 
-    static func generationKwargs(_ gen: TaskDefinition.Generation) -> OrderedJSON {
+    static func generationKwargs(_ gen: TaskDefinition.Generation) -> Value {
         .object([("until", .array(gen.until.map { .string($0) })), ("do_sample", .bool(false)), ("temperature", .double(0)),
                  ("max_gen_toks", .int(gen.maxTokens))])
     }
 
     /// `doc`, `target` and the lm-eval lines (one per filter) of one item.
-    static func samples(_ def: TaskDefinition, _ s: Subtask) throws -> [OrderedJSON] {
-        var lines: [OrderedJSON] = []
+    static func samples(_ def: TaskDefinition, _ s: Subtask) throws -> [Value] {
+        var lines: [Value] = []
         for (item, result, docID) in s.items {
-            var docFields: [(String, OrderedJSON)] = item.doc.fields.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }
+            var docFields: [(String, Value)] = item.doc.fields.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }
             docFields += item.doc.lists.sorted { $0.key < $1.key }.map { ($0.key, .array($0.value.map { .string($0) })) }
-            let doc = OrderedJSON.object(docFields)
-            let docHash = SHA256.hex(Data(doc.dumps(indent: 2).utf8))
+            let doc = Value.object(docFields)
+            let docHash = SHA256.hex(Data(try doc.pythonJSON(indent: 2).utf8))
             let promptHash = SHA256.hex(Data(result.prompt.utf8))
             switch def.kind {
             case .multipleChoice:
@@ -274,13 +185,13 @@ enum LMEvalOutput {
                 let choices = result.choices ?? []
                 let lls = result.logprobs ?? []
                 let greedy = result.isGreedy ?? Array(repeating: false, count: lls.count)
-                var arguments: [(String, OrderedJSON)] = []
+                var arguments: [(String, Value)] = []
                 for (i, c) in choices.enumerated() {
                     arguments.append(("gen_args_\(i)", .object([("arg_0", .string(result.prompt)), ("arg_1", .string(delimiter + c))])))
                 }
-                let pairs = zip(lls, greedy).map { OrderedJSON.array([.string(OrderedJSON.pythonFloat($0)), .string($1 ? "True" : "False")]) }
+                let pairs = zip(lls, greedy).map { Value.array([.string(Value.pythonFloat($0)), .string($1 ? "True" : "False")]) }
                 let metricNames = result.metrics.keys.sorted()
-                var line: [(String, OrderedJSON)] = [
+                var line: [(String, Value)] = [
                     ("doc_id", .int(docID)), ("doc", doc), ("target", .string(result.target)), ("arguments", .object(arguments)),
                     ("resps", .array(pairs.map { .array([$0]) })), ("filtered_resps", .array(pairs)), ("filter", .string("none")),
                     ("metrics", .array(metricNames.map { .string($0) })), ("doc_hash", .string(docHash)),
@@ -292,7 +203,7 @@ enum LMEvalOutput {
                 guard let gen = def.generation else { continue }
                 let target = try def.gold.map { try PromptTemplate.render($0, item.fields) } ?? result.target
                 let output = result.outputs?.first ?? ""
-                let arguments = OrderedJSON.object([("gen_args_0", .object([("arg_0", .string(result.prompt)), ("arg_1", generationKwargs(gen))]))])
+                let arguments = Value.object([("gen_args_0", .object([("arg_0", .string(result.prompt)), ("arg_1", generationKwargs(gen))]))])
                 let filters = def.extractors.map { $0.map(\.name) } ?? ["none"]
                 for filter in filters {
                     let metric = def.execution != nil ? "pass@1" : "exact_match"
@@ -317,9 +228,9 @@ enum LMEvalOutput {
         let date = Date()
         let stamp = ISO8601DateFormatter.string(from: date, timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate, .withTime, .withColonSeparatorInTime])
             .replacingOccurrences(of: ":", with: "-")
-        var results: [(String, OrderedJSON)] = [], groups: [(String, OrderedJSON)] = [], groupSubtasks: [(String, OrderedJSON)] = []
-        var configs: [(String, OrderedJSON)] = [], versions: [(String, OrderedJSON)] = [], nShot: [(String, OrderedJSON)] = []
-        var higher: [(String, OrderedJSON)] = [], nSamples: [(String, OrderedJSON)] = []
+        var results: [(String, Value)] = [], groups: [(String, Value)] = [], groupSubtasks: [(String, Value)] = []
+        var configs: [(String, Value)] = [], versions: [(String, Value)] = [], nShot: [(String, Value)] = []
+        var higher: [(String, Value)] = [], nSamples: [(String, Value)] = []
         for t in outputs {
             let def = t.task.definition
             if t.grouped {
@@ -340,13 +251,13 @@ enum LMEvalOutput {
                 nShot.append((s.name, .int(t.result.shots)))
                 higher.append((s.name, .object(t.result.metrics.map { (split($0.name).metric, .bool($0.higherIsBetter)) }.uniqued())))
                 nSamples.append((s.name, .object([("original", .int(s.original)), ("effective", .int(s.items.count))])))
-                let lines = try samples(def, s).map { $0.dumps() }.joined(separator: "\n") + "\n"
+                let lines = try samples(def, s).map { try $0.pythonJSON() }.joined(separator: "\n") + "\n"
                 try lines.write(toFile: (directory as NSString).appendingPathComponent("samples_\(s.name)_\(stamp).jsonl"), atomically: true, encoding: .utf8)
             }
         }
         let model = report.model
         let settings = report.settings
-        var top: [(String, OrderedJSON)] = [("results", .object(results))]
+        var top: [(String, Value)] = [("results", .object(results))]
         if !groups.isEmpty { top.append(("groups", .object(groups))) }
         top += [
             ("group_subtasks", .object(groupSubtasks)), ("configs", .object(configs)), ("versions", .object(versions)),
@@ -363,20 +274,20 @@ enum LMEvalOutput {
             ("pretty_env_info", .string(report.host.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "\n"))),
             ("transformers_version", .string("N/A")), ("lm_eval_version", .string("N/A (\(report.tool) \(report.toolVersion))")),
             ("upper_git_hash", .null),
-            ("task_hashes", .object(outputs.flatMap { t in t.subtasks.map { ($0.name, OrderedJSON.string(t.task.hash)) } })),
+            ("task_hashes", .object(outputs.flatMap { t in t.subtasks.map { ($0.name, Value.string(t.task.hash)) } })),
             ("model_source", .string(model.kind)), ("model_name", .string(model.model)),
             ("model_name_sanitized", .string(model.model.replacingOccurrences(of: "/", with: "__"))),
             ("system_instruction", .null), ("system_instruction_sha", .null),
             ("fewshot_as_multiturn", settings.chat ? .bool(true) : .null), ("chat_template", .null), ("chat_template_sha", .null),
             ("total_evaluation_time_seconds", .string(String(date.timeIntervalSince(started)))),
         ]
-        try OrderedJSON.object(top).dumps(indent: 2).write(toFile: (directory as NSString).appendingPathComponent("results.json"), atomically: true, encoding: .utf8)
+        try Value.object(top).pythonJSON(indent: 2).write(toFile: (directory as NSString).appendingPathComponent("results.json"), atomically: true, encoding: .utf8)
     }
 }
 
-extension Array where Element == (String, OrderedJSON) {
+extension Array where Element == (String, Value) {
     /// The first member of each key.
-    func uniqued() -> [(String, OrderedJSON)] {
+    func uniqued() -> [(String, Value)] {
         var seen = Set<String>()
         return filter { seen.insert($0.0).inserted }
     }
